@@ -1,0 +1,138 @@
+// Typed Ironic errors. Callers branch on `code` (stable strings), never on messages.
+// Every error carries the facts an operator needs: HTTP status, Ironic's faultstring,
+// the node and the request. Never a token, password or user data.
+
+export type IronicErrorCode =
+  | 'IRONIC_NOT_FOUND'
+  | 'IRONIC_BAD_REQUEST'
+  | 'IRONIC_CONFLICT'
+  | 'IRONIC_NODE_LOCKED'
+  | 'IRONIC_NOT_ACCEPTABLE'
+  | 'IRONIC_UNAVAILABLE'
+  | 'IRONIC_SERVER_ERROR'
+  | 'IRONIC_HTTP_ERROR'
+  | 'IRONIC_NETWORK'
+  | 'IRONIC_TIMEOUT'
+  | 'IRONIC_ABORTED'
+  | 'IRONIC_MALFORMED_RESPONSE'
+  | 'IRONIC_VERSION_UNSUPPORTED'
+  | 'IRONIC_INVALID_INPUT';
+
+export interface IronicErrorFacts {
+  status?: number | null;
+  faultstring?: string | null;
+  node?: string | null;
+  method?: string;
+  path?: string;
+  /** Attempts made before giving up (retries included). */
+  attempts?: number;
+  cause?: unknown;
+}
+
+export class IronicError extends Error {
+  readonly code: IronicErrorCode;
+  readonly status: number | null;
+  readonly faultstring: string | null;
+  readonly node: string | null;
+  readonly method: string | null;
+  readonly path: string | null;
+  readonly attempts: number;
+  /** Whether Nova's client wrapper would retry it (409, 503, connection failures). */
+  readonly retryable: boolean;
+
+  constructor(code: IronicErrorCode, message: string, facts: IronicErrorFacts = {}, retryable = false) {
+    super(message, facts.cause === undefined ? undefined : { cause: facts.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = facts.status ?? null;
+    this.faultstring = facts.faultstring ?? null;
+    this.node = facts.node ?? null;
+    this.method = facts.method ?? null;
+    this.path = facts.path ?? null;
+    this.attempts = facts.attempts ?? 1;
+    this.retryable = retryable;
+  }
+
+  /** Plain JSON for the event log and `--json` output. */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      status: this.status,
+      faultstring: this.faultstring,
+      node: this.node,
+      method: this.method,
+      path: this.path,
+      attempts: this.attempts,
+    };
+  }
+}
+
+export class IronicNotFoundError extends IronicError {
+  constructor(message: string, facts: IronicErrorFacts = {}) {
+    super('IRONIC_NOT_FOUND', message, facts);
+  }
+}
+export class IronicBadRequestError extends IronicError {
+  constructor(message: string, facts: IronicErrorFacts = {}) {
+    super('IRONIC_BAD_REQUEST', message, facts);
+  }
+}
+/** 409 other than a held lock: e.g. "already attached", instance_uuid already set. */
+export class IronicConflictError extends IronicError {
+  constructor(message: string, facts: IronicErrorFacts = {}) {
+    super('IRONIC_CONFLICT', message, facts, true);
+  }
+}
+/** 409 because a conductor holds the node (NodeLocked, or a transition in progress). */
+export class IronicNodeLockedError extends IronicError {
+  constructor(message: string, facts: IronicErrorFacts = {}) {
+    super('IRONIC_NODE_LOCKED', message, facts, true);
+  }
+}
+export class IronicUnavailableError extends IronicError {
+  constructor(message: string, facts: IronicErrorFacts = {}) {
+    super('IRONIC_UNAVAILABLE', message, facts, true);
+  }
+}
+export class IronicServerError extends IronicError {
+  constructor(message: string, facts: IronicErrorFacts = {}) {
+    super('IRONIC_SERVER_ERROR', message, facts);
+  }
+}
+export class IronicNetworkError extends IronicError {
+  constructor(message: string, facts: IronicErrorFacts = {}) {
+    super('IRONIC_NETWORK', message, facts, true);
+  }
+}
+export class IronicTimeoutError extends IronicError {
+  constructor(message: string, facts: IronicErrorFacts = {}) {
+    super('IRONIC_TIMEOUT', message, facts, true);
+  }
+}
+export class IronicAbortedError extends IronicError {
+  constructor(message: string, facts: IronicErrorFacts = {}) {
+    super('IRONIC_ABORTED', message, facts);
+  }
+}
+export class IronicMalformedResponseError extends IronicError {
+  constructor(message: string, facts: IronicErrorFacts & { snippet?: string } = {}) {
+    super('IRONIC_MALFORMED_RESPONSE', message, facts);
+  }
+}
+export class IronicVersionError extends IronicError {
+  constructor(message: string, facts: IronicErrorFacts = {}) {
+    super('IRONIC_VERSION_UNSUPPORTED', message, facts);
+  }
+}
+/** Bad input caught before any request is sent (invalid UUID, empty node id, bad patch, ...). */
+export class IronicInvalidInputError extends IronicError {
+  constructor(message: string, facts: IronicErrorFacts = {}) {
+    super('IRONIC_INVALID_INPUT', message, facts);
+  }
+}
+
+export function isIronicError(err: unknown, code?: IronicErrorCode): err is IronicError {
+  return err instanceof IronicError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,177 @@
+// Wire types of the Ironic API subset we use, and the contract of the client.
+// Validated once where JSON enters (client.ts); trusted everywhere else.
+import type { PowerStateValue, PowerTarget, ProvisionStateValue, ProvisionVerbName } from './states.js';
+
+export type Uuid = string;
+
+/** A JSON value as Ironic stores it in instance_info, properties, extra, ... */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+export interface Node {
+  uuid: Uuid;
+  name?: string | null;
+  driver?: string;
+  power_state: PowerStateValue;
+  target_power_state: PowerStateValue;
+  provision_state: ProvisionStateValue;
+  target_provision_state: ProvisionStateValue;
+  last_error: string | null;
+  maintenance: boolean;
+  reservation?: string | null;
+  instance_uuid: Uuid | null;
+  instance_info?: JsonObject;
+  properties?: JsonObject;
+  driver_info?: JsonObject;
+  extra?: JsonObject;
+  resource_class?: string | null;
+  console_enabled?: boolean;
+  updated_at?: string | null;
+}
+
+/** The fields the seed asks for on every node GET (_NODE_FIELDS). */
+export const NODE_FIELDS = [
+  'uuid',
+  'power_state',
+  'target_power_state',
+  'provision_state',
+  'target_provision_state',
+  'last_error',
+  'maintenance',
+  'properties',
+  'instance_uuid',
+] as const;
+export type NodeField = keyof Node;
+
+export interface Port {
+  uuid: Uuid;
+  address: string;
+  node_uuid: Uuid;
+  portgroup_uuid?: Uuid | null;
+  internal_info: JsonObject;
+  extra: JsonObject;
+}
+
+export interface Portgroup {
+  uuid: Uuid;
+  address: string | null;
+  node_uuid: Uuid;
+  mode: string | null;
+  properties: JsonObject;
+  internal_info: JsonObject;
+  extra: JsonObject;
+}
+
+export interface InterfaceValidation {
+  result: boolean | null;
+  reason?: string | null;
+}
+/** `GET /v1/nodes/{node}/validate`: one entry per hardware interface. */
+export type NodeValidation = Record<string, InterfaceValidation>;
+
+export interface ConsoleInfo {
+  console_enabled: boolean;
+  console_info: { type: string; url: string } | null;
+}
+
+export interface Vif {
+  id: string;
+}
+
+/** One JSON-patch operation as Ironic's PATCH /v1/nodes/{node} takes it. */
+export type PatchOp =
+  | { op: 'add' | 'replace'; path: string; value: Json }
+  | { op: 'remove'; path: string };
+
+/** Ironic's Nova-era config drive as JSON (API >= 1.56): Ironic builds the ISO itself. */
+export interface ConfigDrive {
+  meta_data: JsonObject;
+  network_data?: JsonObject;
+  user_data?: string | JsonObject;
+  vendor_data?: JsonObject;
+}
+
+export interface NodeListFilters {
+  associated?: boolean;
+  provision_state?: ProvisionStateValue;
+  instance_uuid?: Uuid;
+  maintenance?: boolean;
+  /** Return full node bodies (GET /v1/nodes/detail). Cannot be combined with `fields`. */
+  detail?: boolean;
+  fields?: readonly NodeField[];
+  /** Page size. 0 follows every `next` link to the end (as the seed's limit=0). */
+  limit?: number;
+  marker?: Uuid;
+}
+
+/** Per-call options: every operation takes these. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** false: a 409 fails at once instead of being retried (seed: deploy PATCH, VIF attach). */
+  retryOnConflict?: boolean;
+  /** Overrides the client's per-request timeout (ms). */
+  timeoutMs?: number;
+}
+
+/** One HTTP attempt, reported to the observer so the engine can record it. */
+export interface HttpAttempt {
+  method: string;
+  /** Path with query, no host. Never carries credentials. */
+  path: string;
+  /** HTTP status, or null when no response came (network error, timeout). */
+  status: number | null;
+  ms: number;
+  /** 1-based. */
+  attempt: number;
+  /** The error code when the attempt failed, e.g. IRONIC_NODE_LOCKED. */
+  errorCode?: string;
+  /** True when another attempt will follow after retryIntervalMs. */
+  willRetry: boolean;
+  node?: Uuid;
+  at: string;
+}
+export type HttpObserver = (attempt: HttpAttempt) => void;
+
+export interface SetPowerStateOptions extends CallOptions {
+  /** Seconds Ironic waits for the change (API >= 1.27). */
+  timeoutSeconds?: number;
+}
+
+export interface SetProvisionStateOptions extends CallOptions {
+  configdrive?: ConfigDrive | string;
+}
+
+/**
+ * Everything the machines' effects and the engine need from Ironic.
+ * `IronicClient` (client.ts) implements it over undici; tests may fake it at this boundary.
+ */
+export interface IronicApi {
+  /** The negotiated microversion, e.g. "1.82". */
+  readonly microversion: string;
+  getNode(node: Uuid | string, opts?: CallOptions & { fields?: readonly NodeField[] }): Promise<Node>;
+  /** Throws IronicNotFoundError when no node holds that instance. */
+  getNodeByInstance(instance: Uuid, opts?: CallOptions & { fields?: readonly NodeField[] }): Promise<Node>;
+  listNodes(filters?: NodeListFilters, opts?: CallOptions): Promise<Node[]>;
+  updateNode(node: Uuid | string, patch: readonly PatchOp[], opts?: CallOptions): Promise<Node>;
+  validateNode(node: Uuid | string, opts?: CallOptions): Promise<NodeValidation>;
+  setProvisionState(node: Uuid | string, target: ProvisionVerbName, opts?: SetProvisionStateOptions): Promise<void>;
+  setPowerState(
+    node: Uuid | string,
+    target: 'on' | 'off' | 'reboot',
+    opts?: SetPowerStateOptions & { soft?: boolean },
+  ): Promise<void>;
+  attachVif(node: Uuid | string, vifId: string, opts?: CallOptions): Promise<void>;
+  detachVif(node: Uuid | string, vifId: string, opts?: CallOptions): Promise<void>;
+  listVifs(node: Uuid | string, opts?: CallOptions): Promise<Vif[]>;
+  getConsole(node: Uuid | string, opts?: CallOptions): Promise<ConsoleInfo>;
+  setConsoleMode(node: Uuid | string, enabled: boolean, opts?: CallOptions): Promise<void>;
+  listPorts(node: Uuid | string, opts?: CallOptions): Promise<Port[]>;
+  listPortgroups(node: Uuid | string, opts?: CallOptions): Promise<Portgroup[]>;
+  /** Test and demo helpers, not used by the lifecycle machines. */
+  createNode(body: JsonObject, opts?: CallOptions): Promise<Node>;
+  deleteNode(node: Uuid | string, opts?: CallOptions): Promise<void>;
+}
+
+/** Map of power target words to Ironic's power state strings. */
+export type PowerWord = 'on' | 'off' | 'reboot';
+export type { PowerTarget };

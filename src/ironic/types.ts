@@ -111,6 +111,8 @@ export interface CallOptions {
   retryOnConflict?: boolean;
   /** Overrides the client's per-request timeout (ms). */
   timeoutMs?: number;
+  /** Called for every HTTP attempt of this call, in addition to the client's observer. */
+  observer?: HttpObserver;
 }
 
 /** One HTTP attempt, reported to the observer so the engine can record it. */
@@ -170,6 +172,49 @@ export interface IronicApi {
   /** Test and demo helpers, not used by the lifecycle machines. */
   createNode(body: JsonObject, opts?: CallOptions): Promise<Node>;
   deleteNode(node: Uuid | string, opts?: CallOptions): Promise<void>;
+}
+
+/** The image to deploy, as the deploy patch needs it (seed: patcher.get_deploy_patch). */
+export interface ImageInfo {
+  /** Glance UUID or an http(s) URL of the image. */
+  source: string;
+  checksum?: string;
+  osHashAlgo?: string;
+  osHashValue?: string;
+  kernel?: string;
+  ramdisk?: string;
+}
+
+/** The flavor's sizes (Nova flavor), as the deploy patch and resources need them. */
+export interface FlavorInfo {
+  name?: string;
+  vcpus: number;
+  memoryMb: number;
+  rootGb: number;
+  ephemeralGb: number;
+  swapMb: number;
+  extraSpecs?: Record<string, string>;
+}
+
+/** One fixed IP of a VIF, as Neutron hands it to Nova. */
+export interface VifIp {
+  address: string;
+  /** IPv4 netmask or IPv6 prefix length as a string, e.g. "255.255.255.0" or "64". */
+  netmask?: string;
+  gateway?: string;
+  version: 4 | 6;
+}
+
+/** One VIF of the instance's network info (the Neutron port). */
+export interface NetworkVif {
+  /** The Neutron port id: what is attached to the Ironic node. */
+  id: string;
+  address?: string;
+  mtu?: number;
+  networkId?: string;
+  ips?: VifIp[];
+  dns?: string[];
+  dhcp?: boolean;
 }
 
 /** Map of power target words to Ironic's power state strings. */

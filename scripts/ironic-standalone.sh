@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# A real OpenStack Ironic (Debian's python3-ironic, 2023.1) on loopback, for tests and CI.
+#
+#   ironic-standalone.sh install
+#       apt-installs python3-ironic when /usr/bin/python3 cannot import it (needs root).
+#   ironic-standalone.sh start [--deploy-delay S] [--power-delay S] [--boot-delay S] [--dir DIR]
+#       installs if missing, writes config + SQLite schema into DIR (default: a new mktemp -d),
+#       starts API + conductor as ONE process on a free 127.0.0.1 port, waits until it answers,
+#       and prints KEY=VALUE lines: IRONIC_URL, IRONIC_DIR, IRONIC_PID, IRONIC_LOG.
+#   ironic-standalone.sh stop DIR | stop --dir DIR
+#       ends exactly the process recorded in DIR/ironic.pid, waits for it, removes DIR.
+#
+# Nothing outside DIR is changed, apart from the apt install. Recipe: shared/ironic/STANDALONE.md.
+set -euo pipefail
+
+# Debian's interpreter: a pyenv python3 earlier on PATH cannot see dist-packages.
+PY=/usr/bin/python3
+READY_TIMEOUT_S=${IRONIC_READY_TIMEOUT_S:-60}
+
+die() {
+  echo "ironic-standalone: $*" >&2
+  exit 1
+}
+
+have_ironic() {
+  [ -x "$PY" ] && "$PY" -c 'import ironic.cmd.singleprocess' >/dev/null 2>&1
+}
+
+cmd_install() {
+  if have_ironic; then
+    return 0
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    die "python3-ironic is not installed and installing it needs root: sudo bash $0 install"
+  fi
+  command -v apt-get >/dev/null || die "python3-ironic is missing and apt-get is not available"
+  local t0=$SECONDS
+  echo "ironic-standalone: installing python3-ironic with apt ..." >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2
+  apt-get install -y -q --no-install-recommends python3-ironic >&2
+  have_ironic || die "python3-ironic installed but $PY cannot import ironic"
+  echo "ironic-standalone: installed python3-ironic in $((SECONDS - t0)) s" >&2
+}
+
+free_port() {
+  "$PY" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+# Seconds must be whole: the fake drivers parse their delays with int().
+check_seconds() {
+  [[ "$2" =~ ^[0-9]+$ ]] || die "$1 expects whole seconds, got '$2'"
+}
+
+write_config() {
+  local dir=$1 port=$2 deploy_delay=$3 power_delay=$4 boot_delay=$5
+  cat >"$dir/ironic.conf" <<EOF
+[DEFAULT]
+auth_strategy = noauth
+rpc_transport = none
+host = localhost
+use_stderr = true
+enabled_hardware_types = fake-hardware
+enabled_boot_interfaces = fake
+enabled_deploy_interfaces = fake
+enabled_management_interfaces = fake
+enabled_power_interfaces = fake
+enabled_console_interfaces = fake, no-console
+enabled_inspect_interfaces = fake, no-inspect
+enabled_raid_interfaces = fake, no-raid
+enabled_bios_interfaces = no-bios
+enabled_rescue_interfaces = no-rescue
+enabled_vendor_interfaces = no-vendor
+enabled_storage_interfaces = noop
+enabled_network_interfaces = noop
+default_network_interface = noop
+
+[api]
+host_ip = 127.0.0.1
+port = $port
+api_workers = 1
+
+[conductor]
+automated_clean = true
+
+[database]
+connection = sqlite:///$dir/ironic.sqlite
+
+[dhcp]
+dhcp_provider = none
+
+[oslo_concurrency]
+lock_path = $dir/locks
+
+[fake]
+deploy_delay = $deploy_delay
+power_delay = $power_delay
+boot_delay = $boot_delay
+EOF
+}
+
+cmd_start() {
+  local deploy_delay=0 power_delay=0 boot_delay=0 dir=""
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --deploy-delay) check_seconds "$1" "${2-}"; deploy_delay=$2; shift 2 ;;
+      --power-delay) check_seconds "$1" "${2-}"; power_delay=$2; shift 2 ;;
+      --boot-delay) check_seconds "$1" "${2-}"; boot_delay=$2; shift 2 ;;
+      --dir) dir=${2-}; [ -n "$dir" ] || die "--dir needs a value"; shift 2 ;;
+      *) die "start: unknown argument '$1'" ;;
+    esac
+  done
+
+  cmd_install
+  local t0=$SECONDS
+
+  if [ -z "$dir" ]; then
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/ironic-standalone.XXXXXX")
+  else
+    mkdir -p "$dir"
+    [ -z "$(ls -A "$dir")" ] || die "--dir $dir is not empty"
+  fi
+  dir=$(cd "$dir" && pwd)
+  mkdir -p "$dir/locks"
+
+  local port log=$dir/ironic.log
+  port=$(free_port)
+  write_config "$dir" "$port" "$deploy_delay" "$power_delay" "$boot_delay"
+
+  "$PY" -c 'import sys
+from ironic.cmd.dbsync import main
+sys.argv = ["ironic-dbsync", "--config-file", sys.argv[1], "create_schema"]
+sys.exit(main())' "$dir/ironic.conf" >"$dir/dbsync.log" 2>&1 ||
+    { tail -n 50 "$dir/dbsync.log" >&2; die "create_schema failed (config in $dir)"; }
+
+  # setsid: the server must outlive this script and must not get the caller's Ctrl-C.
+  # Without job control a background job is not a group leader, so setsid execs in place
+  # and $! is the python process itself.
+  setsid "$PY" -c 'import sys
+from ironic.cmd.singleprocess import main
+sys.argv = ["ironic", "--config-file", sys.argv[1]]
+main()' "$dir/ironic.conf" </dev/null >"$log" 2>&1 &
+  local pid=$!
+  echo "$pid" >"$dir/ironic.pid"
+
+  local url=http://127.0.0.1:$port deadline=$((SECONDS + READY_TIMEOUT_S)) code
+  while :; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 50 "$log" >&2
+      die "ironic exited during start-up (log: $log)"
+    fi
+    code=$("$PY" -c 'import sys, urllib.request
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=2).status)
+except Exception:
+    print(0)' "$url/")
+    [ "$code" = 200 ] && break
+    if [ $SECONDS -ge $deadline ]; then
+      tail -n 50 "$log" >&2
+      kill "$pid" 2>/dev/null || true
+      die "ironic did not answer 200 on $url/ within ${READY_TIMEOUT_S} s (log: $log)"
+    fi
+    sleep 0.3
+  done
+
+  echo "ironic-standalone: up in $((SECONDS - t0)) s at $url" >&2
+  echo "IRONIC_URL=$url"
+  echo "IRONIC_DIR=$dir"
+  echo "IRONIC_PID=$pid"
+  echo "IRONIC_LOG=$log"
+}
+
+cmd_stop() {
+  local dir=""
+  case ${1-} in
+    --dir) dir=${2-} ;;
+    *) dir=${1-} ;;
+  esac
+  [ -n "$dir" ] || die "stop: give the DIR printed by start"
+  [ -f "$dir/ironic.pid" ] || die "stop: $dir/ironic.pid not found"
+  local pid
+  pid=$(cat "$dir/ironic.pid")
+  [[ "$pid" =~ ^[0-9]+$ ]] || die "stop: bad pid file $dir/ironic.pid"
+
+  # Only signal the pid if it is still OUR server (its command line names our config).
+  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$dir/ironic.conf"; then
+    kill -TERM "$pid"
+    local i
+    for i in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -KILL "$pid" 2>/dev/null || true
+      for i in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+      done
+    fi
+  fi
+  rm -rf -- "$dir"
+}
+
+case ${1-} in
+  install) shift; cmd_install "$@" ;;
+  start) shift; cmd_start "$@" ;;
+  stop) shift; cmd_stop "$@" ;;
+  *)
+    echo "usage: $0 install | start [--deploy-delay S] [--power-delay S] [--boot-delay S] [--dir DIR] | stop DIR" >&2
+    exit 2
+    ;;
+esac

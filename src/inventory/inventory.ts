@@ -47,6 +47,29 @@ export interface InstanceInfo {
   numCpu: number;
 }
 
+/** One instance as Ironic holds it (for `ironledger instances`). */
+export interface InventoryInstance {
+  instance: Uuid;
+  node: Uuid;
+  nodeName: string | null;
+  provisionState: Node['provision_state'];
+  maintenance: boolean;
+  /** This host when it manages the instance, else null (another scheduler's, or nobody's). */
+  owner: string | null;
+  info: InstanceInfo;
+}
+
+/** What the instance table needs of each associated node, in one paged list. */
+const INSTANCE_FIELDS: readonly NodeField[] = [
+  'uuid',
+  'name',
+  'instance_uuid',
+  'power_state',
+  'provision_state',
+  'maintenance',
+  'properties',
+];
+
 /** The fields a single-node GET needs to compute resources: the seed's plus sizes as deployed. */
 const RESOURCE_FIELDS: readonly NodeField[] = [...NODE_FIELDS, 'instance_info', 'resource_class'];
 
@@ -158,6 +181,32 @@ export class Inventory {
     return nodes.flatMap((node) => (node.instance_uuid === null ? [] : [node.instance_uuid]));
   }
 
+  /**
+   * Every instance Ironic holds with its node, state and size, from one paged list of the
+   * associated nodes rather than a GET per instance.
+   */
+  async instances(opts: CallOptions = {}): Promise<InventoryInstance[]> {
+    const [nodes, managed] = await Promise.all([
+      this.ironic.listNodes({ associated: true, fields: INSTANCE_FIELDS, limit: 0 }, opts),
+      this.managedInstances(),
+    ]);
+    return nodes.flatMap((node) => {
+      const instance = node.instance_uuid;
+      if (instance === null) return [];
+      return [
+        {
+          instance,
+          node: node.uuid,
+          nodeName: node.name ?? null,
+          provisionState: node.provision_state,
+          maintenance: node.maintenance,
+          owner: managed.has(instance) ? this.host : null,
+          info: this.infoOf(instance, node),
+        },
+      ];
+    });
+  }
+
   /** Whether a node holds this instance (seed: instance_exists). */
   async instanceExists(instance: Uuid, opts: CallOptions = {}): Promise<boolean> {
     try {
@@ -183,6 +232,10 @@ export class Inventory {
         return { state: 'nostate', maxMemKb: 0, memKb: 0, numCpu: 0 };
       throw err;
     }
+    return this.infoOf(instance, node);
+  }
+
+  private infoOf(instance: Uuid, node: Node): InstanceInfo {
     const properties = parseNodeProperties(node, this.warn);
     const memKb = properties.memoryMb * 1024;
     if (memKb === 0) {

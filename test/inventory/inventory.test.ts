@@ -308,3 +308,38 @@ describe('Inventory instance queries (seed: list_instance_uuids, instance_exists
     expect(info).toEqual({ state: 'nostate', maxMemKb: 0, memKb: 0, numCpu: 0 });
   });
 });
+
+describe('Inventory.instances (for `ironledger instances`)', () => {
+  it('lists every held instance with its node, power state, size and manager in one paged list', async () => {
+    const mine = uuidFrom('mine');
+    const other = uuidFrom('other');
+    const nodes = [
+      makeNode('a', { instance_uuid: mine, provision_state: 'active', power_state: 'power on' }),
+      makeNode('b', { instance_uuid: other, provision_state: 'deploying', power_state: 'power off' }),
+      ...Array.from({ length: 1500 }, (_, i) => makeNode(`free-${i}`)),
+    ];
+    const ironic = new FakeIronic(nodes);
+    const rows = await inventory(ironic, 'alpha', { managedInstances: () => new Set([mine]) }).instances();
+    expect(rows).toEqual([
+      {
+        instance: mine,
+        node: nodes[0]?.uuid,
+        nodeName: 'node-a',
+        provisionState: 'active',
+        maintenance: false,
+        owner: 'alpha',
+        info: { state: 'running', maxMemKb: 16384 * 1024, memKb: 16384 * 1024, numCpu: 8 },
+      },
+      {
+        instance: other,
+        node: nodes[1]?.uuid,
+        nodeName: 'node-b',
+        provisionState: 'deploying',
+        maintenance: false,
+        owner: null,
+        info: { state: 'shutdown', maxMemKb: 16384 * 1024, memKb: 16384 * 1024, numCpu: 8 },
+      },
+    ]);
+    expect(ironic.calls).toEqual({ listNodes: 1, getNode: 0, getNodeByInstance: 0 });
+  });
+});

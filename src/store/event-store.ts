@@ -1,0 +1,426 @@
+// The event store: one SQLite file, WAL, append-only gap-free streams (one per run) plus a `runs`
+// summary row kept in step with its events in the same transaction.
+//
+// Durability: WAL with synchronous=NORMAL (default) makes every returned append survive a killed
+// process; synchronous=FULL also survives power loss at the cost of an fsync per commit.
+
+import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
+import {
+  StoreAmbiguousRunIdError,
+  StoreClosedError,
+  StoreFileNotFoundError,
+  StoreInvalidEventError,
+  StoreRunExistsError,
+  StoreRunNotFoundError,
+  StoreSequenceConflictError,
+  toStoreError,
+  type WriterHolder,
+} from './errors.js';
+import { redact } from './redact.js';
+import { checkReadable, migrate } from './schema.js';
+import {
+  EVENT_KINDS,
+  EVENT_PAYLOAD_VERSION,
+  type AppendRequest,
+  type EventKind,
+  type JsonObject,
+  type NewEvent,
+  type NewRun,
+  type RunFilters,
+  type RunRow,
+  type RunStatus,
+  type StoredEvent,
+} from './types.js';
+import { acquireWriterLock, currentWriter, releaseWriterLock } from './writer-lock.js';
+
+export interface StoreOptions {
+  /** 'writer' (default) migrates, takes the writer lock and may append; 'reader' opens read-only. */
+  mode?: 'writer' | 'reader';
+  /** NORMAL (default): survives a killed process. FULL: also survives power loss. */
+  synchronous?: 'NORMAL' | 'FULL';
+  /** How long a statement waits for another connection's lock before STORE_BUSY. Default 5000. */
+  busyTimeoutMs?: number;
+  /** Caps the file at this many pages (4 KiB each); a write beyond it fails with STORE_DISK_FULL. */
+  maxPageCount?: number;
+}
+
+/** Minimum length of a run id prefix accepted by getRun/resolveRunId. */
+export const MIN_RUN_ID_PREFIX = 6;
+
+const KINDS = new Set<string>(EVENT_KINDS);
+const FINISH_STATUSES = new Set<string>(['succeeded', 'failed', 'cancelled']);
+
+interface RunRecord {
+  id: string;
+  op: string;
+  instance_uuid: string | null;
+  node_uuid: string | null;
+  machine: string;
+  machine_version: number;
+  status: RunStatus;
+  state: string | null;
+  last_seq: number;
+  created_at: string;
+  updated_at: string;
+  error: string | null;
+}
+
+interface EventRecord {
+  run_id: string;
+  seq: number;
+  at: string;
+  kind: EventKind;
+  type: string | null;
+  from_state: string | null;
+  to_state: string | null;
+  data: string;
+  v: number;
+}
+
+const RUN_COLUMNS =
+  'id, op, instance_uuid, node_uuid, machine, machine_version, status, state, last_seq, created_at, updated_at, error';
+
+function toRun(r: RunRecord): RunRow {
+  return {
+    id: r.id,
+    op: r.op,
+    instanceUuid: r.instance_uuid,
+    nodeUuid: r.node_uuid,
+    machine: r.machine,
+    machineVersion: r.machine_version,
+    status: r.status,
+    state: r.state,
+    lastSeq: r.last_seq,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    error: r.error === null ? null : (JSON.parse(r.error) as JsonObject),
+  };
+}
+
+function toEvent(r: EventRecord): StoredEvent {
+  return {
+    runId: r.run_id,
+    seq: r.seq,
+    at: r.at,
+    kind: r.kind,
+    type: r.type,
+    from: r.from_state,
+    to: r.to_state,
+    data: JSON.parse(r.data) as JsonObject,
+    v: r.v,
+  };
+}
+
+/** Creates the file owner-only before SQLite sees it; SQLite gives -wal/-shm the same mode. */
+function createOwnerOnly(path: string): boolean {
+  if (path === ':memory:' || existsSync(path)) return false;
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+function restrictSidecars(path: string): void {
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file)) chmodSync(file, 0o600);
+  }
+}
+
+export class EventStore {
+  readonly path: string;
+  readonly mode: 'writer' | 'reader';
+  private readonly db: Database.Database;
+  private readonly writerToken: string | null;
+  private readonly stmt: ReturnType<typeof prepareStatements>;
+  private readonly listCache = new Map<string, Database.Statement>();
+  private readonly appendTx: (batch: ReadonlyArray<AppendRequest>) => number[];
+  private readonly createTx: (run: NewRun) => { run: RunRow; seq: number };
+
+  private constructor(
+    path: string,
+    mode: 'writer' | 'reader',
+    db: Database.Database,
+    writerToken: string | null,
+  ) {
+    this.path = path;
+    this.mode = mode;
+    this.db = db;
+    this.writerToken = writerToken;
+    this.stmt = prepareStatements(db);
+    this.appendTx = db.transaction((batch: ReadonlyArray<AppendRequest>) =>
+      batch.map((r) => this.appendOne(r)),
+    ).immediate;
+    this.createTx = db.transaction((run: NewRun) => this.createOne(run)).immediate;
+  }
+
+  static open(path: string, opts: StoreOptions = {}): EventStore {
+    const mode = opts.mode ?? 'writer';
+    let db: Database.Database | undefined;
+    try {
+      if (mode === 'reader') {
+        if (path !== ':memory:' && !existsSync(path)) throw new StoreFileNotFoundError(path);
+        db = new Database(path, { readonly: true, fileMustExist: true });
+        db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+        checkReadable(db, path);
+        return new EventStore(path, mode, db, null);
+      }
+      const created = createOwnerOnly(path);
+      db = new Database(path);
+      db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+      // Read page 1 before anything may write: a foreign file fails here, untouched.
+      db.pragma('user_version');
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
+      if (opts.maxPageCount !== undefined) db.pragma(`max_page_count = ${Math.floor(opts.maxPageCount)}`);
+      migrate(db, path);
+      const token = acquireWriterLock(db, path, new Date().toISOString());
+      if (created) restrictSidecars(path);
+      return new EventStore(path, mode, db, token);
+    } catch (err) {
+      db?.close();
+      throw toStoreError(err, { path });
+    }
+  }
+
+  /** Starts a run: the runs row and its 'run.started' event (seq 1) in one transaction. */
+  createRun(run: NewRun): { run: RunRow; seq: number } {
+    this.live();
+    try {
+      return this.createTx(run);
+    } catch (err) {
+      throw toStoreError(err, { path: this.path, runId: run.id ?? null });
+    }
+  }
+
+  /**
+   * Appends events to one run. `expectedSeq` is the caller's view of the last seq; if the stream
+   * moved on, StoreSequenceConflictError and nothing is written. Returns the new last seq.
+   */
+  append(runId: string, expectedSeq: number, events: readonly NewEvent[]): number {
+    return this.appendBatch([{ runId, expectedSeq, events }])[0] as number;
+  }
+
+  /** Appends to many runs in ONE transaction: all or nothing. Returns each request's new last seq. */
+  appendBatch(batch: ReadonlyArray<AppendRequest>): number[] {
+    this.live();
+    try {
+      return this.appendTx(batch);
+    } catch (err) {
+      throw toStoreError(err, {
+        path: this.path,
+        runId: batch.length === 1 ? (batch[0]?.runId ?? null) : null,
+      });
+    }
+  }
+
+  readStream(runId: string, fromSeq = 1): StoredEvent[] {
+    this.live();
+    return (this.stmt.events.all(runId, fromSeq) as EventRecord[]).map(toEvent);
+  }
+
+  /** By exact id, or by a unique prefix of at least MIN_RUN_ID_PREFIX characters. */
+  getRun(id: string): RunRow | undefined {
+    this.live();
+    const exact = this.stmt.run.get(id) as RunRecord | undefined;
+    if (exact) return toRun(exact);
+    if (id.length < MIN_RUN_ID_PREFIX) return undefined;
+    const found = this.stmt.runsByPrefix.all(id, `${id}\uffff`) as RunRecord[];
+    if (found.length > 1) {
+      throw new StoreAmbiguousRunIdError(
+        this.path,
+        id,
+        found.map((r) => r.id),
+      );
+    }
+    return found[0] ? toRun(found[0]) : undefined;
+  }
+
+  /** The full id of a run given its id or unique prefix; StoreRunNotFoundError otherwise. */
+  resolveRunId(idOrPrefix: string): string {
+    const run = this.getRun(idOrPrefix);
+    if (!run) throw new StoreRunNotFoundError(this.path, idOrPrefix);
+    return run.id;
+  }
+
+  /** Newest first. */
+  listRuns(filters: RunFilters = {}): RunRow[] {
+    this.live();
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    const add = (sql: string, value: string | undefined): void => {
+      if (value === undefined) return;
+      where.push(sql);
+      args.push(value);
+    };
+    add('status = ?', filters.status);
+    add('op = ?', filters.op);
+    add('node_uuid = ?', filters.node);
+    add('instance_uuid = ?', filters.instance);
+    add('created_at >= ?', filters.since);
+    add('created_at < ?', filters.until);
+    let sql = `SELECT ${RUN_COLUMNS} FROM runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC`;
+    if (filters.limit !== undefined) {
+      sql += ' LIMIT ?';
+      args.push(Math.max(0, Math.floor(filters.limit)));
+    }
+    let stmt = this.listCache.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.listCache.set(sql, stmt);
+    }
+    return (stmt.all(...args) as RunRecord[]).map(toRun);
+  }
+
+  /** Runs still 'running' (what resume picks up after a crash), oldest first. */
+  unfinishedRuns(): RunRow[] {
+    this.live();
+    return (this.stmt.unfinished.all() as RunRecord[]).map(toRun);
+  }
+
+  /** Who holds the writer lock, if anyone. */
+  writer(): WriterHolder | null {
+    this.live();
+    return currentWriter(this.db);
+  }
+
+  /** SQLite's `PRAGMA integrity_check`: ['ok'] when the file is sound. */
+  integrityCheck(): string[] {
+    this.live();
+    return (this.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map(
+      (r) => r.integrity_check,
+    );
+  }
+
+  /** Releases the writer lock (if held) and closes the file. Idempotent. */
+  close(): void {
+    if (!this.db.open) return;
+    try {
+      if (this.writerToken !== null) releaseWriterLock(this.db, this.writerToken);
+    } finally {
+      this.db.close();
+    }
+  }
+
+  private live(): void {
+    if (!this.db.open) throw new StoreClosedError(this.path);
+  }
+
+  private createOne(run: NewRun): { run: RunRow; seq: number } {
+    const id = run.id ?? randomUUID();
+    const at = run.at ?? new Date().toISOString();
+    if (this.stmt.run.get(id)) throw new StoreRunExistsError(this.path, id);
+    const record: RunRecord = {
+      id,
+      op: run.op,
+      instance_uuid: run.instanceUuid ?? null,
+      node_uuid: run.nodeUuid ?? null,
+      machine: run.machine,
+      machine_version: run.machineVersion,
+      status: 'running',
+      state: null,
+      last_seq: 1,
+      created_at: at,
+      updated_at: at,
+      error: null,
+    };
+    this.stmt.insertRun.run(record);
+    const data = { input: redact(run.input), machine: run.machine, machineVersion: run.machineVersion };
+    this.stmt.insertEvent.run(
+      id,
+      1,
+      at,
+      'run.started',
+      null,
+      null,
+      null,
+      JSON.stringify(data),
+      EVENT_PAYLOAD_VERSION,
+    );
+    return { run: toRun(record), seq: 1 };
+  }
+
+  private appendOne({ runId, expectedSeq, events }: AppendRequest): number {
+    const row = this.stmt.runForAppend.get(runId) as
+      Pick<RunRecord, 'last_seq' | 'state' | 'status' | 'error' | 'node_uuid' | 'updated_at'> | undefined;
+    if (!row) throw new StoreRunNotFoundError(this.path, runId);
+    if (row.last_seq !== expectedSeq) {
+      throw new StoreSequenceConflictError(this.path, runId, expectedSeq, row.last_seq);
+    }
+    if (events.length === 0) return expectedSeq;
+    const now = new Date().toISOString();
+    let { last_seq: seq, state, status, error, node_uuid: node, updated_at: updated } = row;
+    for (const ev of events) {
+      seq += 1;
+      if (!KINDS.has(ev.kind))
+        throw new StoreInvalidEventError(this.path, runId, seq, `unknown kind ${String(ev.kind)}`);
+      const data = redact(ev.data);
+      const at = ev.at ?? now;
+      if (ev.kind === 'transition') {
+        if (typeof ev.to !== 'string')
+          throw new StoreInvalidEventError(this.path, runId, seq, 'transition without `to`');
+        state = ev.to;
+      } else if (ev.kind === 'run.finished') {
+        const s = data['status'];
+        if (typeof s !== 'string' || !FINISH_STATUSES.has(s)) {
+          throw new StoreInvalidEventError(
+            this.path,
+            runId,
+            seq,
+            'run.finished needs status succeeded|failed|cancelled',
+          );
+        }
+        status = s as RunStatus;
+        const e = data['error'];
+        error = e !== null && typeof e === 'object' && !Array.isArray(e) ? JSON.stringify(e) : null;
+      }
+      // A run may start before its node is known (deploy by instance); the first event that names
+      // a node (data.nodeUuid, any kind) fills the summary column, and later ones never move it.
+      const n = data['nodeUuid'];
+      if (node === null && typeof n === 'string' && n !== '') node = n;
+      updated = at;
+      this.stmt.insertEvent.run(
+        runId,
+        seq,
+        at,
+        ev.kind,
+        ev.type ?? null,
+        ev.from ?? null,
+        ev.to ?? null,
+        JSON.stringify(data),
+        EVENT_PAYLOAD_VERSION,
+      );
+    }
+    this.stmt.updateRun.run(seq, updated, state, status, error, node, runId);
+    return seq;
+  }
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    run: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`),
+    runsByPrefix: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 5`),
+    unfinished: db.prepare(
+      `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY created_at, id`,
+    ),
+    events: db.prepare(
+      'SELECT run_id, seq, at, kind, type, from_state, to_state, data, v FROM events WHERE run_id = ? AND seq >= ? ORDER BY seq',
+    ),
+    runForAppend: db.prepare(
+      'SELECT last_seq, state, status, error, node_uuid, updated_at FROM runs WHERE id = ?',
+    ),
+    insertRun: db.prepare(
+      `INSERT INTO runs (${RUN_COLUMNS}) VALUES (@id, @op, @instance_uuid, @node_uuid, @machine, @machine_version, @status, @state, @last_seq, @created_at, @updated_at, @error)`,
+    ),
+    insertEvent: db.prepare(
+      'INSERT INTO events (run_id, seq, at, kind, type, from_state, to_state, data, v) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ),
+    updateRun: db.prepare(
+      'UPDATE runs SET last_seq = ?, updated_at = ?, state = ?, status = ?, error = ?, node_uuid = ? WHERE id = ?',
+    ),
+  };
+}

@@ -1,0 +1,352 @@
+// Replay: fold a recorded stream through XState's pure initialTransition/transition, executing
+// nothing (the machine's actors are stand-ins that throw if run; the pure functions only return
+// spawn/stop actions). Every recorded transition is compared with the recomputed one and the
+// first difference is reported, like Temporal's non-determinism error: it means the machine
+// definition changed under a recorded run, and resuming it would act on a wrong state.
+
+import {
+  initialTransition,
+  transition,
+  type AnyMachineSnapshot,
+  type AnyStateMachine,
+  type EventObject,
+  type StateValue,
+} from 'xstate';
+import { StoreInvalidStreamError } from './errors.js';
+import { redact } from './redact.js';
+import type { JsonValue, StoredEvent } from './types.js';
+
+/** Leaf paths of a state value, dotted; parallel regions sorted and joined with ','. */
+export function stateToString(value: StateValue): string {
+  const leaves: string[] = [];
+  const walk = (v: StateValue, prefix: string): void => {
+    if (typeof v === 'string') {
+      leaves.push(prefix ? `${prefix}.${v}` : v);
+      return;
+    }
+    const keys = Object.keys(v);
+    if (keys.length === 0) {
+      leaves.push(prefix);
+      return;
+    }
+    for (const k of keys) walk(v[k] ?? {}, prefix ? `${prefix}.${k}` : k);
+  };
+  walk(value, '');
+  return leaves.sort().join(',');
+}
+
+export interface StepTransition {
+  from: string | null;
+  to: string;
+}
+
+/**
+ * THE rule for when a 'transition' event is recorded, shared by the engine (live) and replay:
+ * XState returns the very same snapshot object when no transition is enabled for an event (an
+ * unhandled event, a late result of a stopped actor); any enabled transition, including a
+ * re-entry (`reenter: true`, from === to) or a targetless one, yields a new snapshot.
+ * `prev` is null for the initial transition.
+ */
+export function recordedTransition(
+  prev: AnyMachineSnapshot | null,
+  next: AnyMachineSnapshot,
+): StepTransition | null {
+  if (prev === next) return null;
+  return { from: prev === null ? null : stateToString(prev.value), to: stateToString(next.value) };
+}
+
+export interface PendingEffect {
+  actorId: string;
+  src: string;
+  input: JsonValue;
+  startedSeq: number;
+}
+
+/** An effect the machine has invoked (and not stopped) but whose 'effect.started' was never recorded. */
+export interface UnstartedEffect {
+  actorId: string;
+  src: string;
+  input: JsonValue;
+}
+
+/**
+ * The first point where log and machine disagree. When the machine moved but the log recorded no
+ * transition, `recorded` shows the log staying where it was (from === to === last recorded state,
+ * or '(not recorded)' before any); `recomputed` is null when the log moved but the machine did not.
+ */
+export interface Divergence {
+  seq: number;
+  recorded: { from: string | null; to: string };
+  recomputed: { from: string | null; to: string } | null;
+  reason: string;
+}
+
+export interface ReplayTransition {
+  seq: number;
+  at: string;
+  from: string | null;
+  to: string;
+  /** Type of the machine.event that caused it; null for the initial transition. */
+  event: string | null;
+}
+
+export interface ReplayResult {
+  /** After the last folded event; on divergence, the last snapshot log and machine agree on. */
+  snapshot: AnyMachineSnapshot;
+  matches: boolean;
+  divergence: Divergence | null;
+  /** Recorded transitions that matched, in order. */
+  transitions: ReplayTransition[];
+  /** Started, not finished, not stopped: what resume must start again (same actor id and input). */
+  pendingEffects: PendingEffect[];
+  /** Invoked by the machine but never recorded as started (a crash right after the transition). */
+  unstartedEffects: UnstartedEffect[];
+  /** The stream ended after a machine step whose transition was not recorded yet (crash window). */
+  unrecordedTransition: StepTransition | null;
+  /** Seq of the last event in the stream (the expectedSeq for the next append). */
+  lastSeq: number;
+  /** A 'run.finished' was recorded. */
+  finished: boolean;
+}
+
+export const NOT_RECORDED = '(not recorded)';
+
+type Expected = StepTransition & { event: string | null; context: JsonValue };
+
+interface Invocation {
+  src: string;
+  input: JsonValue;
+  startedSeq: number | null;
+  done: boolean;
+}
+
+interface Action {
+  type: string;
+  params?: unknown;
+}
+
+function actorIdOf(params: unknown): string | null {
+  if (typeof params === 'string') return params;
+  if (params !== null && typeof params === 'object' && typeof (params as { id?: unknown }).id === 'string') {
+    return (params as { id: string }).id;
+  }
+  return null;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((x, i) => sameJson(x, bb[i]));
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
+  const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
+  return ak.length === bk.length && ak.every((k) => k in bo && sameJson(ao[k], bo[k]));
+}
+
+/** JSON as it reads back from the log: redacted, undefined dropped. */
+function asLogged(value: unknown): JsonValue {
+  return (redact(value) ?? null) as JsonValue;
+}
+
+export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent[]): ReplayResult {
+  const first = events[0];
+  if (!first || first.kind !== 'run.started') {
+    throw new StoreInvalidStreamError(
+      first?.runId ?? null,
+      first?.seq ?? null,
+      "a stream must begin with 'run.started'",
+    );
+  }
+  const runId = first.runId;
+  // Declared via `as` so TypeScript does not narrow them to null: the helpers below assign them.
+  let snapshot = null as AnyMachineSnapshot | null;
+  let agreed = null as AnyMachineSnapshot | null;
+  let expected = null as Expected | null;
+  let lastRecordedTo: string | null = null;
+  let divergence: Divergence | null = null;
+  let finished = false;
+  let prevSeq = 0;
+  const transitions: ReplayTransition[] = [];
+  const live = new Map<string, Invocation>();
+
+  const stayed = (): { from: string | null; to: string } => ({
+    from: lastRecordedTo,
+    to: lastRecordedTo ?? NOT_RECORDED,
+  });
+
+  const applyActions = (actions: readonly Action[]): void => {
+    for (const a of actions) {
+      if (a.type === 'xstate.stopChild') {
+        const id = actorIdOf(a.params);
+        if (id !== null) live.delete(id);
+      } else if (a.type === 'xstate.spawnChild') {
+        const p = a.params as { id?: unknown; src?: unknown; input?: unknown };
+        if (typeof p.id === 'string') {
+          live.set(p.id, {
+            src: typeof p.src === 'string' ? p.src : p.id,
+            input: asLogged(p.input),
+            startedSeq: null,
+            done: false,
+          });
+        }
+      }
+    }
+  };
+
+  const step = (next: AnyMachineSnapshot, actions: readonly Action[], event: string | null): void => {
+    const t = recordedTransition(snapshot, next);
+    expected = t && { ...t, event, context: asLogged(next.context) };
+    snapshot = next;
+    applyActions(actions);
+  };
+
+  for (const ev of events) {
+    if (ev.runId !== runId || ev.seq !== prevSeq + 1) {
+      throw new StoreInvalidStreamError(
+        runId,
+        ev.seq,
+        `expected seq ${prevSeq + 1} of one run, got ${ev.runId}#${ev.seq}`,
+      );
+    }
+    prevSeq = ev.seq;
+    if (divergence) continue;
+    switch (ev.kind) {
+      case 'run.started': {
+        if (snapshot !== null) {
+          divergence = {
+            seq: ev.seq,
+            recorded: stayed(),
+            recomputed: null,
+            reason: "a second 'run.started' in one stream",
+          };
+          break;
+        }
+        const [next, actions] = initialTransition(machine, ev.data['input']);
+        step(next, actions as Action[], null);
+        break;
+      }
+      case 'machine.event': {
+        if (expected !== null) {
+          divergence = {
+            seq: ev.seq,
+            recorded: stayed(),
+            recomputed: { from: expected.from, to: expected.to },
+            reason: `the machine moves ${expected.from ?? '(start)'} -> ${expected.to} but no transition was recorded before the next machine event`,
+          };
+          break;
+        }
+        const event = ev.data['event'] as EventObject | undefined;
+        if (!event || typeof event.type !== 'string') {
+          divergence = {
+            seq: ev.seq,
+            recorded: stayed(),
+            recomputed: null,
+            reason: "'machine.event' without data.event.type",
+          };
+          break;
+        }
+        agreed = snapshot;
+        const [next, actions] = transition(machine, snapshot as AnyMachineSnapshot, event);
+        step(next, actions as Action[], event.type);
+        break;
+      }
+      case 'transition': {
+        const recorded = { from: ev.from, to: ev.to ?? NOT_RECORDED };
+        if (expected === null) {
+          divergence = {
+            seq: ev.seq,
+            recorded,
+            recomputed: null,
+            reason: `a transition ${ev.from ?? '(start)'} -> ${recorded.to} was recorded but the machine does not move on the preceding event`,
+          };
+          break;
+        }
+        const recomputed = { from: expected.from, to: expected.to };
+        if (recorded.from !== recomputed.from || recorded.to !== recomputed.to) {
+          divergence = {
+            seq: ev.seq,
+            recorded,
+            recomputed,
+            reason: `recorded ${recorded.from ?? '(start)'} -> ${recorded.to}, the machine now goes ${recomputed.from ?? '(start)'} -> ${recomputed.to}`,
+          };
+          break;
+        }
+        if ('context' in ev.data && !sameJson(ev.data['context'], expected.context)) {
+          divergence = {
+            seq: ev.seq,
+            recorded,
+            recomputed,
+            reason: 'same states, but the recomputed context differs from the recorded one',
+          };
+          break;
+        }
+        transitions.push({ seq: ev.seq, at: ev.at, from: ev.from, to: recorded.to, event: expected.event });
+        lastRecordedTo = recorded.to;
+        expected = null;
+        agreed = snapshot;
+        break;
+      }
+      case 'effect.started': {
+        const actorId = String(ev.data['actorId']);
+        const inv = live.get(actorId);
+        if (
+          !inv ||
+          inv.startedSeq !== null ||
+          inv.src !== ev.data['src'] ||
+          !sameJson(inv.input, ev.data['input'])
+        ) {
+          divergence = {
+            seq: ev.seq,
+            recorded: stayed(),
+            recomputed: null,
+            reason: inv
+              ? `effect ${actorId} was started as ${String(ev.data['src'])} with ${inv.startedSeq !== null ? 'a second start' : 'different src or input'} than the machine invokes`
+              : `effect ${actorId} was started but the machine has not invoked it here`,
+          };
+          break;
+        }
+        inv.startedSeq = ev.seq;
+        break;
+      }
+      case 'effect.succeeded':
+      case 'effect.failed': {
+        // A result for an actor the machine already stopped (cancelled, left the state) is normal.
+        const inv = live.get(String(ev.data['actorId']));
+        if (inv && inv.startedSeq !== null) inv.done = true;
+        break;
+      }
+      case 'run.finished':
+        finished = true;
+        break;
+      case 'http':
+      case 'note':
+        break;
+    }
+  }
+
+  if (snapshot === null) throw new StoreInvalidStreamError(runId, 1, 'no initial state');
+  const pendingEffects: PendingEffect[] = [];
+  const unstartedEffects: UnstartedEffect[] = [];
+  for (const [actorId, inv] of live) {
+    if (inv.startedSeq === null) unstartedEffects.push({ actorId, src: inv.src, input: inv.input });
+    else if (!inv.done)
+      pendingEffects.push({ actorId, src: inv.src, input: inv.input, startedSeq: inv.startedSeq });
+  }
+  const trailing = expected;
+  return {
+    snapshot: divergence ? (agreed ?? snapshot) : snapshot,
+    matches: divergence === null,
+    divergence,
+    transitions,
+    pendingEffects: divergence ? [] : pendingEffects,
+    unstartedEffects: divergence ? [] : unstartedEffects,
+    unrecordedTransition: divergence || !trailing ? null : { from: trailing.from, to: trailing.to },
+    lastSeq: prevSeq,
+    finished,
+  };
+}

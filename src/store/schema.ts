@@ -1,0 +1,83 @@
+// The database schema and its forward migrations. `PRAGMA user_version` holds the number of
+// migrations applied; a writer's open runs the missing ones in order inside ONE immediate
+// transaction (version read inside it), so two processes opening a fresh file at once cannot
+// both migrate, and a crash mid-upgrade leaves the file at its old version.
+
+import type Database from 'better-sqlite3';
+import { StoreSchemaOutdatedError, StoreSchemaTooNewError } from './errors.js';
+
+type Migration = (db: Database.Database) => void;
+
+const MIGRATIONS: readonly Migration[] = [
+  // 1: runs with their summary columns, gap-free event streams, and the writer lock row.
+  (db) => {
+    db.exec(`
+      CREATE TABLE runs (
+        id              TEXT PRIMARY KEY,
+        op              TEXT NOT NULL,
+        instance_uuid   TEXT,
+        node_uuid       TEXT,
+        machine         TEXT NOT NULL,
+        machine_version INTEGER NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('running','succeeded','failed','cancelled')),
+        state           TEXT,
+        last_seq        INTEGER NOT NULL CHECK (last_seq >= 1),
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        error           TEXT
+      );
+      CREATE INDEX runs_by_created  ON runs (created_at);
+      CREATE INDEX runs_by_status   ON runs (status, created_at);
+      CREATE INDEX runs_by_op       ON runs (op, created_at);
+      CREATE INDEX runs_by_node     ON runs (node_uuid, created_at);
+      CREATE INDEX runs_by_instance ON runs (instance_uuid, created_at);
+
+      CREATE TABLE events (
+        run_id     TEXT NOT NULL,
+        seq        INTEGER NOT NULL CHECK (seq >= 1),
+        at         TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        type       TEXT,
+        from_state TEXT,
+        to_state   TEXT,
+        data       TEXT NOT NULL,
+        v          INTEGER NOT NULL,
+        PRIMARY KEY (run_id, seq)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE writer (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        pid        INTEGER NOT NULL,
+        host       TEXT NOT NULL,
+        since      TEXT NOT NULL,
+        pid_start  TEXT,
+        token      TEXT NOT NULL
+      );
+    `);
+  },
+];
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function schemaVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** Brings a writer's database up to SCHEMA_VERSION; refuses files written by a newer ironledger. */
+export function migrate(db: Database.Database, path: string): void {
+  if (schemaVersion(db) === SCHEMA_VERSION) return;
+  db.transaction(() => {
+    const found = schemaVersion(db);
+    if (found > SCHEMA_VERSION) throw new StoreSchemaTooNewError(path, found, SCHEMA_VERSION);
+    for (let v = found; v < SCHEMA_VERSION; v++) (MIGRATIONS[v] as Migration)(db);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}
+
+/** A reader never changes the file: it accepts exactly the version it understands. */
+export function checkReadable(db: Database.Database, path: string): void {
+  const found = schemaVersion(db);
+  if (found > SCHEMA_VERSION) throw new StoreSchemaTooNewError(path, found, SCHEMA_VERSION);
+  if (found < SCHEMA_VERSION) throw new StoreSchemaOutdatedError(path, found, SCHEMA_VERSION);
+}

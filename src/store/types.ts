@@ -1,0 +1,109 @@
+// Types at the store's boundary: what callers append and what they read back.
+// Payloads are plain JSON so that a live run and its offline replay see identical values.
+
+export type EventKind =
+  | 'run.started'
+  | 'run.finished'
+  | 'machine.event'
+  | 'transition'
+  | 'effect.started'
+  | 'effect.succeeded'
+  | 'effect.failed'
+  | 'http'
+  | 'note';
+
+export const EVENT_KINDS: readonly EventKind[] = [
+  'run.started',
+  'run.finished',
+  'machine.event',
+  'transition',
+  'effect.started',
+  'effect.succeeded',
+  'effect.failed',
+  'http',
+  'note',
+];
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export const RUN_STATUSES: readonly RunStatus[] = ['running', 'succeeded', 'failed', 'cancelled'];
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
+export type JsonObject = { [k: string]: JsonValue };
+
+/** Version of the `data` payload layout, stored per event as `v`. Bump when a kind's payload changes shape. */
+export const EVENT_PAYLOAD_VERSION = 1;
+
+export interface NewEvent {
+  kind: EventKind;
+  type?: string | null;
+  from?: string | null;
+  to?: string | null;
+  data: JsonObject;
+  /** ISO 8601; defaults to the time of the append. */
+  at?: string;
+}
+
+export interface StoredEvent {
+  runId: string;
+  seq: number;
+  at: string;
+  kind: EventKind;
+  type: string | null;
+  from: string | null;
+  to: string | null;
+  data: JsonObject;
+  /** Payload schema version (EVENT_PAYLOAD_VERSION when written). */
+  v: number;
+}
+
+export interface RunRow {
+  id: string;
+  op: string;
+  instanceUuid: string | null;
+  nodeUuid: string | null;
+  machine: string;
+  machineVersion: number;
+  status: RunStatus;
+  /** `to` of the last recorded 'transition'; null before the first one. */
+  state: string | null;
+  lastSeq: number;
+  createdAt: string;
+  updatedAt: string;
+  /** `data.error` of 'run.finished' (redacted), null otherwise. */
+  error: JsonObject | null;
+}
+
+export interface NewRun {
+  /** Defaults to a random UUID. */
+  id?: string;
+  op: string;
+  instanceUuid?: string | null;
+  nodeUuid?: string | null;
+  machine: string;
+  machineVersion: number;
+  input: JsonObject;
+  at?: string;
+}
+
+export interface RunFilters {
+  status?: RunStatus;
+  op?: string;
+  /** node UUID */
+  node?: string;
+  /** instance UUID */
+  instance?: string;
+  /** created_at >= since (ISO 8601) */
+  since?: string;
+  /** created_at < until (ISO 8601) */
+  until?: string;
+  /** Newest first; no limit when absent. */
+  limit?: number;
+}
+
+export interface AppendRequest {
+  runId: string;
+  /** The run's current last sequence (optimistic concurrency). */
+  expectedSeq: number;
+  events: readonly NewEvent[];
+}

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A real OpenStack Ironic (Debian's python3-ironic, 2023.1) on loopback, for tests and CI.
 #
+#   ironic-standalone.sh check
+#       exits 0 when /usr/bin/python3 can import ironic (nothing is installed or started).
 #   ironic-standalone.sh install
 #       apt-installs python3-ironic when /usr/bin/python3 cannot import it (needs root).
 #   ironic-standalone.sh start [--deploy-delay S] [--power-delay S] [--boot-delay S] [--dir DIR]
@@ -206,11 +208,12 @@ cmd_stop() {
 }
 
 case ${1-} in
+  check) have_ironic ;;
   install) shift; cmd_install "$@" ;;
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
   *)
-    echo "usage: $0 install | start [--deploy-delay S] [--power-delay S] [--boot-delay S] [--dir DIR] | stop DIR" >&2
+    echo "usage: $0 check | install | start [--deploy-delay S] [--power-delay S] [--boot-delay S] [--dir DIR] | stop DIR" >&2
     exit 2
     ;;
 esac

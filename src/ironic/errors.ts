@@ -91,6 +91,18 @@ export class IronicNodeLockedError extends IronicError {
     super('IRONIC_NODE_LOCKED', message, facts, true);
   }
 }
+/** 406: Ironic does not speak the microversion we asked for. Not retried. */
+export class IronicNotAcceptableError extends IronicError {
+  constructor(message: string, facts: IronicErrorFacts = {}) {
+    super('IRONIC_NOT_ACCEPTABLE', message, facts);
+  }
+}
+/** Any other 4xx (401, 403, 405, 413, ...): a request Ironic will never accept as sent. */
+export class IronicHttpError extends IronicError {
+  constructor(message: string, facts: IronicErrorFacts = {}) {
+    super('IRONIC_HTTP_ERROR', message, facts);
+  }
+}
 export class IronicUnavailableError extends IronicError {
   constructor(message: string, facts: IronicErrorFacts = {}) {
     super('IRONIC_UNAVAILABLE', message, facts, true);
@@ -117,8 +129,16 @@ export class IronicAbortedError extends IronicError {
   }
 }
 export class IronicMalformedResponseError extends IronicError {
+  /** The start of the body that could not be read (at most ~200 chars), for the operator. */
+  readonly snippet: string | null;
+
   constructor(message: string, facts: IronicErrorFacts & { snippet?: string } = {}) {
     super('IRONIC_MALFORMED_RESPONSE', message, facts);
+    this.snippet = facts.snippet ?? null;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), snippet: this.snippet };
   }
 }
 export class IronicVersionError extends IronicError {

@@ -1,0 +1,386 @@
+// The HTTP layer under IronicClient: one keep-alive undici Pool per client, shared by
+// every call and every observer view; auth and microversion headers; per-attempt
+// timeouts; AbortSignal; and the retry policy of Nova's Ironic client wrapper.
+import { readFileSync } from 'node:fs';
+import { Buffer } from 'node:buffer';
+import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import {
+  IronicAbortedError,
+  IronicError,
+  IronicInvalidInputError,
+  IronicMalformedResponseError,
+  IronicNetworkError,
+  IronicTimeoutError,
+} from './errors.js';
+import { errorForStatus, snippetOf } from './fault.js';
+import type { CallOptions, HttpAttempt, HttpObserver } from './types.js';
+import { assertTimeoutMs } from './validate.js';
+import { WireShapeError } from './wire.js';
+
+export type IronicAuth =
+  | { type: 'noauth' }
+  | { type: 'basic'; username: string; password: string }
+  /** Keystone (or any) token, sent as X-Auth-Token. */
+  | { type: 'token'; token: string };
+
+export interface IronicTlsOptions {
+  /** PEM file of the CA that signed Ironic's certificate. */
+  caFile?: string;
+  /** Skip certificate verification. Only when explicitly asked for. */
+  insecure?: boolean;
+}
+
+export interface TransportOptions {
+  /** Ironic's endpoint, e.g. http://127.0.0.1:6385 or https://cloud/baremetal. */
+  url: string;
+  auth?: IronicAuth;
+  tls?: IronicTlsOptions;
+  /** Per attempt; 0 disables the timeout. Default 30 000. */
+  timeoutMs?: number;
+  /** Retries after the first attempt for 409 / 503 / network / timeout (Nova: api_max_retries). Default 60. */
+  maxRetries?: number;
+  /** Wait between attempts (Nova: api_retry_interval). Default 2000. */
+  retryIntervalMs?: number;
+  /** Sees every attempt of every call. */
+  observer?: HttpObserver;
+  /** Keep-alive connections in the pool. Default 8. */
+  connections?: number;
+}
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface RequestSpec {
+  method: HttpMethod;
+  /** API path with query, e.g. /v1/nodes/abc?fields=uuid. */
+  path: string;
+  body?: unknown;
+  node?: string;
+  /** Strings that must never show up in an error (config drive contents, passwords). */
+  secrets?: readonly string[];
+}
+
+export interface CallContext {
+  /** null only for the version discovery done before negotiation. */
+  microversion: string | null;
+  observers: readonly HttpObserver[];
+  opts: CallOptions;
+}
+
+/** A successful response: status 2xx and its body text. */
+export interface RawResponse {
+  status: number;
+  body: string;
+}
+
+const DEFAULTS = { timeoutMs: 30_000, maxRetries: 60, retryIntervalMs: 2_000, connections: 8 };
+/** Short secrets would turn redaction into mangling; shorter ones cannot be told from text. */
+const MIN_SECRET_CHARS = 3;
+
+export class IronicTransport {
+  readonly timeoutMs: number;
+  readonly maxRetries: number;
+  readonly retryIntervalMs: number;
+  readonly observer: HttpObserver | undefined;
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private readonly authHeaders: Record<string, string>;
+  private readonly secrets: string[];
+
+  constructor(opts: TransportOptions) {
+    const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
+    const retryIntervalMs = opts.retryIntervalMs ?? DEFAULTS.retryIntervalMs;
+    const maxRetries = opts.maxRetries ?? DEFAULTS.maxRetries;
+    assertTimeoutMs(timeoutMs, 'timeoutMs');
+    assertTimeoutMs(retryIntervalMs, 'retryIntervalMs');
+    if (!Number.isInteger(maxRetries) || maxRetries < 0) {
+      throw new IronicInvalidInputError(`maxRetries must be an integer >= 0, got ${String(maxRetries)}`);
+    }
+    let url: URL;
+    try {
+      url = new URL(opts.url);
+    } catch {
+      throw new IronicInvalidInputError('url is not a valid absolute URL');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new IronicInvalidInputError(`url must be http or https, got ${url.protocol}`);
+    }
+    if (url.username !== '' || url.password !== '') {
+      // Credentials in the URL would travel into logs with every path; take them via `auth`.
+      throw new IronicInvalidInputError('url must not carry credentials; use the auth option');
+    }
+    this.timeoutMs = timeoutMs;
+    this.maxRetries = maxRetries;
+    this.retryIntervalMs = retryIntervalMs;
+    this.observer = opts.observer;
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    const auth = opts.auth ?? { type: 'noauth' };
+    this.authHeaders = authHeadersOf(auth);
+    this.secrets = secretsOf(auth);
+    const ca = opts.tls?.caFile === undefined ? undefined : readFileSync(opts.tls.caFile);
+    this.pool = new Pool(url.origin, {
+      connections: opts.connections ?? DEFAULTS.connections,
+      keepAliveTimeout: 30_000,
+      connect: {
+        ...(ca === undefined ? {} : { ca }),
+        rejectUnauthorized: opts.tls?.insecure !== true,
+      },
+    });
+  }
+
+  /**
+   * Sends the request, retrying like Nova's wrapper: 409 (unless retryOnConflict is
+   * false), 503, connection failures and timeouts, up to maxRetries more attempts,
+   * retryIntervalMs apart. `read` turns a 2xx body into the result; a body it cannot
+   * read becomes IronicMalformedResponseError (never retried).
+   */
+  async request<T>(spec: RequestSpec, call: CallContext, read: (res: RawResponse) => T): Promise<T> {
+    const signal = call.opts.signal;
+    const timeoutMs = call.opts.timeoutMs ?? this.timeoutMs;
+    assertTimeoutMs(timeoutMs, 'timeoutMs');
+    const observers = this.observer === undefined ? call.observers : [this.observer, ...call.observers];
+    const all = call.opts.observer === undefined ? observers : [...observers, call.opts.observer];
+    const scrub = this.scrubber(spec.secrets ?? []);
+    const maxAttempts = this.maxRetries + 1;
+    for (let attempt = 1; ; attempt++) {
+      if (signal?.aborted) throw this.aborted(spec, attempt - 1);
+      const started = performance.now();
+      const at = new Date().toISOString();
+      let status: number | null = null;
+      let outcome: { ok: true; value: T } | { ok: false; err: IronicError };
+      try {
+        const res = await this.once(spec, call.microversion, signal, timeoutMs);
+        status = res.status;
+        if (status < 200 || status >= 300) {
+          throw errorForStatus(status, res.body, this.facts(spec, attempt), scrub);
+        }
+        outcome = { ok: true, value: this.read(spec, res, attempt, read, scrub) };
+      } catch (raw) {
+        outcome = { ok: false, err: this.classify(raw, spec, attempt, status, signal, timeoutMs) };
+      }
+      if (outcome.ok) {
+        report(all, { spec, status, started, at, attempt, willRetry: false });
+        return outcome.value;
+      }
+      const { err } = outcome;
+      const willRetry = attempt < maxAttempts && this.shouldRetry(err, call.opts);
+      report(all, { spec, status, started, at, attempt, willRetry, errorCode: err.code });
+      if (!willRetry) throw withAttempts(err, attempt);
+      await sleep(this.retryIntervalMs, signal, () => this.aborted(spec, attempt));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  private async once(
+    spec: RequestSpec,
+    microversion: string | null,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Promise<RawResponse> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(new AttemptAborted('caller'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => controller.abort(new AttemptAborted('timeout')), timeoutMs)
+        : undefined;
+    try {
+      const headers: Record<string, string> = {
+        accept: 'application/json',
+        'user-agent': 'ironledger',
+        ...this.authHeaders,
+      };
+      if (microversion !== null) headers['x-openstack-ironic-api-version'] = microversion;
+      let body: string | undefined;
+      if (spec.body !== undefined) {
+        headers['content-type'] = 'application/json';
+        body = JSON.stringify(spec.body);
+      }
+      const res: Dispatcher.ResponseData = await this.pool.request({
+        method: spec.method,
+        path: this.basePath + spec.path,
+        headers,
+        body,
+        signal: controller.signal,
+      });
+      const text = await res.body.text();
+      return { status: res.statusCode, body: text };
+    } catch (err) {
+      // Whatever undici threw, the reason we aborted says what happened.
+      const reason: unknown = controller.signal.aborted ? controller.signal.reason : undefined;
+      throw reason instanceof AttemptAborted ? reason : err;
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private read<T>(
+    spec: RequestSpec,
+    res: RawResponse,
+    attempt: number,
+    read: (res: RawResponse) => T,
+    scrub: (text: string) => string,
+  ): T {
+    try {
+      return read(res);
+    } catch (err) {
+      if (!(err instanceof WireShapeError) && !(err instanceof SyntaxError)) throw err;
+      const snippet = scrub(snippetOf(res.body));
+      const why = err instanceof SyntaxError ? 'body is not JSON' : scrub(err.message);
+      throw new IronicMalformedResponseError(
+        `${spec.method} ${spec.path} -> ${res.status}: ${why}: ${snippet}`,
+        {
+          ...this.facts(spec, attempt),
+          status: res.status,
+          snippet,
+        },
+      );
+    }
+  }
+
+  private classify(
+    raw: unknown,
+    spec: RequestSpec,
+    attempt: number,
+    status: number | null,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): IronicError {
+    if (raw instanceof IronicError) return raw;
+    const facts = { ...this.facts(spec, attempt), status };
+    if (raw instanceof AttemptAborted && raw.why === 'timeout') {
+      return new IronicTimeoutError(`${spec.method} ${spec.path}: no answer within ${timeoutMs} ms`, facts);
+    }
+    if (raw instanceof AttemptAborted || signal?.aborted) {
+      return new IronicAbortedError(`${spec.method} ${spec.path}: aborted by the caller`, facts);
+    }
+    const code = errorCodeOf(raw);
+    return new IronicNetworkError(`${spec.method} ${spec.path}: connection to Ironic failed (${code})`, {
+      ...facts,
+      cause: raw,
+    });
+  }
+
+  private shouldRetry(err: IronicError, opts: CallOptions): boolean {
+    if (!err.retryable) return false;
+    if (err.code === 'IRONIC_CONFLICT' || err.code === 'IRONIC_NODE_LOCKED')
+      return opts.retryOnConflict !== false;
+    return true;
+  }
+
+  private facts(spec: RequestSpec, attempt: number) {
+    return { method: spec.method, path: spec.path, node: spec.node ?? null, attempts: attempt };
+  }
+
+  private aborted(spec: RequestSpec, attempts: number): IronicAbortedError {
+    return new IronicAbortedError(`${spec.method} ${spec.path}: aborted by the caller`, {
+      ...this.facts(spec, attempts),
+    });
+  }
+
+  private scrubber(extra: readonly string[]): (text: string) => string {
+    const secrets = [...this.secrets, ...extra].filter((s) => s.length >= MIN_SECRET_CHARS);
+    secrets.sort((a, b) => b.length - a.length);
+    return (text) => secrets.reduce((acc, s) => acc.split(s).join('***'), text);
+  }
+}
+
+/** Why our own controller aborted an attempt. */
+class AttemptAborted extends Error {
+  constructor(readonly why: 'caller' | 'timeout') {
+    super(why);
+  }
+}
+
+function withAttempts(err: IronicError, attempts: number): IronicError {
+  // `attempts` is readonly for callers; the transport is the one place that knows the total.
+  Object.defineProperty(err, 'attempts', { value: attempts });
+  return err;
+}
+
+function authHeadersOf(auth: IronicAuth): Record<string, string> {
+  switch (auth.type) {
+    case 'noauth':
+      return {};
+    case 'basic':
+      return {
+        authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`,
+      };
+    case 'token':
+      return { 'x-auth-token': auth.token };
+  }
+}
+
+function secretsOf(auth: IronicAuth): string[] {
+  switch (auth.type) {
+    case 'noauth':
+      return [];
+    case 'basic':
+      return [auth.password, Buffer.from(`${auth.username}:${auth.password}`).toString('base64')];
+    case 'token':
+      return [auth.token];
+  }
+}
+
+function errorCodeOf(err: unknown): string {
+  if (typeof err === 'object' && err !== null) {
+    const { code, cause } = err as { code?: unknown; cause?: unknown };
+    if (typeof code === 'string') return code;
+    if (
+      typeof cause === 'object' &&
+      cause !== null &&
+      typeof (cause as { code?: unknown }).code === 'string'
+    ) {
+      return (cause as { code: string }).code;
+    }
+  }
+  return err instanceof Error ? err.name : 'unknown';
+}
+
+interface AttemptReport {
+  spec: RequestSpec;
+  status: number | null;
+  started: number;
+  at: string;
+  attempt: number;
+  willRetry: boolean;
+  errorCode?: string;
+}
+
+function report(observers: readonly HttpObserver[], r: AttemptReport): void {
+  if (observers.length === 0) return;
+  const attempt: HttpAttempt = {
+    method: r.spec.method,
+    path: r.spec.path,
+    status: r.status,
+    ms: Math.round((performance.now() - r.started) * 1000) / 1000,
+    attempt: r.attempt,
+    willRetry: r.willRetry,
+    at: r.at,
+    ...(r.errorCode === undefined ? {} : { errorCode: r.errorCode }),
+    ...(r.spec.node === undefined ? {} : { node: r.spec.node }),
+  };
+  for (const observe of observers) observe(attempt);
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined, aborted: () => Error): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(aborted());
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(aborted());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

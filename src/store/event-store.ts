@@ -301,6 +301,8 @@ export class EventStore {
     if (!this.db.open) return;
     try {
       if (this.writerToken !== null) releaseWriterLock(this.db, this.writerToken);
+    } catch (err) {
+      throw toStoreError(err, { path: this.path });
     } finally {
       this.db.close();
     }

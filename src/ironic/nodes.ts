@@ -25,7 +25,14 @@ import type {
   Uuid,
   Vif,
 } from './types.js';
-import { assertNodeIdent, assertPatch, assertPowerTimeout, assertUuid, assertVifId } from './validate.js';
+import {
+  assertNodeIdent,
+  assertPatch,
+  assertPowerTimeout,
+  assertUuid,
+  assertVifId,
+  isUuid,
+} from './validate.js';
 import {
   markerOf,
   readConsole,
@@ -49,7 +56,10 @@ export class IronicOperations implements IronicApi {
     protected readonly observers: readonly HttpObserver[],
   ) {}
 
-  getNode(node: Uuid | string, opts: CallOptions & { fields?: readonly NodeField[] } = {}): Promise<Node> {
+  async getNode(
+    node: Uuid | string,
+    opts: CallOptions & { fields?: readonly NodeField[] } = {},
+  ): Promise<Node> {
     assertNodeIdent(node);
     const query = opts.fields === undefined ? '' : `?fields=${fieldsParam(opts.fields)}`;
     return this.json('GET', `/v1/nodes/${enc(node)}${query}`, node, opts, (res) => readNode(parse(res)));
@@ -113,13 +123,13 @@ export class IronicOperations implements IronicApi {
     );
   }
 
-  updateNode(node: Uuid | string, patch: readonly PatchOp[], opts: CallOptions = {}): Promise<Node> {
+  async updateNode(node: Uuid | string, patch: readonly PatchOp[], opts: CallOptions = {}): Promise<Node> {
     assertNodeIdent(node);
     assertPatch(patch);
     return this.json('PATCH', `/v1/nodes/${enc(node)}`, node, opts, (res) => readNode(parse(res)), patch);
   }
 
-  validateNode(node: Uuid | string, opts: CallOptions = {}): Promise<NodeValidation> {
+  async validateNode(node: Uuid | string, opts: CallOptions = {}): Promise<NodeValidation> {
     assertNodeIdent(node);
     return this.json('GET', `/v1/nodes/${enc(node)}/validate`, node, opts, (res) =>
       readValidation(parse(res)),
@@ -178,12 +188,12 @@ export class IronicOperations implements IronicApi {
     await this.send({ method: 'DELETE', path: `/v1/nodes/${enc(node)}/vifs/${enc(vifId)}`, node }, opts);
   }
 
-  listVifs(node: Uuid | string, opts: CallOptions = {}): Promise<Vif[]> {
+  async listVifs(node: Uuid | string, opts: CallOptions = {}): Promise<Vif[]> {
     assertNodeIdent(node);
     return this.json('GET', `/v1/nodes/${enc(node)}/vifs`, node, opts, (res) => readVifs(parse(res)));
   }
 
-  getConsole(node: Uuid | string, opts: CallOptions = {}): Promise<ConsoleInfo> {
+  async getConsole(node: Uuid | string, opts: CallOptions = {}): Promise<ConsoleInfo> {
     assertNodeIdent(node);
     return this.json('GET', `/v1/nodes/${enc(node)}/states/console`, node, opts, (res) =>
       readConsole(parse(res)),
@@ -199,7 +209,7 @@ export class IronicOperations implements IronicApi {
     );
   }
 
-  listPorts(node: Uuid | string, opts: CallOptions = {}): Promise<Port[]> {
+  async listPorts(node: Uuid | string, opts: CallOptions = {}): Promise<Port[]> {
     assertNodeIdent(node);
     const query = new URLSearchParams({ node });
     return this.pages(
@@ -215,7 +225,7 @@ export class IronicOperations implements IronicApi {
     );
   }
 
-  listPortgroups(node: Uuid | string, opts: CallOptions = {}): Promise<Portgroup[]> {
+  async listPortgroups(node: Uuid | string, opts: CallOptions = {}): Promise<Portgroup[]> {
     assertNodeIdent(node);
     const query = new URLSearchParams({ node });
     return this.pages(
@@ -231,7 +241,7 @@ export class IronicOperations implements IronicApi {
     );
   }
 
-  createNode(body: JsonObject, opts: CallOptions = {}): Promise<Node> {
+  async createNode(body: JsonObject, opts: CallOptions = {}): Promise<Node> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       throw new IronicInvalidInputError('node body must be a JSON object');
     }
@@ -358,6 +368,8 @@ function powerTarget(target: 'on' | 'off' | 'reboot', soft: boolean): PowerTarge
  * schema errors may quote a value re-serialized, and none of it may surface in an error.
  */
 function stringLeaves(value: unknown): string[] {
+  // The instance UUID is no secret, and scrubbing it would hide which instance failed.
+  if (typeof value === 'string' && isUuid(value)) return [];
   if (typeof value === 'string') {
     return [
       value,

@@ -1,0 +1,136 @@
+// runs, show, replay, resume: read the store (replay needs no Ironic at all).
+import type { Command } from 'commander';
+import { buildTimeline } from '../../engine/timeline.js';
+import { lifecycles, type OpName } from '../../machines/index.js';
+import { EventStore } from '../../store/event-store.js';
+import { replayRun } from '../../store/replay.js';
+import type { RunFilters, RunRow, RunStatus } from '../../store/types.js';
+import { intOption, makeContext, type GlobalOptions } from '../context.js';
+import { CliError, EXIT_OK, EXIT_RUN_FAILED } from '../output.js';
+import { renderRuns, renderTimeline } from '../render.js';
+import { follow, openEngine } from './lifecycle.js';
+
+const STATUSES: RunStatus[] = ['running', 'succeeded', 'failed', 'cancelled'];
+
+function openReader(db: string): EventStore {
+  return EventStore.open(db, { mode: 'reader' });
+}
+
+function findRun(store: EventStore, id: string): RunRow {
+  const row = store.getRun(id);
+  if (!row) throw new CliError(`no run ${JSON.stringify(id)} in ${store.path} (list them with: ironledger runs)`, 2, 'RUN_NOT_FOUND');
+  return row;
+}
+
+export function registerHistoryCommands(program: Command, run: (fn: (g: GlobalOptions) => Promise<number>) => Promise<void>): void {
+  program
+    .command('runs')
+    .description('list runs, newest first')
+    .option('--status <status>', `one of ${STATUSES.join(', ')}`)
+    .option('--op <op>', `one of ${Object.keys(lifecycles).join(', ')}`)
+    .option('--node <node>', 'node UUID')
+    .option('--instance <uuid>', 'instance UUID')
+    .option('--limit <k>', 'at most this many', '50')
+    .action(async (o: { status?: string; op?: string; node?: string; instance?: string; limit: string }) =>
+      run(async (g) => {
+        const ctx = makeContext(g);
+        if (o.status && !STATUSES.includes(o.status as RunStatus)) {
+          throw new CliError(`--status must be one of ${STATUSES.join(', ')}, got ${JSON.stringify(o.status)}.`);
+        }
+        const filters: RunFilters = { limit: intOption('--limit', o.limit, 1) };
+        if (o.status) filters.status = o.status as RunStatus;
+        if (o.op) filters.op = o.op;
+        if (o.node) filters.node = o.node;
+        if (o.instance) filters.instance = o.instance;
+        const store = openReader(g.db);
+        try {
+          const rows = store.listRuns(filters);
+          ctx.out.result(renderRuns(rows), rows);
+        } finally {
+          store.close();
+        }
+        return EXIT_OK;
+      }),
+    );
+
+  program
+    .command('show')
+    .description("a run's timeline: states, effects, Ironic requests, retries, and where it failed")
+    .argument('<run>', 'run id (or a unique prefix of at least 6 characters)')
+    .action(async (id: string) =>
+      run(async (g) => {
+        const ctx = makeContext(g);
+        const store = openReader(g.db);
+        try {
+          const row = findRun(store, id);
+          const timeline = buildTimeline(row, store.readStream(row.id));
+          ctx.out.result(renderTimeline(timeline), timeline);
+        } finally {
+          store.close();
+        }
+        return EXIT_OK;
+      }),
+    );
+
+  program
+    .command('replay')
+    .description('fold a run offline through its machine and check it against the record (no Ironic needed)')
+    .argument('<run>', 'run id (or a unique prefix)')
+    .action(async (id: string) =>
+      run(async (g) => {
+        const ctx = makeContext(g);
+        const store = openReader(g.db);
+        try {
+          const row = findRun(store, id);
+          const lifecycle = lifecycles[row.op as OpName];
+          if (!lifecycle) throw new CliError(`run ${row.id} uses an unknown operation ${row.op}.`, 2, 'RUN_UNKNOWN_MACHINE');
+          const result = replayRun(lifecycle.machine, store.readStream(row.id));
+          const lines = result.transitions.map((t) => `${String(t.seq).padStart(5)}  ${t.at.slice(11, 23)}  ${t.from ?? '(start)'} -> ${t.to}`);
+          const d = result.divergence;
+          lines.push(
+            result.matches
+              ? `replay of ${row.id}: matches the record (${result.transitions.length} transitions${result.finished ? ', finished' : ', unfinished'})`
+              : `replay of ${row.id}: DIVERGES at seq ${d?.seq}: recorded ${d?.recorded.from ?? '(start)'} -> ${d?.recorded.to}, recomputed ${d?.recomputed ? `${d.recomputed.from ?? '(start)'} -> ${d.recomputed.to}` : 'nothing'} (${d?.reason})`,
+          );
+          ctx.out.result(lines.join('\n'), {
+            runId: row.id,
+            matches: result.matches,
+            divergence: result.divergence,
+            transitions: result.transitions,
+            pendingEffects: result.pendingEffects,
+          });
+          return result.matches ? EXIT_OK : EXIT_RUN_FAILED;
+        } finally {
+          store.close();
+        }
+      }),
+    );
+
+  program
+    .command('resume')
+    .description('continue unfinished runs (all of them, or one) from their last recorded state')
+    .argument('[run]', 'run id (or a unique prefix)')
+    .action(async (id: string | undefined) =>
+      run(async (g) => {
+        const ctx = makeContext(g);
+        const engine = await openEngine(ctx);
+        try {
+          const handles = id ? [engine.resume(id)] : engine.resumeAll();
+          if (handles.length === 0) {
+            ctx.out.result('nothing to resume', []);
+            return EXIT_OK;
+          }
+          if (handles.length === 1) return await follow(ctx, engine, handles[0]!);
+          ctx.out.info(`resuming ${handles.length} runs`);
+          const results = await Promise.all(handles.map((h) => h.done));
+          ctx.out.result(
+            results.map((r) => `${r.runId}  ${r.op}  ${r.status}`).join('\n'),
+            results.map((r) => ({ runId: r.runId, status: r.status, op: r.op, node: r.node, instance: r.instance, error: r.error })),
+          );
+          return results.every((r) => r.status === 'succeeded') ? EXIT_OK : EXIT_RUN_FAILED;
+        } finally {
+          await engine.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,45 @@
+// `ironledger sim`: the Ironic simulator as a standalone server, for trying the CLI
+// (or a scheduler) without a real Ironic.
+import type { Command } from 'commander';
+import { startSimulator } from '../../sim/index.js';
+import { intOption, makeContext, type GlobalOptions } from '../context.js';
+import { CliError, EXIT_OK } from '../output.js';
+
+export function registerSimCommand(program: Command, run: (fn: (g: GlobalOptions) => Promise<number>) => Promise<void>): void {
+  program
+    .command('sim')
+    .description('run the Ironic API simulator on loopback until interrupted')
+    .option('--port <p>', 'TCP port (0 = any free port)', '6385')
+    .option('--nodes <n>', 'pre-enrolled available fake-hardware nodes', '10')
+    .option('--deploy-seconds <s>', 'time a deploy holds the node', '2')
+    .option('--clean-seconds <s>', 'time cleaning holds the node', '5')
+    .option('--automated-clean <on|off>', 'clean after tear down', 'on')
+    .option('--seed <n>', 'seed for generated ids and faults', '1')
+    .action(async (o: Record<string, string>) =>
+      run(async (g) => {
+        const ctx = makeContext(g);
+        const auto = o.automatedClean;
+        if (auto !== 'on' && auto !== 'off') throw new CliError(`--automated-clean must be on or off, got ${JSON.stringify(auto)}.`);
+        const seconds = (name: string, v: string | undefined): number => {
+          const n = Number(v);
+          if (!Number.isFinite(n) || n < 0) throw new CliError(`${name} must be a number of seconds >= 0, got ${JSON.stringify(v)}.`);
+          return Math.round(n * 1000);
+        };
+        const sim = await startSimulator({
+          port: intOption('--port', String(o.port)),
+          nodes: intOption('--nodes', String(o.nodes)),
+          deployMs: seconds('--deploy-seconds', o.deploySeconds),
+          cleanMs: seconds('--clean-seconds', o.cleanSeconds),
+          automatedClean: auto === 'on',
+          seed: intOption('--seed', String(o.seed)),
+        });
+        ctx.out.result(`Ironic simulator listening on ${sim.url} (${o.nodes} nodes); Ctrl-C to stop`, { url: sim.url });
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        await sim.close();
+        return EXIT_OK;
+      }),
+    );
+}

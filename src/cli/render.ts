@@ -1,0 +1,67 @@
+// Text renderings for people; `--json` prints the same data as JSON instead.
+import type { RunRow } from '../store/types.js';
+import type { Timeline } from '../engine/timeline.js';
+
+function clock(iso: string): string {
+  return iso.slice(11, 23);
+}
+
+function dur(ms: number | null): string {
+  if (ms === null) return '…';
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+}
+
+export function renderRuns(rows: RunRow[]): string {
+  if (rows.length === 0) return 'no runs';
+  const head = ['RUN', 'OP', 'STATUS', 'STATE', 'INSTANCE', 'NODE', 'UPDATED'];
+  const lines = rows.map((r) => [
+    r.id,
+    r.op,
+    r.status,
+    r.state ?? '-',
+    r.instanceUuid ?? '-',
+    r.nodeUuid ?? '-',
+    r.updatedAt.replace('T', ' ').slice(0, 19),
+  ]);
+  return table([head, ...lines]);
+}
+
+export function table(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
+}
+
+export function renderTimeline(t: Timeline): string {
+  const r = t.run;
+  const out: string[] = [];
+  out.push(`run ${r.id}  ${r.op}  ${r.status.toUpperCase()}`);
+  out.push(`  instance ${r.instanceUuid ?? '-'}  node ${r.nodeUuid ?? '-'}  machine ${r.machine} v${r.machineVersion}`);
+  out.push(`  started ${r.createdAt}  updated ${r.updatedAt}  ${t.events} events, ${t.requests} Ironic requests, ${t.retries} retries`);
+  out.push('');
+  for (const s of t.states) {
+    out.push(`${clock(s.enteredAt)}  ${s.state.padEnd(34)} ${dur(s.ms)}`);
+    for (const e of s.effects) {
+      const outcome = e.outcome === 'unfinished' ? 'UNFINISHED' : e.outcome;
+      const err = e.error ? `  ${String(e.error.code ?? '')}: ${String(e.error.message ?? '')}` : '';
+      out.push(`              effect ${e.src.padEnd(26)} ${outcome} ${dur(e.ms)}${err}`);
+      for (const q of e.requests) {
+        const status = q.status === null ? (q.errorCode ?? 'no answer') : String(q.status);
+        const retry = q.willRetry ? '  -> retry' : '';
+        out.push(`              ${clock(q.at)}  ${q.method} ${q.path}  ${status}  #${q.attempt}  ${q.ms}ms${retry}`);
+      }
+    }
+  }
+  if (t.notes.length > 0) {
+    out.push('');
+    for (const n of t.notes) out.push(`${clock(n.at)}  ${n.level.toUpperCase()}  ${n.message}`);
+  }
+  if (t.failure) {
+    out.push('');
+    const e = t.failure.error;
+    out.push(`FAILED in ${t.failure.state ?? '?'}: ${e ? `${String(e.message ?? '')} (${String(e.code ?? '')})` : 'no error recorded'}`);
+  }
+  return out.join('\n');
+}

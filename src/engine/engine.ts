@@ -1,0 +1,469 @@
+// The engine: runs lifecycle machines against Ironic, records every step in the
+// event store, shares one client and one node watcher between all runs, and
+// resumes unfinished runs from their streams.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import { IronicClient, type IronicClientOptions } from '../ironic/client.js';
+import type { HttpAttempt, IronicApi } from '../ironic/types.js';
+import { effects as defaultEffects } from '../machines/effects.js';
+import type { EffectContext, EffectImpl, FilteringHooks, RunSecrets } from '../machines/effect-context.js';
+import {
+  lifecycles,
+  type ConsoleInput,
+  type DeployInput,
+  type DestroyInput,
+  type OpName,
+  type PowerOffInput,
+  type PowerOnInput,
+  type RebootInput,
+  type RebuildInput,
+} from '../machines/index.js';
+import { EventStore } from '../store/event-store.js';
+import { replayRun } from '../store/replay.js';
+import type { JsonObject, RunRow } from '../store/types.js';
+import { EngineError } from './errors.js';
+import { Recorder } from './recorder.js';
+import { Run, type EffectCall, type RunProgress, type RunResult } from './run.js';
+import { NodeWatcher } from './watcher.js';
+import { assertRunInput } from './input.js';
+
+export type { RunResult, RunProgress };
+
+export interface EngineOptions {
+  /** Path of the SQLite event store. */
+  db: string;
+  /** How to reach Ironic: options for a new client, or a client the embedder already holds. */
+  ironic: IronicClientOptions | { client: IronicClient };
+  logger?: Logger;
+  /** Runs executing at once; more wait their turn (default 1000). */
+  concurrency?: number;
+  /** Node watcher tick (default 2000 ms, the seed's api_retry_interval). */
+  pollIntervalMs?: number;
+  /** Polls of a waiting state before it gives up (default 60, the seed's api_max_retries). */
+  maxPolls?: number;
+  hooks?: Partial<FilteringHooks>;
+  /** A second command for a node that has a run: refuse it (default) or wait for the first. */
+  busy?: 'refuse' | 'wait';
+  /** Resume every unfinished run once open (default false; see resumeAll()). */
+  resume?: boolean;
+  synchronous?: 'NORMAL' | 'FULL';
+  /** Above this many watched nodes a watcher tick lists nodes instead of GETting each (default 16). */
+  listThreshold?: number;
+  /** Replaces effect implementations (tests of fault handling; never needed in production). */
+  effects?: Record<string, EffectImpl>;
+}
+
+export interface RunHandle {
+  readonly id: string;
+  readonly op: OpName;
+  /** Resolves when the run ends, successful or not: check `status`. Never rejects. */
+  readonly done: Promise<RunResult>;
+  /** Follows the run's transitions and effects; returns an unsubscribe function. */
+  subscribe(listener: (p: RunProgress) => void): () => void;
+  /** The run's current state (dotted), e.g. `unprovision.cleaning`. */
+  readonly state: string;
+}
+
+export interface EngineStats {
+  runsActive: number;
+  runsQueued: number;
+  ironicRequests: number;
+  eventsAppended: number;
+  watcher: NodeWatcher['stats'];
+}
+
+interface Ticket {
+  run: Run;
+  start: () => Promise<void>;
+}
+
+const noHooks: FilteringHooks = {
+  setupFiltering: async () => undefined,
+  teardownFiltering: async () => undefined,
+};
+
+export class Engine {
+  private readonly runs = new Map<string, Run>();
+  private readonly busyKeys = new Map<string, string>();
+  private readonly keyWaiters = new Map<string, Array<() => void>>();
+  private readonly queue: Ticket[] = [];
+  private readonly secrets = new Map<string, RunSecrets>();
+  private readonly apis = new Map<string, IronicApi>();
+  private readonly requestsByRun = new Map<string, number>();
+  private active = 0;
+  private closing = false;
+  private totalRequests = 0;
+  private readonly recorder: Recorder;
+  private readonly watcher: NodeWatcher;
+  private readonly hooks: FilteringHooks;
+  private readonly effects: Record<string, EffectImpl>;
+
+  private constructor(
+    private readonly store: EventStore,
+    private readonly client: IronicClient,
+    private readonly ownsClient: boolean,
+    private readonly log: Logger,
+    private readonly opts: EngineOptions,
+  ) {
+    this.recorder = new Recorder(store);
+    this.watcher = new NodeWatcher({
+      ironic: client.withObserver(() => this.totalRequests++),
+      intervalMs: opts.pollIntervalMs ?? 2000,
+      listThreshold: opts.listThreshold ?? 16,
+    });
+    this.hooks = { ...noHooks, ...opts.hooks };
+    this.effects = { ...defaultEffects, ...opts.effects };
+  }
+
+  static async open(opts: EngineOptions): Promise<Engine> {
+    const log = opts.logger ?? pino({ level: 'silent' });
+    const store = EventStore.open(opts.db, { mode: 'writer', synchronous: opts.synchronous ?? 'NORMAL' });
+    let client: IronicClient;
+    let owns = false;
+    try {
+      if ('client' in opts.ironic) client = opts.ironic.client;
+      else {
+        client = await IronicClient.connect(opts.ironic);
+        owns = true;
+      }
+    } catch (err) {
+      store.close();
+      throw err;
+    }
+    const engine = new Engine(store, client, owns, log, opts);
+    log.info({ db: opts.db, microversion: client.microversion, host: hostname(), pid: process.pid }, 'engine open');
+    if (opts.resume) engine.resumeAll();
+    return engine;
+  }
+
+  /** Teardown (seed: destroy). */
+  destroy(input: DestroyInput): RunHandle {
+    return this.start('destroy', input as unknown as JsonObject, {}, input.instance, input.node ?? null);
+  }
+
+  /** Deploy (seed: spawn). Secrets stay in memory; they never reach the store or the logs. */
+  deploy(input: DeployInput, secrets: RunSecrets = {}): RunHandle {
+    return this.start('deploy', input as unknown as JsonObject, secrets, input.instance, input.node);
+  }
+
+  rebuild(input: RebuildInput): RunHandle {
+    return this.start('rebuild', input as unknown as JsonObject, {}, input.instance, input.node ?? null);
+  }
+
+  reboot(input: RebootInput): RunHandle {
+    return this.start('reboot', input as unknown as JsonObject, {}, input.instance, null);
+  }
+
+  powerOff(input: PowerOffInput): RunHandle {
+    return this.start('powerOff', input as unknown as JsonObject, {}, input.instance, null);
+  }
+
+  powerOn(input: PowerOnInput): RunHandle {
+    return this.start('powerOn', input as unknown as JsonObject, {}, input.instance, null);
+  }
+
+  console(input: ConsoleInput): RunHandle {
+    return this.start('console', input as unknown as JsonObject, {}, input.instance, null);
+  }
+
+  /** The handle of a run this engine is executing. */
+  handle(runId: string): RunHandle | undefined {
+    const run = this.runs.get(runId);
+    return run ? this.toHandle(run) : undefined;
+  }
+
+  /** Continues every unfinished run in the store. Returns their handles. */
+  resumeAll(): RunHandle[] {
+    const handles: RunHandle[] = [];
+    for (const row of this.store.unfinishedRuns()) {
+      if (this.runs.has(row.id)) continue;
+      try {
+        handles.push(this.resume(row.id));
+      } catch (err) {
+        this.log.error({ runId: row.id, err }, 'could not resume run');
+      }
+    }
+    return handles;
+  }
+
+  /** Continues one unfinished run from its last recorded state. */
+  resume(runId: string): RunHandle {
+    this.assertOpen();
+    const row = this.store.getRun(runId);
+    if (!row) throw new EngineError('RUN_NOT_FOUND', `No run ${runId} in ${this.store.path}.`, { runId });
+    const live = this.runs.get(row.id);
+    if (live) return this.toHandle(live);
+    if (row.status !== 'running') {
+      throw new EngineError('RUN_FINISHED', `Run ${row.id} already ended (${row.status}); nothing to resume.`, {
+        runId: row.id,
+        status: row.status,
+      });
+    }
+    const lifecycle = this.lifecycleOf(row);
+    const events = this.store.readStream(row.id);
+    const started = events.find((e) => e.kind === 'run.started');
+    const input = (started?.data.input ?? {}) as JsonObject;
+    const run = this.newRun(row.id, lifecycle.op, row.instanceUuid, row.nodeUuid);
+    this.recorder.track(row.id, row.lastSeq);
+    const hasTransition = events.some((e) => e.kind === 'transition');
+    const begin = hasTransition
+      ? (() => {
+          const replay = replayRun(lifecycle.machine, events);
+          if (!replay.matches) {
+            this.recorder.forget(row.id);
+            this.runs.delete(row.id);
+            const d = replay.divergence;
+            throw new EngineError(
+              'RUN_DIVERGED',
+              `Run ${row.id} no longer matches machine ${row.machine} v${lifecycle.version} at seq ${d?.seq ?? '?'}: ${d?.reason ?? 'unknown'}; not resumed.`,
+              { runId: row.id, divergence: d },
+            );
+          }
+          return () => run.resume(replay.snapshot, replay.pendingEffects);
+        })()
+      : () => run.begin(input);
+    this.log.info({ runId: row.id, op: lifecycle.op, state: row.state }, 'resuming run');
+    return this.admit(run, begin);
+  }
+
+  stats(): EngineStats {
+    return {
+      runsActive: this.active,
+      runsQueued: this.queue.length,
+      ironicRequests: this.totalRequests,
+      eventsAppended: this.recorder.eventsAppended,
+      watcher: { ...this.watcher.stats },
+    };
+  }
+
+  /** Requests sent to Ironic on behalf of one run (attempts included). */
+  requestsFor(runId: string): number {
+    return this.requestsByRun.get(runId) ?? 0;
+  }
+
+  /**
+   * Graceful close: starts no new effect, lets in-flight requests finish up to the
+   * deadline, abandons waits (they are repeated on resume), then closes everything.
+   * Runs left unfinished stay `running` in the store and resume later.
+   */
+  async close(opts: { deadlineMs?: number } = {}): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const running = [...this.runs.values()].filter((r) => !r.isFinished);
+    for (const run of running) run.drain();
+    this.watcher.close();
+    const deadline = opts.deadlineMs ?? 5000;
+    const settled = Promise.all(running.map((r) => r.settled()));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      (async () => {
+        while (running.some((r) => r.inFlightCount > 0)) await new Promise((r) => setTimeout(r, 10));
+        await settled;
+      })(),
+      new Promise((r) => (timer = setTimeout(r, deadline))),
+    ]);
+    if (timer) clearTimeout(timer);
+    for (const run of running) run.stop();
+    this.recorder.flush();
+    if (this.ownsClient) await this.client.close();
+    this.store.close();
+  }
+
+  private start(op: OpName, input: JsonObject, secrets: RunSecrets, instance: string, node: string | null): RunHandle {
+    this.assertOpen();
+    assertRunInput(op, input);
+    const lifecycle = lifecycles[op];
+    const keys = lockKeys(instance, node);
+    if ((this.opts.busy ?? 'refuse') === 'refuse') {
+      for (const key of keys) {
+        const holder = this.busyKeys.get(key);
+        if (holder) {
+          throw new EngineError(
+            'ENGINE_NODE_BUSY',
+            `${key.startsWith('node:') ? 'Node' : 'Instance'} ${key.slice(key.indexOf(':') + 1)} already has run ${holder} in progress; wait for it or retry later.`,
+            { node, instance, holder },
+          );
+        }
+      }
+    }
+    const id = randomUUID();
+    const withDefaults: JsonObject = { maxPolls: this.opts.maxPolls ?? 60, ...input };
+    const { run: row } = this.store.createRun({
+      id,
+      op,
+      instanceUuid: instance,
+      nodeUuid: node,
+      machine: lifecycle.machine.id,
+      machineVersion: lifecycle.version,
+      input: withDefaults,
+    });
+    this.recorder.track(row.id, row.lastSeq);
+    if (Object.keys(secrets).length > 0) this.secrets.set(id, secrets);
+    const run = this.newRun(id, op, instance, node);
+    return this.admit(run, () => run.begin(withDefaults));
+  }
+
+  private newRun(id: string, op: OpName, instance: string | null, node: string | null): Run {
+    const log = this.log.child({ runId: id, op, instance, node });
+    const run = new Run(
+      { id, op, machine: lifecycles[op].machine, instance, node },
+      this.recorder,
+      (call) => this.runEffect(call),
+      log,
+    );
+    this.runs.set(id, run);
+    run.subscribe((p) => {
+      if (p.kind === 'transition') log.debug({ state: p.state }, 'transition');
+    });
+    return run;
+  }
+
+  /** Takes the node/instance locks and a concurrency slot, then begins. */
+  private admit(run: Run, begin: () => Promise<void>): RunHandle {
+    const keys = lockKeys(run.instance, run.node);
+    const go = async (): Promise<void> => {
+      for (const key of keys) await this.acquire(key, run.id);
+      this.queue.push({ run, start: begin });
+      this.pump();
+    };
+    void go();
+    void run.done.then((result) => {
+      for (const key of keys) this.release(key, run.id);
+      this.active = Math.max(0, this.active - 1);
+      this.secrets.delete(run.id);
+      this.apis.delete(run.id);
+      this.runs.delete(run.id);
+      this.log.info({ runId: run.id, op: run.op, status: result.status, error: result.error }, 'run finished');
+      this.pump();
+    });
+    return this.toHandle(run);
+  }
+
+  private pump(): void {
+    const limit = this.opts.concurrency ?? 1000;
+    while (this.active < limit && this.queue.length > 0 && !this.closing) {
+      const ticket = this.queue.shift()!;
+      this.active++;
+      ticket.start().catch((err: unknown) => this.log.error({ runId: ticket.run.id, err }, 'run could not start'));
+    }
+  }
+
+  private async acquire(key: string, runId: string): Promise<void> {
+    while (this.busyKeys.has(key) && this.busyKeys.get(key) !== runId) {
+      await new Promise<void>((resolve) => {
+        const list = this.keyWaiters.get(key);
+        if (list) list.push(resolve);
+        else this.keyWaiters.set(key, [resolve]);
+      });
+    }
+    this.busyKeys.set(key, runId);
+  }
+
+  private release(key: string, runId: string): void {
+    if (this.busyKeys.get(key) !== runId) return;
+    this.busyKeys.delete(key);
+    const waiters = this.keyWaiters.get(key);
+    const next = waiters?.shift();
+    if (waiters && waiters.length === 0) this.keyWaiters.delete(key);
+    next?.();
+  }
+
+  private async runEffect(call: EffectCall): Promise<unknown> {
+    const impl = this.effects[call.src];
+    if (!impl) throw new EngineError('ENGINE_UNKNOWN_EFFECT', `No implementation for effect ${call.src}.`, { runId: call.runId });
+    const ctx: EffectContext = {
+      ironic: this.apiFor(call.runId),
+      signal: call.signal,
+      hooks: this.hooks,
+      secrets: this.secrets.get(call.runId) ?? {},
+      observeNode: (node) => this.watcher.observe(node, call.signal),
+      sleep: (ms) => sleep(ms, call.signal),
+      note: (level, message, data) => {
+        void this.recorder
+          .append(call.runId, [
+            { kind: 'note', type: call.src, data: { level, message, ...(data as JsonObject | undefined) } },
+          ])
+          .catch(() => undefined);
+      },
+    };
+    return impl(call.input, ctx);
+  }
+
+  /** A per-run view of the shared client that records every HTTP attempt in the run's stream. */
+  private apiFor(runId: string): IronicApi {
+    const known = this.apis.get(runId);
+    if (known) return known;
+    const api = this.client.withObserver((a: HttpAttempt) => this.recordHttp(runId, a));
+    this.apis.set(runId, api);
+    return api;
+  }
+
+  private recordHttp(runId: string, a: HttpAttempt): void {
+    this.totalRequests++;
+    this.requestsByRun.set(runId, (this.requestsByRun.get(runId) ?? 0) + 1);
+    if (this.recorder.lastSeq(runId) === undefined) return;
+    const data: JsonObject = {
+      method: a.method,
+      path: a.path,
+      status: a.status,
+      ms: Math.round(a.ms),
+      attempt: a.attempt,
+      willRetry: a.willRetry,
+    };
+    if (a.errorCode) data.errorCode = a.errorCode;
+    void this.recorder
+      .append(runId, [{ kind: 'http', type: `${a.method} ${a.path.split('?')[0]}`, at: a.at, data }])
+      .catch(() => undefined);
+  }
+
+  private lifecycleOf(row: RunRow): (typeof lifecycles)[OpName] {
+    const op = row.op as OpName;
+    const lifecycle = lifecycles[op];
+    if (!lifecycle) {
+      throw new EngineError('RUN_UNKNOWN_MACHINE', `Run ${row.id} uses an operation this version does not know: ${row.op}.`, {
+        runId: row.id,
+      });
+    }
+    return lifecycle;
+  }
+
+  private toHandle(run: Run): RunHandle {
+    return {
+      id: run.id,
+      op: run.op as OpName,
+      done: run.done,
+      subscribe: (l) => run.subscribe(l),
+      get state() {
+        return run.state;
+      },
+    };
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new EngineError('ENGINE_CLOSED', 'The engine is closing; no new runs start.');
+  }
+}
+
+function lockKeys(instance: string | null, node: string | null): string[] {
+  const keys: string[] = [];
+  if (node) keys.push(`node:${node}`);
+  if (instance) keys.push(`instance:${instance}`);
+  return keys;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,34 @@
+// Engine errors: a stable `code` and the facts an operator or a scheduler acts on.
+export type EngineErrorCode =
+  | 'ENGINE_NODE_BUSY'
+  | 'ENGINE_CLOSED'
+  | 'ENGINE_INVALID_INPUT'
+  | 'ENGINE_UNKNOWN_EFFECT'
+  | 'RUN_NOT_FOUND'
+  | 'RUN_DIVERGED'
+  | 'RUN_FINISHED'
+  | 'RUN_UNKNOWN_MACHINE';
+
+export interface EngineErrorFacts {
+  runId?: string;
+  node?: string | null;
+  instance?: string | null;
+  holder?: string;
+  [key: string]: unknown;
+}
+
+export class EngineError extends Error {
+  readonly code: EngineErrorCode;
+  readonly facts: EngineErrorFacts;
+
+  constructor(code: EngineErrorCode, message: string, facts: EngineErrorFacts = {}) {
+    super(message);
+    this.name = 'EngineError';
+    this.code = code;
+    this.facts = facts;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, ...this.facts };
+  }
+}

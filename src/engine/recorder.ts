@@ -1,0 +1,99 @@
+// Batches appends from every run into one SQLite transaction per event-loop turn.
+// With thousands of runs in flight, one fsync-bearing commit per event would cap
+// throughput; one commit per turn keeps the write-ahead rule (a caller that awaits
+// append() knows its events are durable) at a fraction of the cost.
+import type { EventStore } from '../store/event-store.js';
+import type { NewEvent } from '../store/types.js';
+
+interface Pending {
+  runId: string;
+  events: NewEvent[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class Recorder {
+  private queue: Pending[] = [];
+  private readonly seqs = new Map<string, number>();
+  private scheduled = false;
+  private appended = 0;
+
+  constructor(private readonly store: EventStore) {}
+
+  /** Starts tracking a run whose stream currently ends at `lastSeq`. */
+  track(runId: string, lastSeq: number): void {
+    this.seqs.set(runId, lastSeq);
+  }
+
+  forget(runId: string): void {
+    this.seqs.delete(runId);
+  }
+
+  lastSeq(runId: string): number | undefined {
+    return this.seqs.get(runId);
+  }
+
+  /** Total events made durable by this recorder. */
+  get eventsAppended(): number {
+    return this.appended;
+  }
+
+  /** Resolves once the events are committed; events of one run keep their order. */
+  append(runId: string, events: NewEvent[]): Promise<void> {
+    if (events.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ runId, events, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Commits everything queued now (also used on close). */
+  flush(): void {
+    this.scheduled = false;
+    const items = this.queue;
+    this.queue = [];
+    if (items.length === 0) return;
+    const byRun = new Map<string, Pending[]>();
+    for (const item of items) {
+      const list = byRun.get(item.runId);
+      if (list) list.push(item);
+      else byRun.set(item.runId, [item]);
+    }
+    const batch = [...byRun.entries()].map(([runId, list]) => ({
+      runId,
+      expectedSeq: this.expected(runId),
+      events: list.flatMap((p) => p.events),
+    }));
+    try {
+      this.store.appendBatch(batch);
+      for (const entry of batch) this.advance(entry.runId, entry.events.length);
+      for (const item of items) item.resolve();
+    } catch {
+      // One run's failure must not lose the others: commit run by run and fail only the culprit.
+      for (const entry of batch) {
+        const list = byRun.get(entry.runId) ?? [];
+        try {
+          this.store.append(entry.runId, this.expected(entry.runId), entry.events);
+          this.advance(entry.runId, entry.events.length);
+          for (const item of list) item.resolve();
+        } catch (err) {
+          for (const item of list) item.reject(err);
+        }
+      }
+    }
+  }
+
+  private expected(runId: string): number {
+    const seq = this.seqs.get(runId);
+    if (seq === undefined) throw new Error(`recorder: run ${runId} is not tracked`);
+    return seq;
+  }
+
+  private advance(runId: string, count: number): void {
+    this.seqs.set(runId, this.expected(runId) + count);
+    this.appended += count;
+  }
+}

@@ -1,0 +1,336 @@
+// One run: folds machine events through XState's pure transition functions and
+// executes the effects they ask for. Order of work for every step (write-ahead):
+//   1. the effect's result, the machine event it becomes, the transition it causes and
+//      the `effect.started` of whatever the new state invokes are committed together;
+//   2. only then is the next effect started.
+// A crash anywhere leaves a stream that resume can fold and continue from.
+import { initialTransition, transition } from 'xstate';
+import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
+import type { Logger } from 'pino';
+import { stateToString } from '../store/replay.js';
+import type { JsonObject, NewEvent, RunStatus } from '../store/types.js';
+import type { Recorder } from './recorder.js';
+import { toEffectError, toJson, type EffectError } from './effect-error.js';
+
+export interface EffectCall {
+  runId: string;
+  actorId: string;
+  src: string;
+  input: JsonObject;
+  signal: AbortSignal;
+}
+
+export type EffectRunner = (call: EffectCall) => Promise<unknown>;
+
+export interface RunResult {
+  runId: string;
+  op: string;
+  status: Exclude<RunStatus, 'running'>;
+  instance: string | null;
+  node: string | null;
+  error: JsonObject | null;
+  warnings: string[];
+  output: JsonObject | null;
+}
+
+export interface RunProgress {
+  runId: string;
+  kind: 'transition' | 'effect' | 'finished';
+  state: string;
+  at: string;
+  effect?: string;
+}
+
+export interface RunSpec {
+  id: string;
+  op: string;
+  machine: AnyStateMachine;
+  instance: string | null;
+  node: string | null;
+}
+
+interface SpawnParams {
+  id: string;
+  src: unknown;
+  input: unknown;
+}
+
+interface Spawn {
+  actorId: string;
+  src: string;
+  input: JsonObject;
+}
+
+export interface PendingEffectSpec {
+  actorId: string;
+  src: string;
+  input: unknown;
+}
+
+export class Run {
+  readonly id: string;
+  readonly op: string;
+  readonly instance: string | null;
+  node: string | null;
+  readonly done: Promise<RunResult>;
+  private snapshot: AnyMachineSnapshot | null = null;
+  private readonly machine: AnyStateMachine;
+  private readonly inFlight = new Map<string, AbortController>();
+  /** Effects whose result must not be recorded (aborted by close): resume runs them again. */
+  private readonly abandoned = new Set<AbortController>();
+  private draining = false;
+  private chain: Promise<void> = Promise.resolve();
+  private finished = false;
+  private stopped = false;
+  private readonly listeners = new Set<(p: RunProgress) => void>();
+  private resolveDone!: (r: RunResult) => void;
+  private currentState = 'created';
+
+  constructor(
+    spec: RunSpec,
+    private readonly recorder: Recorder,
+    private readonly runEffect: EffectRunner,
+    private readonly log: Logger,
+  ) {
+    this.id = spec.id;
+    this.op = spec.op;
+    this.machine = spec.machine;
+    this.instance = spec.instance;
+    this.node = spec.node;
+    this.done = new Promise<RunResult>((resolve) => (this.resolveDone = resolve));
+  }
+
+  get state(): string {
+    return this.currentState;
+  }
+
+  get isFinished(): boolean {
+    return this.finished;
+  }
+
+  subscribe(listener: (p: RunProgress) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** First step of a new run: its `run.started` is already stored (seq 1). */
+  async begin(input: JsonObject): Promise<void> {
+    const [snapshot, actions] = initialTransition(this.machine, input);
+    const spawns = spawnsOf(actions);
+    const to = stateToString(snapshot.value);
+    const events: NewEvent[] = [{ kind: 'transition', from: null, to, data: {} }, ...startedEvents(spawns)];
+    await this.commit(snapshot, events, spawns, null);
+  }
+
+  /**
+   * Continues a run folded from its stream. Effects that were started and never
+   * finished run again: each is idempotent against Ironic.
+   */
+  async resume(snapshot: AnyMachineSnapshot, pending: PendingEffectSpec[]): Promise<void> {
+    this.snapshot = snapshot;
+    this.currentState = stateToString(snapshot.value);
+    const spawns = pending.map((p) => ({ actorId: p.actorId, src: p.src, input: asObject(p.input) }));
+    const notes: NewEvent[] = spawns.map((s) => ({
+      kind: 'note',
+      type: 'resume',
+      data: { level: 'info', message: `resumed: running ${s.src} again (started before the restart, never finished)`, actorId: s.actorId },
+    }));
+    await this.recorder.append(this.id, [...notes, ...startedEvents(spawns)]);
+    if (snapshot.status === 'done') {
+      await this.finish(snapshot);
+      return;
+    }
+    for (const s of spawns) this.launch(s);
+  }
+
+  /** Starts no further effect; in-flight ones may still finish and be recorded. */
+  drain(): void {
+    this.draining = true;
+  }
+
+  /** Aborts one in-flight effect without recording its result; resume runs it again. */
+  abandon(actorId: string): void {
+    const ac = this.inFlight.get(actorId);
+    if (!ac) return;
+    this.abandoned.add(ac);
+    ac.abort(new Error('engine closing'));
+  }
+
+  /** Stops everything now; the run stays resumable from its stream. */
+  stop(): void {
+    this.stopped = true;
+    for (const id of [...this.inFlight.keys()]) this.abandon(id);
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  get inFlightIds(): string[] {
+    return [...this.inFlight.keys()];
+  }
+
+  /** Waits for queued steps (used by a graceful close). */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
+  private launch(spawn: Spawn): void {
+    if (this.stopped || this.draining) return;
+    const ac = new AbortController();
+    this.inFlight.set(spawn.actorId, ac);
+    this.emit({ kind: 'effect', effect: spawn.src });
+    const started = performance.now();
+    this.runEffect({ runId: this.id, actorId: spawn.actorId, src: spawn.src, input: spawn.input, signal: ac.signal }).then(
+      (output) => this.enqueue(() => this.onResult(spawn, ac, { ok: true, output }, performance.now() - started)),
+      (error: unknown) => this.enqueue(() => this.onResult(spawn, ac, { ok: false, error }, performance.now() - started)),
+    );
+  }
+
+  private enqueue(step: () => Promise<void>): void {
+    this.chain = this.chain.then(step).catch((err: unknown) => this.crash(err));
+  }
+
+  private async onResult(
+    spawn: Spawn,
+    ac: AbortController,
+    outcome: { ok: true; output: unknown } | { ok: false; error: unknown },
+    ms: number,
+  ): Promise<void> {
+    if (this.inFlight.get(spawn.actorId) === ac) this.inFlight.delete(spawn.actorId);
+    // An effect cut short by close() is not recorded: it stays pending and resume runs it again.
+    if (this.abandoned.delete(ac) || this.stopped || this.finished || !this.snapshot) return;
+    const roundMs = Math.round(ms);
+    let event: EventObject & Record<string, unknown>;
+    const events: NewEvent[] = [];
+    if (outcome.ok) {
+      const output = toJson(outcome.output);
+      event = { type: `xstate.done.actor.${spawn.actorId}`, output };
+      events.push({ kind: 'effect.succeeded', type: spawn.src, data: { actorId: spawn.actorId, output, ms: roundMs } });
+    } else {
+      const error: EffectError = toEffectError(outcome.error);
+      event = { type: `xstate.error.actor.${spawn.actorId}`, error };
+      events.push({ kind: 'effect.failed', type: spawn.src, data: { actorId: spawn.actorId, error, ms: roundMs } });
+      this.log.debug({ effect: spawn.src, code: error.code }, 'effect failed');
+    }
+    const from = stateToString(this.snapshot.value);
+    const [next, actions] = transition(this.machine, this.snapshot, event);
+    for (const id of stoppedOf(actions)) this.inFlight.get(id)?.abort(new Error('state left'));
+    const spawns = spawnsOf(actions);
+    events.push(
+      { kind: 'machine.event', type: event.type, data: { event: event as unknown as JsonObject } },
+      { kind: 'transition', from, to: stateToString(next.value), data: this.nodeLearned(next) },
+      ...startedEvents(spawns),
+    );
+    await this.commit(next, events, spawns, from);
+  }
+
+  /** Names the node in the stream as soon as the machine learns it (teardown looks it up by instance). */
+  private nodeLearned(next: AnyMachineSnapshot): JsonObject {
+    const node = (next.context as { node?: unknown } | undefined)?.node;
+    if (typeof node !== 'string' || node === this.node) return {};
+    this.node = node;
+    return { nodeUuid: node };
+  }
+
+  private async commit(
+    next: AnyMachineSnapshot,
+    events: NewEvent[],
+    spawns: Spawn[],
+    from: string | null,
+  ): Promise<void> {
+    const to = stateToString(next.value);
+    await this.recorder.append(this.id, events);
+    this.snapshot = next;
+    this.currentState = to;
+    if (from !== to) this.emit({ kind: 'transition' });
+    if (next.status === 'done') {
+      await this.finish(next);
+      return;
+    }
+    for (const s of spawns) this.launch(s);
+  }
+
+  private async finish(snapshot: AnyMachineSnapshot): Promise<void> {
+    const output = asObject(toJson(snapshot.output ?? {}));
+    const status: RunResult['status'] = output.status === 'succeeded' ? 'succeeded' : 'failed';
+    const error = output.error && typeof output.error === 'object' ? (output.error as JsonObject) : null;
+    const node = typeof output.node === 'string' ? output.node : this.node;
+    this.node = node;
+    await this.recorder.append(this.id, [
+      { kind: 'run.finished', data: { status, output, error, nodeUuid: node ?? null } },
+    ]);
+    this.finished = true;
+    this.recorder.forget(this.id);
+    this.emit({ kind: 'finished' });
+    const warnings = Array.isArray(output.warnings) ? output.warnings.map(String) : [];
+    this.resolveDone({
+      runId: this.id,
+      op: this.op,
+      status,
+      instance: this.instance,
+      node,
+      error,
+      warnings,
+      output,
+    });
+  }
+
+  /** A bug or a store failure: the run cannot go on safely; it stays resumable. */
+  private crash(err: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.stop();
+    const error = toEffectError(err);
+    this.log.error({ err: error }, 'run stopped: could not record its progress');
+    this.resolveDone({
+      runId: this.id,
+      op: this.op,
+      status: 'failed',
+      instance: this.instance,
+      node: this.node,
+      error: { ...error, code: 'RUN_INTERRUPTED', cause: error.code },
+      warnings: [],
+      output: null,
+    });
+  }
+
+  private emit(p: Omit<RunProgress, 'runId' | 'at' | 'state'>): void {
+    if (this.listeners.size === 0) return;
+    const progress: RunProgress = { runId: this.id, at: new Date().toISOString(), state: this.currentState, ...p };
+    for (const l of this.listeners) l(progress);
+  }
+}
+
+function asObject(value: unknown): JsonObject {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : {};
+}
+
+function spawnsOf(actions: ReadonlyArray<{ type: string; params?: unknown }>): Spawn[] {
+  const out: Spawn[] = [];
+  for (const a of actions) {
+    if (a.type !== 'xstate.spawnChild') continue;
+    const p = a.params as SpawnParams;
+    if (typeof p.src !== 'string') throw new Error(`machine invokes an inline actor (${p.id}); effects must be named`);
+    out.push({ actorId: p.id, src: p.src, input: asObject(toJson(p.input)) });
+  }
+  return out;
+}
+
+function stoppedOf(actions: ReadonlyArray<{ type: string; params?: unknown }>): string[] {
+  const out: string[] = [];
+  for (const a of actions) {
+    if (a.type !== 'xstate.stopChild') continue;
+    const p = a.params as { id?: unknown } | undefined;
+    if (p && typeof p.id === 'string') out.push(p.id);
+  }
+  return out;
+}
+
+function startedEvents(spawns: Spawn[]): NewEvent[] {
+  return spawns.map((s) => ({
+    kind: 'effect.started',
+    type: s.src,
+    data: { actorId: s.actorId, src: s.src, input: s.input },
+  }));
+}

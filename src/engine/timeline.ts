@@ -1,0 +1,142 @@
+// What an operator needs to understand a run without reading code: each state with
+// when it was entered and how long it lasted, each effect with the Ironic requests
+// it made (status, attempt, ms), the retries, and where the run ended or failed.
+import type { JsonObject, RunRow, StoredEvent } from '../store/types.js';
+
+export interface TimelineRequest {
+  seq: number;
+  at: string;
+  method: string;
+  path: string;
+  status: number | null;
+  ms: number;
+  attempt: number;
+  willRetry: boolean;
+  errorCode: string | null;
+}
+
+export interface TimelineEffect {
+  actorId: string;
+  src: string;
+  startedSeq: number;
+  startedAt: string;
+  ms: number | null;
+  outcome: 'succeeded' | 'failed' | 'unfinished';
+  error: JsonObject | null;
+  requests: TimelineRequest[];
+}
+
+export interface TimelineState {
+  seq: number;
+  state: string;
+  enteredAt: string;
+  ms: number | null;
+  /** The effects started while in this state, in order. */
+  effects: TimelineEffect[];
+}
+
+export interface TimelineNote {
+  seq: number;
+  at: string;
+  level: string;
+  message: string;
+}
+
+export interface Timeline {
+  run: RunRow;
+  states: TimelineState[];
+  notes: TimelineNote[];
+  requests: number;
+  retries: number;
+  /** The error the run ended with and the state it happened in. */
+  failure: { state: string | null; error: JsonObject | null } | null;
+  events: number;
+}
+
+function num(v: unknown, fallback = 0): number {
+  return typeof v === 'number' ? v : fallback;
+}
+
+export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Timeline {
+  const states: TimelineState[] = [];
+  const notes: TimelineNote[] = [];
+  const effects = new Map<string, TimelineEffect>();
+  let current: TimelineEffect | null = null;
+  let requests = 0;
+  let retries = 0;
+  let failure: Timeline['failure'] = null;
+  let lastState: string | null = null;
+
+  for (const e of events) {
+    switch (e.kind) {
+      case 'transition': {
+        if (e.to === lastState && states.length > 0) break; // a re-entry (poll loop) stays one row
+        const prev = states[states.length - 1];
+        if (prev) prev.ms = Date.parse(e.at) - Date.parse(prev.enteredAt);
+        states.push({ seq: e.seq, state: e.to ?? '?', enteredAt: e.at, ms: null, effects: [] });
+        lastState = e.to;
+        break;
+      }
+      case 'effect.started': {
+        const actorId = String(e.data.actorId ?? e.type);
+        const eff: TimelineEffect = {
+          actorId,
+          src: String(e.data.src ?? e.type),
+          startedSeq: e.seq,
+          startedAt: e.at,
+          ms: null,
+          outcome: 'unfinished',
+          error: null,
+          requests: [],
+        };
+        effects.set(actorId, eff);
+        current = eff;
+        states[states.length - 1]?.effects.push(eff);
+        break;
+      }
+      case 'effect.succeeded':
+      case 'effect.failed': {
+        const eff = effects.get(String(e.data.actorId ?? ''));
+        if (eff) {
+          eff.ms = num(e.data.ms, Date.parse(e.at) - Date.parse(eff.startedAt));
+          eff.outcome = e.kind === 'effect.succeeded' ? 'succeeded' : 'failed';
+          eff.error = e.kind === 'effect.failed' ? ((e.data.error as JsonObject) ?? null) : null;
+        }
+        break;
+      }
+      case 'http': {
+        requests++;
+        if (e.data.willRetry === true) retries++;
+        current?.requests.push({
+          seq: e.seq,
+          at: e.at,
+          method: String(e.data.method ?? ''),
+          path: String(e.data.path ?? ''),
+          status: typeof e.data.status === 'number' ? e.data.status : null,
+          ms: num(e.data.ms),
+          attempt: num(e.data.attempt, 1),
+          willRetry: e.data.willRetry === true,
+          errorCode: typeof e.data.errorCode === 'string' ? e.data.errorCode : null,
+        });
+        break;
+      }
+      case 'note':
+        notes.push({ seq: e.seq, at: e.at, level: String(e.data.level ?? 'info'), message: String(e.data.message ?? '') });
+        break;
+      case 'run.finished': {
+        const last = states[states.length - 1];
+        if (last && last.ms === null) last.ms = Date.parse(e.at) - Date.parse(last.enteredAt);
+        if (e.data.status !== 'succeeded') {
+          const failedIn = [...states].reverse().find((s) => s.state !== 'failed');
+          const error = (e.data.error as JsonObject | null) ?? null;
+          const stateOfError = error && typeof error.state === 'string' ? error.state : (failedIn?.state ?? null);
+          failure = { state: stateOfError, error };
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return { run, states, notes, requests, retries, failure, events: events.length };
+}

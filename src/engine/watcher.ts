@@ -1,0 +1,160 @@
+// One node watcher per engine serves every waiting run. Waiting states do not poll
+// Ironic each on their own: with thousands of teardowns waiting out `cleaning`, one
+// request per run per tick would be the load. Few watched nodes: one GET each;
+// many: one paged `GET /v1/nodes?fields=...` sweep answers them all.
+import { IronicNotFoundError } from '../ironic/errors.js';
+import type { IronicApi, Node, NodeField } from '../ironic/types.js';
+import { NODE_FIELDS } from '../ironic/types.js';
+
+export interface WatcherOptions {
+  ironic: IronicApi;
+  /** Time between ticks (the seed's api_retry_interval: 2 s). */
+  intervalMs: number;
+  /** Above this many distinct watched nodes a tick lists instead of GETting each. */
+  listThreshold?: number;
+  /** Parallel GETs in per-node mode. */
+  getConcurrency?: number;
+}
+
+export interface WatcherStats {
+  ticks: number;
+  getRequests: number;
+  listSweeps: number;
+  observations: number;
+}
+
+interface Waiter {
+  resolve: (node: Node) => void;
+  reject: (err: unknown) => void;
+}
+
+const WATCH_FIELDS: readonly NodeField[] = [...NODE_FIELDS, 'reservation'];
+
+export class NodeWatcher {
+  private readonly waiters = new Map<string, Waiter[]>();
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+  private closed = false;
+  readonly stats: WatcherStats = { ticks: 0, getRequests: 0, listSweeps: 0, observations: 0 };
+
+  constructor(private readonly opts: WatcherOptions) {}
+
+  /** Resolves with the node as Ironic reports it at the next tick. */
+  observe(node: string, signal?: AbortSignal): Promise<Node> {
+    if (this.closed) return Promise.reject(new Error('node watcher is closed'));
+    return new Promise<Node>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject };
+      const list = this.waiters.get(node);
+      if (list) list.push(waiter);
+      else this.waiters.set(node, [waiter]);
+      if (signal) {
+        const onAbort = (): void => {
+          const current = this.waiters.get(node);
+          if (current) {
+            const rest = current.filter((w) => w !== waiter);
+            if (rest.length) this.waiters.set(node, rest);
+            else this.waiters.delete(node);
+          }
+          reject(signal.reason ?? new Error('aborted'));
+        };
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
+        const settle = waiter.resolve;
+        const fail = waiter.reject;
+        waiter.resolve = (n) => {
+          signal.removeEventListener('abort', onAbort);
+          settle(n);
+        };
+        waiter.reject = (e) => {
+          signal.removeEventListener('abort', onAbort);
+          fail(e);
+        };
+      }
+      this.schedule();
+    });
+  }
+
+  get watching(): number {
+    return this.waiters.size;
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const err = new Error('node watcher closed');
+    for (const list of this.waiters.values()) for (const w of list) w.reject(err);
+    this.waiters.clear();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.ticking || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.tick();
+    }, this.opts.intervalMs);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.waiters.size === 0 || this.closed) return;
+    this.ticking = true;
+    this.stats.ticks++;
+    const batch = new Map(this.waiters);
+    this.waiters.clear();
+    try {
+      if (batch.size > (this.opts.listThreshold ?? 16)) await this.sweep(batch);
+      else await this.getEach(batch);
+    } finally {
+      this.ticking = false;
+      if (this.waiters.size > 0) this.schedule();
+    }
+  }
+
+  private async getEach(batch: Map<string, Waiter[]>): Promise<void> {
+    const entries = [...batch.entries()];
+    const width = Math.max(1, this.opts.getConcurrency ?? 16);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < entries.length) {
+        const [node, waiters] = entries[next++]!;
+        this.stats.getRequests++;
+        try {
+          const found = await this.opts.ironic.getNode(node, { fields: WATCH_FIELDS });
+          this.settle(waiters, found);
+        } catch (err) {
+          for (const w of waiters) w.reject(err);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(width, entries.length) }, worker));
+  }
+
+  private async sweep(batch: Map<string, Waiter[]>): Promise<void> {
+    this.stats.listSweeps++;
+    let nodes: Node[];
+    try {
+      nodes = await this.opts.ironic.listNodes({ fields: WATCH_FIELDS, limit: 0 });
+    } catch (err) {
+      for (const list of batch.values()) for (const w of list) w.reject(err);
+      return;
+    }
+    const byId = new Map<string, Node>();
+    for (const n of nodes) {
+      byId.set(n.uuid, n);
+      if (n.name) byId.set(n.name, n);
+    }
+    for (const [node, waiters] of batch) {
+      const found = byId.get(node);
+      if (found) this.settle(waiters, found);
+      else {
+        const err = new IronicNotFoundError(`Node ${node} could not be found.`, { status: 404, node });
+        for (const w of waiters) w.reject(err);
+      }
+    }
+  }
+
+  private settle(waiters: Waiter[], node: Node): void {
+    this.stats.observations += waiters.length;
+    for (const w of waiters) w.resolve(node);
+  }
+}

@@ -1,0 +1,137 @@
+// The store across real processes: one writer at a time, readers alongside, kill -9 safety.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { EventStore } from '../../src/store/event-store.js';
+import { StoreLockedError } from '../../src/store/errors.js';
+import { compileStore, type CompiledStore } from './fixtures/compile-store.js';
+import { tempDb } from './fixtures/temp-db.js';
+
+const childScript = fileURLToPath(new URL('./fixtures/store-child.mjs', import.meta.url));
+
+let compiled: CompiledStore;
+let tmp: ReturnType<typeof tempDb>;
+const children: ChildProcessWithoutNullStreams[] = [];
+
+beforeAll(() => {
+  compiled = compileStore();
+});
+afterAll(() => compiled.cleanup());
+beforeEach(() => {
+  tmp = tempDb();
+});
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  tmp.cleanup();
+});
+
+function startChild(mode: string): ChildProcessWithoutNullStreams {
+  const child = spawn(process.execPath, [childScript, compiled.eventStoreUrl, tmp.path, mode]);
+  children.push(child);
+  return child;
+}
+
+/** Collects stdout lines until `until` says stop; rejects if the child dies first. */
+function readLines(
+  child: ChildProcessWithoutNullStreams,
+  until: (lines: string[]) => boolean,
+): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const lines: string[] = [];
+    let partial = '';
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const onData = (d: Buffer) => {
+      const parts = (partial + d.toString()).split('\n');
+      partial = parts.pop() ?? '';
+      lines.push(...parts);
+      if (until(lines)) {
+        child.stdout.off('data', onData);
+        resolve(lines);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.on('exit', (code, signal) => {
+      if (!until(lines)) reject(new Error(`child exited (${code ?? signal}) early: ${stderr}`));
+    });
+  });
+}
+
+function exited(child: ChildProcessWithoutNullStreams): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.on('exit', () => resolve());
+  });
+}
+
+describe('one writer per database', () => {
+  it('refuses a second writer process with the holder pid, host and since, while readers keep working', async () => {
+    const holder = startChild('hold');
+    await readLines(holder, (l) => l.includes('ready'));
+    let err: unknown;
+    try {
+      EventStore.open(tmp.path);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StoreLockedError);
+    const locked = err as StoreLockedError;
+    expect(locked.holder.pid).toBe(holder.pid);
+    expect(locked.holder.host).toBe(hostname());
+    expect(Date.parse(locked.holder.since)).toBeGreaterThan(Date.now() - 60_000);
+    expect(locked.message).toContain(`pid ${holder.pid}`);
+
+    const reader = EventStore.open(tmp.path, { mode: 'reader' });
+    expect(reader.writer()?.pid).toBe(holder.pid);
+    expect(reader.listRuns()).toEqual([]);
+    reader.close();
+
+    holder.stdin.end();
+    await exited(holder);
+    EventStore.open(tmp.path).close();
+  });
+
+  it('keeps a second process out while this process writes, and lets it in after a kill -9 of the holder', async () => {
+    const store = EventStore.open(tmp.path);
+    const probe = startChild('open');
+    const [line] = await readLines(probe, (l) => l.length > 0);
+    expect(line).toMatch(new RegExp(`^STORE_LOCKED \\{"pid":${process.pid},`));
+    store.close();
+
+    const holder = startChild('hold');
+    await readLines(holder, (l) => l.includes('ready'));
+    holder.kill('SIGKILL');
+    await exited(holder);
+    const after = startChild('open');
+    expect(await readLines(after, (l) => l.length > 0)).toEqual(['opened']);
+  });
+});
+
+describe('durability', () => {
+  it('loses no acknowledged append when the writer is killed with SIGKILL mid-stream', async () => {
+    const writer = startChild('append');
+    const lines = await readLines(writer, (l) => l.length >= 3000);
+    // A reader follows the stream while it is being written.
+    const reader = EventStore.open(tmp.path, { mode: 'reader' });
+    const runId = (lines[0] ?? '').split(' ')[1] as string;
+    expect(reader.readStream(runId).length).toBeGreaterThanOrEqual(3000);
+    reader.close();
+    writer.kill('SIGKILL');
+    await exited(writer);
+
+    const acked = lines.filter((l) => l.startsWith('ack ')).map((l) => Number(l.split(' ')[2]));
+    const maxAcked = Math.max(...acked);
+    const store = EventStore.open(tmp.path);
+    try {
+      const seqs = store.readStream(runId).map((e) => e.seq);
+      expect(seqs.length).toBeGreaterThanOrEqual(maxAcked);
+      expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+      expect(store.getRun(runId)?.lastSeq).toBe(seqs.length);
+      expect(store.integrityCheck()).toEqual(['ok']);
+      expect(store.writer()?.pid).toBe(process.pid);
+    } finally {
+      store.close();
+    }
+  });
+});

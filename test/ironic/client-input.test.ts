@@ -207,7 +207,7 @@ describe('secrets never leave in errors or attempts', () => {
       }),
     });
     const produced: unknown[] = [];
-    const routes = {
+    const routes: Record<string, Route> = {
       [`PUT /v1/nodes/${N}/states/provision`]: echo,
       [`GET /v1/nodes/${N}`]: echo,
       // A broken proxy page that reflects the credentials it saw.

@@ -1,0 +1,105 @@
+// Simulator options and their defaults.
+
+export interface SimOptions {
+  /** Interface to bind; default 127.0.0.1 (loopback only). */
+  host?: string;
+  /** TCP port; default 0 (any free port). */
+  port?: number;
+  /** Pre-enrolled `available`, powered-off fake-hardware nodes, each with one port (default 0). */
+  nodes?: number;
+  /** Time in `deploying` with the node locked (default 1000 ms). */
+  deployMs?: number;
+  /** Time in `wait call-back`, unlocked (default 0: deploying goes straight to active). */
+  deployWaitMs?: number;
+  /** Time in `deleting`, locked (default 200 ms). */
+  deleteMs?: number;
+  /** Time in `cleaning`, locked (default 1000 ms). */
+  cleanMs?: number;
+  /** Time in `clean wait`, unlocked (default 0). */
+  cleanWaitMs?: number;
+  /** Power change duration with target_power_state set, locked; also verifying/inspecting (default 200 ms). */
+  powerMs?: number;
+  /** Console enable/disable duration, locked (default 100 ms). */
+  consoleMs?: number;
+  /** [conductor] automated_clean (default true). */
+  automatedClean?: boolean;
+  /**
+   * How long a request that needs the node's lock waits for it before
+   * answering 409 NodeLocked. Ironic's conductor retries for about 3 s
+   * (node_locked_retry_attempts x node_locked_retry_interval); default 0 answers at once.
+   */
+  lockWaitMs?: number;
+  /** PRNG seed for faults and generated UUIDs (default 1). */
+  seed?: number;
+  /** Highest microversion announced (default '1.82'); the lowest is always '1.1'. */
+  maxVersion?: string;
+  /** Keep a request log (default true). */
+  log?: boolean;
+  /** Request log ring-buffer capacity (default 100,000 entries). */
+  logCapacity?: number;
+  /** Network interface of pre-enrolled and POSTed nodes (default 'flat': VIFs tracked on ports). */
+  networkInterface?: 'flat' | 'noop';
+  /** Console interface of pre-enrolled and POSTed nodes (default 'fake'). */
+  consoleInterface?: 'fake' | 'ipmitool-socat' | 'no-console';
+}
+
+export interface SimTimings {
+  deployMs: number;
+  deployWaitMs: number;
+  deleteMs: number;
+  cleanMs: number;
+  cleanWaitMs: number;
+  powerMs: number;
+  consoleMs: number;
+  automatedClean: boolean;
+}
+
+export interface ResolvedOptions extends SimTimings {
+  host: string;
+  port: number;
+  nodes: number;
+  lockWaitMs: number;
+  seed: number;
+  maxMinor: number;
+  log: boolean;
+  logCapacity: number;
+  networkInterface: 'flat' | 'noop';
+  consoleInterface: 'fake' | 'ipmitool-socat' | 'no-console';
+}
+
+export const MIN_MINOR = 1;
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < 0)
+    throw new RangeError(`${name} must be a non-negative number, got ${value}`);
+  return value;
+}
+
+export function resolveOptions(opts: SimOptions = {}): ResolvedOptions {
+  const max = opts.maxVersion ?? '1.82';
+  const m = /^1\.(\d+)$/.exec(max);
+  if (!m) throw new RangeError(`maxVersion must look like 1.N, got ${max}`);
+  const maxMinor = Number(m[1]);
+  if (maxMinor < MIN_MINOR) throw new RangeError(`maxVersion must be at least 1.${MIN_MINOR}`);
+  return {
+    host: opts.host ?? '127.0.0.1',
+    port: nonNegative('port', opts.port, 0),
+    nodes: Math.floor(nonNegative('nodes', opts.nodes, 0)),
+    deployMs: nonNegative('deployMs', opts.deployMs, 1000),
+    deployWaitMs: nonNegative('deployWaitMs', opts.deployWaitMs, 0),
+    deleteMs: nonNegative('deleteMs', opts.deleteMs, 200),
+    cleanMs: nonNegative('cleanMs', opts.cleanMs, 1000),
+    cleanWaitMs: nonNegative('cleanWaitMs', opts.cleanWaitMs, 0),
+    powerMs: nonNegative('powerMs', opts.powerMs, 200),
+    consoleMs: nonNegative('consoleMs', opts.consoleMs, 100),
+    automatedClean: opts.automatedClean ?? true,
+    lockWaitMs: nonNegative('lockWaitMs', opts.lockWaitMs, 0),
+    seed: opts.seed ?? 1,
+    maxMinor,
+    log: opts.log ?? true,
+    logCapacity: Math.max(1, Math.floor(nonNegative('logCapacity', opts.logCapacity, 100_000))),
+    networkInterface: opts.networkInterface ?? 'flat',
+    consoleInterface: opts.consoleInterface ?? 'fake',
+  };
+}

@@ -1,0 +1,22 @@
+// The simulator as the differential suite runs it: configured like the real Ironic in
+// scripts/ironic-standalone.sh (automated cleaning, network interface `noop`), with transitions
+// short enough for the default suite but long enough for a 20 ms poll to see them.
+import { startSimulator, type Simulator } from '../../src/sim/index.js';
+import type { PollOptions } from './http.js';
+
+export type RunningSim = Simulator;
+
+export const SIM_POLL: PollOptions = { timeoutMs: 10_000, intervalMs: 20 };
+
+export function startDifferentialSim(opts: { networkInterface?: 'noop' | 'flat' } = {}): Promise<RunningSim> {
+  return startSimulator({
+    deployMs: 250,
+    // Long enough that the requests the locked-teardown scenario sends right after `deleted` all
+    // arrive while the node is still `deleting`, even on a loaded machine.
+    deleteMs: 800,
+    cleanMs: 30,
+    powerMs: 150,
+    automatedClean: true,
+    networkInterface: opts.networkInterface ?? 'noop',
+  });
+}

@@ -268,11 +268,13 @@ export class Inventory {
   }
 
   private async load(opts: CallOptions): Promise<void> {
-    const [hosts, managedInstances, nodes] = await Promise.all([
+    const [hosts, managed, nodes] = await Promise.all([
       this.liveHosts(),
       this.managedInstances(),
       this.ironic.listNodes({ detail: true, limit: 0 }, opts),
     ]);
+    // A copy: the embedder's set keeps changing, the snapshot must describe one moment.
+    const managedInstances: ReadonlySet<Uuid> = new Set(managed);
     const ring = this.ringFor(hosts);
     const owned = new Map<Uuid, Node>();
     for (const node of nodes) {

@@ -123,6 +123,18 @@ describe('Inventory cache age and failures', () => {
     expect(ironic.calls.getNode).toBe(0);
   });
 
+  it('keeps ownership as of the refresh when the embedder changes its managed set afterwards', async () => {
+    const instance = uuidFrom('late');
+    const node = makeNode('late', { instance_uuid: instance, provision_state: 'active' });
+    const managed = new Set<string>();
+    const inv = inventory(new FakeIronic([node]), 'alpha', { managedInstances: () => managed });
+    await inv.refresh();
+    managed.add(instance);
+    expect(inv.ownerOf(node)).toBeNull();
+    await inv.refresh();
+    expect(inv.ownerOf(node)).toBe('alpha');
+  });
+
   it('refuses ownership questions before the first refresh', () => {
     const inv = inventory(new FakeIronic([]), 'alpha');
     expect(() => inv.ownerOf(makeNode('x'))).toThrow(

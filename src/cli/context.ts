@@ -28,14 +28,17 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function makeContext(opts: GlobalOptions): CliContext {
   if (!LEVELS.includes(opts.logLevel)) {
-    throw new CliError(`--log-level must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(opts.logLevel)}.`);
+    throw new CliError(
+      `--log-level must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(opts.logLevel)}.`,
+    );
   }
   return { opts, out: makeOut(opts.json), log: createLogger(opts.logLevel as LevelWithSilent) };
 }
 
 export function intOption(name: string, value: string, min = 0): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new CliError(`${name} must be an integer >= ${min}, got ${JSON.stringify(value)}.`);
+  if (!Number.isInteger(n) || n < min)
+    throw new CliError(`${name} must be an integer >= ${min}, got ${JSON.stringify(value)}.`);
   return n;
 }
 
@@ -55,7 +58,10 @@ export function ironicOptions(ctx: CliContext): IronicClientOptions {
   return {
     url,
     auth: token ? { type: 'token', token } : { type: 'noauth' },
-    tls: ctx.opts.caFile || ctx.opts.insecure ? { caFile: ctx.opts.caFile, insecure: ctx.opts.insecure === true } : undefined,
+    tls:
+      ctx.opts.caFile || ctx.opts.insecure
+        ? { caFile: ctx.opts.caFile, insecure: ctx.opts.insecure === true }
+        : undefined,
     maxRetries: intOption('--max-retries', ctx.opts.maxRetries),
     retryIntervalMs: intOption('--retry-interval', ctx.opts.retryInterval),
   };

@@ -12,10 +12,14 @@ import { registerSimCommand } from './commands/sim.js';
 const program = new Command();
 program
   .name('ironledger')
-  .description('Drive Ironic bare-metal nodes through instance lifecycles; every step recorded, replayable, resumable.')
+  .description(
+    'Drive Ironic bare-metal nodes through instance lifecycles; every step recorded, replayable, resumable.',
+  )
   .addOption(new Option('--ironic-url <url>', 'Ironic API endpoint').env('IRONIC_URL'))
   .addOption(new Option('--token <token>', 'auth token (X-Auth-Token)').env('OS_TOKEN'))
-  .addOption(new Option('--db <path>', 'event store (SQLite)').env('IRONLEDGER_DB').default('./ironledger.db'))
+  .addOption(
+    new Option('--db <path>', 'event store (SQLite)').env('IRONLEDGER_DB').default('./ironledger.db'),
+  )
   .option('--json', 'print one JSON document', false)
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace, silent', 'warn')
   .option('--poll-interval <ms>', 'node watcher interval', '2000')

@@ -44,7 +44,8 @@ export function makeOut(json: boolean): Out {
 /** A one-line reason for any error: never a stack trace as the only message. */
 export function describeError(err: unknown): { code: string; message: string } {
   if (err instanceof IronicError) {
-    const where = err.method && err.path ? ` (${err.method} ${err.path}${err.status ? ` -> ${err.status}` : ''})` : '';
+    const where =
+      err.method && err.path ? ` (${err.method} ${err.path}${err.status ? ` -> ${err.status}` : ''})` : '';
     return { code: err.code, message: `${err.message}${where}` };
   }
   if (err instanceof EngineError || err instanceof CliError) return { code: err.code, message: err.message };

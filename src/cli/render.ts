@@ -31,15 +31,21 @@ export function renderRuns(rows: RunRow[]): string {
 export function table(rows: string[][]): string {
   const widths: number[] = [];
   for (const row of rows) row.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')).join('\n');
+  return rows
+    .map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  '))
+    .join('\n');
 }
 
 export function renderTimeline(t: Timeline): string {
   const r = t.run;
   const out: string[] = [];
   out.push(`run ${r.id}  ${r.op}  ${r.status.toUpperCase()}`);
-  out.push(`  instance ${r.instanceUuid ?? '-'}  node ${r.nodeUuid ?? '-'}  machine ${r.machine} v${r.machineVersion}`);
-  out.push(`  started ${r.createdAt}  updated ${r.updatedAt}  ${t.events} events, ${t.requests} Ironic requests, ${t.retries} retries`);
+  out.push(
+    `  instance ${r.instanceUuid ?? '-'}  node ${r.nodeUuid ?? '-'}  machine ${r.machine} v${r.machineVersion}`,
+  );
+  out.push(
+    `  started ${r.createdAt}  updated ${r.updatedAt}  ${t.events} events, ${t.requests} Ironic requests, ${t.retries} retries`,
+  );
   out.push('');
   for (const s of t.states) {
     out.push(`${clock(s.enteredAt)}  ${s.state.padEnd(34)} ${dur(s.ms)}`);
@@ -50,7 +56,9 @@ export function renderTimeline(t: Timeline): string {
       for (const q of e.requests) {
         const status = q.status === null ? (q.errorCode ?? 'no answer') : String(q.status);
         const retry = q.willRetry ? '  -> retry' : '';
-        out.push(`              ${clock(q.at)}  ${q.method} ${q.path}  ${status}  #${q.attempt}  ${q.ms}ms${retry}`);
+        out.push(
+          `              ${clock(q.at)}  ${q.method} ${q.path}  ${status}  #${q.attempt}  ${q.ms}ms${retry}`,
+        );
       }
     }
   }
@@ -61,7 +69,9 @@ export function renderTimeline(t: Timeline): string {
   if (t.failure) {
     out.push('');
     const e = t.failure.error;
-    out.push(`FAILED in ${t.failure.state ?? '?'}: ${e ? `${String(e.message ?? '')} (${String(e.code ?? '')})` : 'no error recorded'}`);
+    out.push(
+      `FAILED in ${t.failure.state ?? '?'}: ${e ? `${String(e.message ?? '')} (${String(e.code ?? '')})` : 'no error recorded'}`,
+    );
   }
   return out.join('\n');
 }

@@ -16,7 +16,11 @@ export function toEffectError(err: unknown): EffectError {
   if (isRecord(err) && typeof (err as { toJSON?: unknown }).toJSON === 'function') {
     const json = (err as { toJSON: () => unknown }).toJSON();
     if (isRecord(json) && typeof json.code === 'string') {
-      return toJson({ ...json, name: String(json.name ?? 'Error'), message: String(json.message ?? '') }) as EffectError;
+      return toJson({
+        ...json,
+        name: String(json.name ?? 'Error'),
+        message: String(json.message ?? ''),
+      }) as EffectError;
     }
   }
   if (err instanceof Error) {

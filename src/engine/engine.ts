@@ -92,6 +92,8 @@ export class Engine {
   private readonly secrets = new Map<string, RunSecrets>();
   private readonly apis = new Map<string, IronicApi>();
   private readonly requestsByRun = new Map<string, number>();
+  /** Effects currently inside observeNode/sleep, by `runId/actorId`. */
+  private readonly waiting = new Map<string, number>();
   private active = 0;
   private closing = false;
   private totalRequests = 0;
@@ -133,7 +135,10 @@ export class Engine {
       throw err;
     }
     const engine = new Engine(store, client, owns, log, opts);
-    log.info({ db: opts.db, microversion: client.microversion, host: hostname(), pid: process.pid }, 'engine open');
+    log.info(
+      { db: opts.db, microversion: client.microversion, host: hostname(), pid: process.pid },
+      'engine open',
+    );
     if (opts.resume) engine.resumeAll();
     return engine;
   }
@@ -196,10 +201,14 @@ export class Engine {
     const live = this.runs.get(row.id);
     if (live) return this.toHandle(live);
     if (row.status !== 'running') {
-      throw new EngineError('RUN_FINISHED', `Run ${row.id} already ended (${row.status}); nothing to resume.`, {
-        runId: row.id,
-        status: row.status,
-      });
+      throw new EngineError(
+        'RUN_FINISHED',
+        `Run ${row.id} already ended (${row.status}); nothing to resume.`,
+        {
+          runId: row.id,
+          status: row.status,
+        },
+      );
     }
     const lifecycle = this.lifecycleOf(row);
     const events = this.store.readStream(row.id);
@@ -253,6 +262,9 @@ export class Engine {
     this.closing = true;
     const running = [...this.runs.values()].filter((r) => !r.isFinished);
     for (const run of running) run.drain();
+    // A wait cut short is not a failure: abandon it unrecorded so resume waits again.
+    for (const [key, n] of this.waiting)
+      if (n > 0) this.runs.get(key.slice(0, key.indexOf('/')))?.abandon(key.slice(key.indexOf('/') + 1));
     this.watcher.close();
     const deadline = opts.deadlineMs ?? 5000;
     const settled = Promise.all(running.map((r) => r.settled()));
@@ -271,7 +283,13 @@ export class Engine {
     this.store.close();
   }
 
-  private start(op: OpName, input: JsonObject, secrets: RunSecrets, instance: string, node: string | null): RunHandle {
+  private start(
+    op: OpName,
+    input: JsonObject,
+    secrets: RunSecrets,
+    instance: string,
+    node: string | null,
+  ): RunHandle {
     this.assertOpen();
     assertRunInput(op, input);
     const lifecycle = lifecycles[op];
@@ -335,7 +353,10 @@ export class Engine {
       this.secrets.delete(run.id);
       this.apis.delete(run.id);
       this.runs.delete(run.id);
-      this.log.info({ runId: run.id, op: run.op, status: result.status, error: result.error }, 'run finished');
+      this.log.info(
+        { runId: run.id, op: run.op, status: result.status, error: result.error },
+        'run finished',
+      );
       this.pump();
     });
     return this.toHandle(run);
@@ -346,7 +367,9 @@ export class Engine {
     while (this.active < limit && this.queue.length > 0 && !this.closing) {
       const ticket = this.queue.shift()!;
       this.active++;
-      ticket.start().catch((err: unknown) => this.log.error({ runId: ticket.run.id, err }, 'run could not start'));
+      ticket
+        .start()
+        .catch((err: unknown) => this.log.error({ runId: ticket.run.id, err }, 'run could not start'));
     }
   }
 
@@ -372,14 +395,17 @@ export class Engine {
 
   private async runEffect(call: EffectCall): Promise<unknown> {
     const impl = this.effects[call.src];
-    if (!impl) throw new EngineError('ENGINE_UNKNOWN_EFFECT', `No implementation for effect ${call.src}.`, { runId: call.runId });
+    if (!impl)
+      throw new EngineError('ENGINE_UNKNOWN_EFFECT', `No implementation for effect ${call.src}.`, {
+        runId: call.runId,
+      });
     const ctx: EffectContext = {
       ironic: this.apiFor(call.runId),
       signal: call.signal,
       hooks: this.hooks,
       secrets: this.secrets.get(call.runId) ?? {},
-      observeNode: (node) => this.watcher.observe(node, call.signal),
-      sleep: (ms) => sleep(ms, call.signal),
+      observeNode: (node) => this.waitingOn(call, this.watcher.observe(node, call.signal)),
+      sleep: (ms) => this.waitingOn(call, sleep(ms, call.signal)),
       note: (level, message, data) => {
         void this.recorder
           .append(call.runId, [
@@ -389,6 +415,18 @@ export class Engine {
       },
     };
     return impl(call.input, ctx);
+  }
+
+  /** Marks an effect as waiting (not talking to Ironic) while `p` is pending. */
+  private waitingOn<T>(call: EffectCall, p: Promise<T>): Promise<T> {
+    const key = `${call.runId}/${call.actorId}`;
+    this.waiting.set(key, (this.waiting.get(key) ?? 0) + 1);
+    const done = (): void => {
+      const n = (this.waiting.get(key) ?? 1) - 1;
+      if (n > 0) this.waiting.set(key, n);
+      else this.waiting.delete(key);
+    };
+    return p.finally(done);
   }
 
   /** A per-run view of the shared client that records every HTTP attempt in the run's stream. */
@@ -422,9 +460,13 @@ export class Engine {
     const op = row.op as OpName;
     const lifecycle = lifecycles[op];
     if (!lifecycle) {
-      throw new EngineError('RUN_UNKNOWN_MACHINE', `Run ${row.id} uses an operation this version does not know: ${row.op}.`, {
-        runId: row.id,
-      });
+      throw new EngineError(
+        'RUN_UNKNOWN_MACHINE',
+        `Run ${row.id} uses an operation this version does not know: ${row.op}.`,
+        {
+          runId: row.id,
+        },
+      );
     }
     return lifecycle;
   }

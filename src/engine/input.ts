@@ -13,14 +13,19 @@ function fail(message: string, facts: Record<string, unknown> = {}): never {
 }
 
 export function assertRunInput(op: string, input: JsonObject): void {
-  if (!isUuid(input.instance)) fail(`instance must be a UUID, got ${JSON.stringify(input.instance ?? null)}.`);
+  if (!isUuid(input.instance))
+    fail(`instance must be a UUID, got ${JSON.stringify(input.instance ?? null)}.`);
   const node = input.node;
   if (op === 'deploy' && (typeof node !== 'string' || node.trim() === '')) {
     fail(`deploy needs the Ironic node (UUID or name) the scheduler picked for instance ${input.instance}.`, {
       instance: input.instance,
     });
   }
-  if (node !== undefined && node !== null && (typeof node !== 'string' || node.trim() === '' || /[/?#\s]/.test(node))) {
+  if (
+    node !== undefined &&
+    node !== null &&
+    (typeof node !== 'string' || node.trim() === '' || /[/?#\s]/.test(node))
+  ) {
     fail(`node must be a UUID or a node name, got ${JSON.stringify(node)}.`);
   }
   if (input.vifs !== undefined && !Array.isArray(input.vifs)) fail('vifs must be a list.');

@@ -133,7 +133,11 @@ export class Run {
     const notes: NewEvent[] = spawns.map((s) => ({
       kind: 'note',
       type: 'resume',
-      data: { level: 'info', message: `resumed: running ${s.src} again (started before the restart, never finished)`, actorId: s.actorId },
+      data: {
+        level: 'info',
+        message: `resumed: running ${s.src} again (started before the restart, never finished)`,
+        actorId: s.actorId,
+      },
     }));
     await this.recorder.append(this.id, [...notes, ...startedEvents(spawns)]);
     if (snapshot.status === 'done') {
@@ -181,9 +185,17 @@ export class Run {
     this.inFlight.set(spawn.actorId, ac);
     this.emit({ kind: 'effect', effect: spawn.src });
     const started = performance.now();
-    this.runEffect({ runId: this.id, actorId: spawn.actorId, src: spawn.src, input: spawn.input, signal: ac.signal }).then(
-      (output) => this.enqueue(() => this.onResult(spawn, ac, { ok: true, output }, performance.now() - started)),
-      (error: unknown) => this.enqueue(() => this.onResult(spawn, ac, { ok: false, error }, performance.now() - started)),
+    this.runEffect({
+      runId: this.id,
+      actorId: spawn.actorId,
+      src: spawn.src,
+      input: spawn.input,
+      signal: ac.signal,
+    }).then(
+      (output) =>
+        this.enqueue(() => this.onResult(spawn, ac, { ok: true, output }, performance.now() - started)),
+      (error: unknown) =>
+        this.enqueue(() => this.onResult(spawn, ac, { ok: false, error }, performance.now() - started)),
     );
   }
 
@@ -206,11 +218,19 @@ export class Run {
     if (outcome.ok) {
       const output = toJson(outcome.output);
       event = { type: `xstate.done.actor.${spawn.actorId}`, output };
-      events.push({ kind: 'effect.succeeded', type: spawn.src, data: { actorId: spawn.actorId, output, ms: roundMs } });
+      events.push({
+        kind: 'effect.succeeded',
+        type: spawn.src,
+        data: { actorId: spawn.actorId, output, ms: roundMs },
+      });
     } else {
       const error: EffectError = toEffectError(outcome.error);
       event = { type: `xstate.error.actor.${spawn.actorId}`, error };
-      events.push({ kind: 'effect.failed', type: spawn.src, data: { actorId: spawn.actorId, error, ms: roundMs } });
+      events.push({
+        kind: 'effect.failed',
+        type: spawn.src,
+        data: { actorId: spawn.actorId, error, ms: roundMs },
+      });
       this.log.debug({ effect: spawn.src, code: error.code }, 'effect failed');
     }
     const from = stateToString(this.snapshot.value);
@@ -297,7 +317,12 @@ export class Run {
 
   private emit(p: Omit<RunProgress, 'runId' | 'at' | 'state'>): void {
     if (this.listeners.size === 0) return;
-    const progress: RunProgress = { runId: this.id, at: new Date().toISOString(), state: this.currentState, ...p };
+    const progress: RunProgress = {
+      runId: this.id,
+      at: new Date().toISOString(),
+      state: this.currentState,
+      ...p,
+    };
     for (const l of this.listeners) l(progress);
   }
 }
@@ -311,7 +336,8 @@ function spawnsOf(actions: ReadonlyArray<{ type: string; params?: unknown }>): S
   for (const a of actions) {
     if (a.type !== 'xstate.spawnChild') continue;
     const p = a.params as SpawnParams;
-    if (typeof p.src !== 'string') throw new Error(`machine invokes an inline actor (${p.id}); effects must be named`);
+    if (typeof p.src !== 'string')
+      throw new Error(`machine invokes an inline actor (${p.id}); effects must be named`);
     out.push({ actorId: p.id, src: p.src, input: asObject(toJson(p.input)) });
   }
   return out;

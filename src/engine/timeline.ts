@@ -121,7 +121,12 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
         break;
       }
       case 'note':
-        notes.push({ seq: e.seq, at: e.at, level: String(e.data.level ?? 'info'), message: String(e.data.message ?? '') });
+        notes.push({
+          seq: e.seq,
+          at: e.at,
+          level: String(e.data.level ?? 'info'),
+          message: String(e.data.message ?? ''),
+        });
         break;
       case 'run.finished': {
         const last = states[states.length - 1];
@@ -129,7 +134,8 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
         if (e.data.status !== 'succeeded') {
           const failedIn = [...states].reverse().find((s) => s.state !== 'failed');
           const error = (e.data.error as JsonObject | null) ?? null;
-          const stateOfError = error && typeof error.state === 'string' ? error.state : (failedIn?.state ?? null);
+          const stateOfError =
+            error && typeof error.state === 'string' ? error.state : (failedIn?.state ?? null);
           failure = { state: stateOfError, error };
         }
         break;

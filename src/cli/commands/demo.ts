@@ -16,7 +16,10 @@ function uuidFor(prefix: string, i: number): string {
   return `${prefix}-0000-4000-8000-${String(i).padStart(12, '0')}`;
 }
 
-export function registerDemoCommand(program: Command, run: (fn: (g: GlobalOptions) => Promise<number>) => Promise<void>): void {
+export function registerDemoCommand(
+  program: Command,
+  run: (fn: (g: GlobalOptions) => Promise<number>) => Promise<void>,
+): void {
   program
     .command('demo')
     .description('deploy and tear down nodes on the embedded simulator, then show a teardown timeline')
@@ -28,7 +31,9 @@ export function registerDemoCommand(program: Command, run: (fn: (g: GlobalOption
         const count = intOption('--nodes', o.nodes, 1);
         const cleanMs = intOption('--clean-seconds', o.cleanSeconds, 1) * 1000;
         const sim = await startSimulator({ nodes: count, deployMs: 1000, deleteMs: 300, cleanMs, seed: 7 });
-        ctx.out.info(`simulated Ironic on ${sim.url}: ${count} available nodes, cleaning takes ${cleanMs / 1000}s`);
+        ctx.out.info(
+          `simulated Ironic on ${sim.url}: ${count} available nodes, cleaning takes ${cleanMs / 1000}s`,
+        );
         const engine = await Engine.open({
           db: g.db,
           ironic: { url: sim.url, retryIntervalMs: 200 },
@@ -39,7 +44,9 @@ export function registerDemoCommand(program: Command, run: (fn: (g: GlobalOption
         try {
           const nodes = (await probe.listNodes({ limit: 0 })).slice(0, count);
           // Two NICs per node, one per VIF (each node comes with one port).
-          nodes.forEach((n, i) => sim.addPort(n.uuid, { address: `52:54:00:00:${String(i).padStart(2, '0')}:02` }));
+          nodes.forEach((n, i) =>
+            sim.addPort(n.uuid, { address: `52:54:00:00:${String(i).padStart(2, '0')}:02` }),
+          );
           const deploys = nodes.map((n, i) =>
             engine.deploy(
               {
@@ -56,7 +63,8 @@ export function registerDemoCommand(program: Command, run: (fn: (g: GlobalOption
           );
           ctx.out.info(`deploying ${deploys.length} instances ...`);
           const deployed = await Promise.all(deploys.map((d) => d.done));
-          for (const r of deployed) ctx.out.info(`  deploy ${r.runId.slice(0, 8)} node ${r.node}: ${r.status}`);
+          for (const r of deployed)
+            ctx.out.info(`  deploy ${r.runId.slice(0, 8)} node ${r.node}: ${r.status}`);
 
           ctx.out.info('tearing them down (VIFs detached and filtering stopped before unprovision) ...');
           let lockShown: string | null = null;
@@ -85,7 +93,8 @@ export function registerDemoCommand(program: Command, run: (fn: (g: GlobalOption
             return h;
           });
           const results = await Promise.all(teardowns.map((t) => t.done));
-          for (const r of results) ctx.out.info(`  destroy ${r.runId.slice(0, 8)} node ${r.node}: ${r.status}`);
+          for (const r of results)
+            ctx.out.info(`  destroy ${r.runId.slice(0, 8)} node ${r.node}: ${r.status}`);
           if (lockShown && lockShown !== 'pending') ctx.out.info(lockShown);
           const first = results[0]!;
           await engine.close();

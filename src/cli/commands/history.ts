@@ -18,11 +18,19 @@ function openReader(db: string): EventStore {
 
 function findRun(store: EventStore, id: string): RunRow {
   const row = store.getRun(id);
-  if (!row) throw new CliError(`no run ${JSON.stringify(id)} in ${store.path} (list them with: ironledger runs)`, 2, 'RUN_NOT_FOUND');
+  if (!row)
+    throw new CliError(
+      `no run ${JSON.stringify(id)} in ${store.path} (list them with: ironledger runs)`,
+      2,
+      'RUN_NOT_FOUND',
+    );
   return row;
 }
 
-export function registerHistoryCommands(program: Command, run: (fn: (g: GlobalOptions) => Promise<number>) => Promise<void>): void {
+export function registerHistoryCommands(
+  program: Command,
+  run: (fn: (g: GlobalOptions) => Promise<number>) => Promise<void>,
+): void {
   program
     .command('runs')
     .description('list runs, newest first')
@@ -35,7 +43,9 @@ export function registerHistoryCommands(program: Command, run: (fn: (g: GlobalOp
       run(async (g) => {
         const ctx = makeContext(g);
         if (o.status && !STATUSES.includes(o.status as RunStatus)) {
-          throw new CliError(`--status must be one of ${STATUSES.join(', ')}, got ${JSON.stringify(o.status)}.`);
+          throw new CliError(
+            `--status must be one of ${STATUSES.join(', ')}, got ${JSON.stringify(o.status)}.`,
+          );
         }
         const filters: RunFilters = { limit: intOption('--limit', o.limit, 1) };
         if (o.status) filters.status = o.status as RunStatus;
@@ -83,9 +93,16 @@ export function registerHistoryCommands(program: Command, run: (fn: (g: GlobalOp
         try {
           const row = findRun(store, id);
           const lifecycle = lifecycles[row.op as OpName];
-          if (!lifecycle) throw new CliError(`run ${row.id} uses an unknown operation ${row.op}.`, 2, 'RUN_UNKNOWN_MACHINE');
+          if (!lifecycle)
+            throw new CliError(
+              `run ${row.id} uses an unknown operation ${row.op}.`,
+              2,
+              'RUN_UNKNOWN_MACHINE',
+            );
           const result = replayRun(lifecycle.machine, store.readStream(row.id));
-          const lines = result.transitions.map((t) => `${String(t.seq).padStart(5)}  ${t.at.slice(11, 23)}  ${t.from ?? '(start)'} -> ${t.to}`);
+          const lines = result.transitions.map(
+            (t) => `${String(t.seq).padStart(5)}  ${t.at.slice(11, 23)}  ${t.from ?? '(start)'} -> ${t.to}`,
+          );
           const d = result.divergence;
           lines.push(
             result.matches
@@ -125,7 +142,14 @@ export function registerHistoryCommands(program: Command, run: (fn: (g: GlobalOp
           const results = await Promise.all(handles.map((h) => h.done));
           ctx.out.result(
             results.map((r) => `${r.runId}  ${r.op}  ${r.status}`).join('\n'),
-            results.map((r) => ({ runId: r.runId, status: r.status, op: r.op, node: r.node, instance: r.instance, error: r.error })),
+            results.map((r) => ({
+              runId: r.runId,
+              status: r.status,
+              op: r.op,
+              node: r.node,
+              instance: r.instance,
+              error: r.error,
+            })),
           );
           return results.every((r) => r.status === 'succeeded') ? EXIT_OK : EXIT_RUN_FAILED;
         } finally {

@@ -4,7 +4,14 @@ import type { Command } from 'commander';
 import { Engine, type RunHandle, type RunResult } from '../../engine/engine.js';
 import type { NetworkVif } from '../../ironic/types.js';
 import type { RunSecrets } from '../../machines/effect-context.js';
-import { intOption, ironicOptions, makeContext, readSecretFile, type CliContext, type GlobalOptions } from '../context.js';
+import {
+  intOption,
+  ironicOptions,
+  makeContext,
+  readSecretFile,
+  type CliContext,
+  type GlobalOptions,
+} from '../context.js';
 import { CliError, EXIT_OK, EXIT_RUN_FAILED, Progress } from '../output.js';
 
 function collect(value: string, previous: string[]): string[] {
@@ -59,7 +66,9 @@ export async function follow(ctx: CliContext, engine: Engine, handle: RunHandle)
   const onSignal = (): void => {
     interrupted = true;
     progress.stop();
-    process.stderr.write(`\ninterrupted: run ${handle.id} stays resumable (ironledger resume ${handle.id})\n`);
+    process.stderr.write(
+      `\ninterrupted: run ${handle.id} stays resumable (ironledger resume ${handle.id})\n`,
+    );
     void engine.close({ deadlineMs: 2000 }).then(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
@@ -93,7 +102,10 @@ function parseVifs(ids: string[]): NetworkVif[] {
   });
 }
 
-export function registerLifecycleCommands(program: Command, run: (fn: (g: GlobalOptions) => Promise<number>) => Promise<void>): void {
+export function registerLifecycleCommands(
+  program: Command,
+  run: (fn: (g: GlobalOptions) => Promise<number>) => Promise<void>,
+): void {
   program
     .command('deploy')
     .description('deploy an instance on a node (seed: spawn)')
@@ -172,18 +184,31 @@ export function registerLifecycleCommands(program: Command, run: (fn: (g: Global
     .option('--node <node>', 'node UUID')
     .option('--preserve-ephemeral', 'keep the ephemeral partition')
     .option('--root-gb <n>', 'root disk size in GiB', '10')
-    .action(async (o: { instance: string; imageSource: string; node?: string; preserveEphemeral?: boolean; rootGb: string }) =>
-      run((g) =>
-        runOne(g, (engine) =>
-          engine.rebuild({
-            instance: o.instance,
-            ...(o.node ? { node: o.node } : {}),
-            image: { source: o.imageSource },
-            flavor: { vcpus: 1, memoryMb: 1024, rootGb: intOption('--root-gb', o.rootGb, 1), ephemeralGb: 0, swapMb: 0 },
-            preserveEphemeral: o.preserveEphemeral === true,
-          }),
+    .action(
+      async (o: {
+        instance: string;
+        imageSource: string;
+        node?: string;
+        preserveEphemeral?: boolean;
+        rootGb: string;
+      }) =>
+        run((g) =>
+          runOne(g, (engine) =>
+            engine.rebuild({
+              instance: o.instance,
+              ...(o.node ? { node: o.node } : {}),
+              image: { source: o.imageSource },
+              flavor: {
+                vcpus: 1,
+                memoryMb: 1024,
+                rootGb: intOption('--root-gb', o.rootGb, 1),
+                ephemeralGb: 0,
+                swapMb: 0,
+              },
+              preserveEphemeral: o.preserveEphemeral === true,
+            }),
+          ),
         ),
-      ),
     );
 
   program
@@ -205,7 +230,9 @@ export function registerLifecycleCommands(program: Command, run: (fn: (g: Global
         runOne(g, (engine) =>
           engine.powerOff({
             instance: o.instance,
-            ...(o.softTimeout !== undefined ? { softTimeoutSeconds: intOption('--soft-timeout', o.softTimeout, 1) } : {}),
+            ...(o.softTimeout !== undefined
+              ? { softTimeoutSeconds: intOption('--soft-timeout', o.softTimeout, 1) }
+              : {}),
           }),
         ),
       ),
@@ -215,7 +242,9 @@ export function registerLifecycleCommands(program: Command, run: (fn: (g: Global
     .command('power-on')
     .description('power an instance on (seed: power_on)')
     .requiredOption('--instance <uuid>', 'instance UUID')
-    .action(async (o: { instance: string }) => run((g) => runOne(g, (engine) => engine.powerOn({ instance: o.instance }))));
+    .action(async (o: { instance: string }) =>
+      run((g) => runOne(g, (engine) => engine.powerOn({ instance: o.instance }))),
+    );
 
   program
     .command('console')
@@ -224,7 +253,9 @@ export function registerLifecycleCommands(program: Command, run: (fn: (g: Global
     .option('--timeout <s>', 'seconds to wait for the console mode to change', '10')
     .action(async (o: { instance: string; timeout: string }) =>
       run((g) =>
-        runOne(g, (engine) => engine.console({ instance: o.instance, timeoutMs: intOption('--timeout', o.timeout, 1) * 1000 })),
+        runOne(g, (engine) =>
+          engine.console({ instance: o.instance, timeoutMs: intOption('--timeout', o.timeout, 1) * 1000 }),
+        ),
       ),
     );
 }

@@ -5,7 +5,10 @@ import { startSimulator } from '../../sim/index.js';
 import { intOption, makeContext, type GlobalOptions } from '../context.js';
 import { CliError, EXIT_OK } from '../output.js';
 
-export function registerSimCommand(program: Command, run: (fn: (g: GlobalOptions) => Promise<number>) => Promise<void>): void {
+export function registerSimCommand(
+  program: Command,
+  run: (fn: (g: GlobalOptions) => Promise<number>) => Promise<void>,
+): void {
   program
     .command('sim')
     .description('run the Ironic API simulator on loopback until interrupted')
@@ -19,10 +22,12 @@ export function registerSimCommand(program: Command, run: (fn: (g: GlobalOptions
       run(async (g) => {
         const ctx = makeContext(g);
         const auto = o.automatedClean;
-        if (auto !== 'on' && auto !== 'off') throw new CliError(`--automated-clean must be on or off, got ${JSON.stringify(auto)}.`);
+        if (auto !== 'on' && auto !== 'off')
+          throw new CliError(`--automated-clean must be on or off, got ${JSON.stringify(auto)}.`);
         const seconds = (name: string, v: string | undefined): number => {
           const n = Number(v);
-          if (!Number.isFinite(n) || n < 0) throw new CliError(`${name} must be a number of seconds >= 0, got ${JSON.stringify(v)}.`);
+          if (!Number.isFinite(n) || n < 0)
+            throw new CliError(`${name} must be a number of seconds >= 0, got ${JSON.stringify(v)}.`);
           return Math.round(n * 1000);
         };
         const sim = await startSimulator({
@@ -33,7 +38,9 @@ export function registerSimCommand(program: Command, run: (fn: (g: GlobalOptions
           automatedClean: auto === 'on',
           seed: intOption('--seed', String(o.seed)),
         });
-        ctx.out.result(`Ironic simulator listening on ${sim.url} (${o.nodes} nodes); Ctrl-C to stop`, { url: sim.url });
+        ctx.out.result(`Ironic simulator listening on ${sim.url} (${o.nodes} nodes); Ctrl-C to stop`, {
+          url: sim.url,
+        });
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);

@@ -1,0 +1,59 @@
+// Test world for engine tests: a simulator on loopback, a fresh store file, and an engine
+// with short intervals. Nothing of our own layers is faked.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engine, type EngineOptions } from '../../src/engine/engine.js';
+import { startSimulator, type SimOptions, type Simulator } from '../../src/sim/index.js';
+
+export interface World {
+  sim: Simulator;
+  dir: string;
+  db: string;
+  engine: Engine;
+  reopen(extra?: Partial<EngineOptions>): Promise<Engine>;
+  close(): Promise<void>;
+}
+
+export async function makeWorld(
+  simOpts: SimOptions = {},
+  engineOpts: Partial<EngineOptions> = {},
+): Promise<World> {
+  const sim = await startSimulator({
+    deployMs: 50,
+    deleteMs: 30,
+    cleanMs: 150,
+    powerMs: 30,
+    consoleMs: 20,
+    seed: 1,
+    ...simOpts,
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'ironledger-test-'));
+  const db = join(dir, 'runs.db');
+  const open = (extra: Partial<EngineOptions> = {}): Promise<Engine> =>
+    Engine.open({
+      db,
+      ironic: { url: sim.url, retryIntervalMs: 10, maxRetries: 20 },
+      pollIntervalMs: 20,
+      ...engineOpts,
+      ...extra,
+    });
+  const world: World = {
+    sim,
+    dir,
+    db,
+    engine: await open(),
+    async reopen(extra) {
+      world.engine = await open(extra);
+      return world.engine;
+    },
+    async close() {
+      await world.engine.close({ deadlineMs: 100 });
+      await sim.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return world;
+}
+
+export const INSTANCE = (i: number): string => `11111111-2222-4333-8444-${String(i).padStart(12, '0')}`;

@@ -79,9 +79,7 @@ export interface Vif {
 }
 
 /** One JSON-patch operation as Ironic's PATCH /v1/nodes/{node} takes it. */
-export type PatchOp =
-  | { op: 'add' | 'replace'; path: string; value: Json }
-  | { op: 'remove'; path: string };
+export type PatchOp = { op: 'add' | 'replace'; path: string; value: Json } | { op: 'remove'; path: string };
 
 /** Ironic's Nova-era config drive as JSON (API >= 1.56): Ironic builds the ISO itself. */
 export interface ConfigDrive {
@@ -156,7 +154,11 @@ export interface IronicApi {
   listNodes(filters?: NodeListFilters, opts?: CallOptions): Promise<Node[]>;
   updateNode(node: Uuid | string, patch: readonly PatchOp[], opts?: CallOptions): Promise<Node>;
   validateNode(node: Uuid | string, opts?: CallOptions): Promise<NodeValidation>;
-  setProvisionState(node: Uuid | string, target: ProvisionVerbName, opts?: SetProvisionStateOptions): Promise<void>;
+  setProvisionState(
+    node: Uuid | string,
+    target: ProvisionVerbName,
+    opts?: SetProvisionStateOptions,
+  ): Promise<void>;
   setPowerState(
     node: Uuid | string,
     target: 'on' | 'off' | 'reboot',
@@ -220,3 +222,40 @@ export interface NetworkVif {
 /** Map of power target words to Ironic's power state strings. */
 export type PowerWord = 'on' | 'off' | 'reboot';
 export type { PowerTarget };
+
+/**
+ * One link of network_data.json: a VIF, a physical NIC (`phy`) or a bond. Bond options
+ * from the portgroup's properties appear as extra `bond_*` keys, hence the index signature.
+ */
+export type NetworkLink = {
+  id: string;
+  type: string;
+  vif_id?: string;
+  mtu?: number | null;
+  ethernet_mac_address?: string | null;
+  bond_mode?: string | null;
+  bond_links?: string[];
+  [key: string]: Json | undefined;
+};
+
+export type NetworkRoute = { network: string; netmask: string; gateway: string };
+
+/** One L3 network of network_data.json (static `ipv4`/`ipv6`, or `ipv4_dhcp`/`ipv6_dhcp`). */
+export type NetworkEntry = {
+  id: string;
+  type: 'ipv4' | 'ipv6' | 'ipv4_dhcp' | 'ipv6_dhcp';
+  link: string;
+  network_id?: string;
+  ip_address?: string;
+  netmask?: string;
+  routes?: NetworkRoute[];
+};
+
+export type NetworkService = { type: 'dns'; address: string };
+
+/** network_data.json as cloud-init reads it from the config drive. */
+export type NetworkData = {
+  links: NetworkLink[];
+  networks: NetworkEntry[];
+  services: NetworkService[];
+};

@@ -71,7 +71,7 @@ afterAll(async () => {
 });
 
 describe('Inventory on the simulator (seed: _refresh_cache, get_available_nodes)', () => {
-  it('refreshes with one paged detail list and splits every node between the three hosts', async () => {
+  it('refreshes with one paged node list and splits every node between the three hosts', async () => {
     const owners = new Map<string, string>();
     for (const [host, managed] of [
       ['alpha', [MINE]],
@@ -83,7 +83,7 @@ describe('Inventory on the simulator (seed: _refresh_cache, get_available_nodes)
         expect(owners.get(uuid)).toBeUndefined();
         owners.set(uuid, host);
       }
-      expect(requestsSince(mark)).toEqual(['GET /v1/nodes/detail', 'GET /v1/nodes/detail']);
+      expect(requestsSince(mark)).toEqual(['GET /v1/nodes', 'GET /v1/nodes']);
     }
     expect(owners.size).toBe(FREE + 3);
     expect(owners.get(deployedMine)).toBe('alpha');

@@ -1,7 +1,7 @@
 // IronicClient: the one object that talks to Ironic. It owns the keep-alive pool; every
 // run shares it through cheap observer views (withObserver), so a thousand concurrent
 // runs open a handful of connections, not a thousand.
-import { IronicVersionError } from './errors.js';
+import { IronicVersionError, isIronicError } from './errors.js';
 import { negotiateMicroversion } from './microversion.js';
 import { IronicOperations } from './nodes.js';
 import { IronicTransport, type TransportOptions } from './transport.js';
@@ -52,13 +52,21 @@ async function discover(
   call: CallOptions,
 ): Promise<{ min: string; max: string }> {
   const context = { microversion: null, observers: [], opts: call };
-  const fromRoot = await transport.request({ method: 'GET', path: '/' }, context, (res) =>
-    readVersionRange(JSON.parse(res.body) as unknown),
-  );
+  const rangeAt = (path: string) =>
+    transport.request({ method: 'GET', path }, context, (res) =>
+      readVersionRange(JSON.parse(res.body) as unknown),
+    );
+  let fromRoot: { min: string; max: string } | null;
+  try {
+    fromRoot = await rangeAt('/');
+  } catch (err) {
+    // A proxy that only forwards /v1 answers 404 or an HTML page at the root.
+    if (!isIronicError(err, 'IRONIC_NOT_FOUND') && !isIronicError(err, 'IRONIC_MALFORMED_RESPONSE'))
+      throw err;
+    fromRoot = null;
+  }
   if (fromRoot !== null) return fromRoot;
-  const fromV1 = await transport.request({ method: 'GET', path: '/v1' }, context, (res) => ({
-    range: readVersionRange(JSON.parse(res.body) as unknown),
-  }));
-  if (fromV1.range !== null) return fromV1.range;
+  const fromV1 = await rangeAt('/v1');
+  if (fromV1 !== null) return fromV1;
   throw new IronicVersionError('Ironic did not report its API versions at / or /v1');
 }

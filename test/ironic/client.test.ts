@@ -101,6 +101,14 @@ describe('microversion negotiation', () => {
     expect(ironic.requests.map((r) => r.url)).toEqual(['/', '/v1']);
   });
 
+  it('falls back to /v1 when a proxy answers 404 at the root', async () => {
+    const { client } = await world({
+      'GET /': { status: 404, body: '<html>not here</html>' },
+      'GET /v1': { status: 200, body: V1_DOCUMENT },
+    });
+    expect(client.microversion).toBe('1.82');
+  });
+
   it('keeps a path prefix of the endpoint (Ironic behind /baremetal)', async () => {
     const ironic = await startRecordedIronic({
       'GET /baremetal/': { status: 200, body: ROOT_DOCUMENT },
@@ -485,10 +493,13 @@ describe('finding the node of an instance (seed: _validate_instance_and_node)', 
 
 describe('observer views', () => {
   it('report their own calls to their observer and every call to the client observer, over one pool', async () => {
-    const { client, attempts } = await world({
-      [`GET ${NODE_PATH}`]: { status: 200, body: ACTIVE_NODE_BODY },
-      [`GET ${NODE_PATH}/vifs`]: { status: 200, body: '{"vifs": [{"id": "port-1"}]}' },
-    });
+    const { client, attempts, ironic } = await world(
+      {
+        [`GET ${NODE_PATH}`]: { status: 200, body: ACTIVE_NODE_BODY },
+        [`GET ${NODE_PATH}/vifs`]: { status: 200, body: '{"vifs": [{"id": "port-1"}]}' },
+      },
+      { connections: 1 },
+    );
     const runA: HttpAttempt[] = [];
     const runB: HttpAttempt[] = [];
     const viewA = client.withObserver((a) => runA.push(a));
@@ -502,6 +513,8 @@ describe('observer views', () => {
     expect(perCall.map((a) => a.path)).toEqual([`${NODE_PATH}/vifs`]);
     expect(attempts.map((a) => a.path)).toEqual([NODE_PATH, `${NODE_PATH}/vifs`]);
     expect(Date.parse(runA[0]!.at)).not.toBeNaN();
+    // A pool of one: if a view opened its own pool, Ironic would see a second connection.
+    expect(ironic.connections()).toBe(1);
     expect(runA[0]!.ms).toBeGreaterThanOrEqual(0);
   });
 });

@@ -26,6 +26,8 @@ export type Route = Reply | Reply[] | ((req: SeenRequest) => Reply);
 export interface RecordedIronic {
   url: string;
   requests: SeenRequest[];
+  /** TCP connections accepted so far. */
+  connections(): number;
   /** Requests after the connect-time discovery. */
   calls(): SeenRequest[];
   close(): Promise<void>;
@@ -75,11 +77,14 @@ export async function startRecordedIronic(routes: Record<string, Route>): Promis
       else send();
     });
   });
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    connections: () => connections,
     calls: () => requests.filter((r) => !(r.method === 'GET' && (r.url === '/' || r.url === '/v1'))),
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,4 +1,5 @@
 import { describe, it, expect } from 'vitest';
+import fc from 'fast-check';
 import {
   canonicalArchitecture,
   mapPowerState,
@@ -314,5 +315,49 @@ describe('nodeResources of a deployed node (seed: _node_resource)', () => {
       localGbUsed: 40,
       diskAvailableLeast: -40,
     });
+  });
+});
+
+describe('nodeResources on arbitrary node data (property)', () => {
+  const json = fc.jsonValue() as fc.Arbitrary<Json>;
+  const sizes = fc.dictionary(
+    fc.constantFrom('cpus', 'memory_mb', 'local_gb', 'cpu_arch', 'capabilities', 'vcpus'),
+    fc.oneof(
+      json,
+      fc.integer({ min: -5, max: 1 << 20 }).map(String),
+      fc.constantFrom('x86_64', 'amd64', 'a:b,c'),
+    ),
+  );
+  const node = fc.record({
+    maintenance: fc.boolean(),
+    power_state: fc.constantFrom<PowerStateValue>('power on', 'power off', 'error', null, 'rebooting'),
+    provision_state: fc.constantFrom<ProvisionStateValue>(
+      'available',
+      'active',
+      null,
+      'cleaning',
+      'deploy failed',
+    ),
+    instance_uuid: fc.option(fc.constant(INSTANCE)),
+    properties: sizes,
+    instance_info: sizes,
+  });
+
+  it('never throws and reports whole, non-negative sizes with capacity either all or nothing', () => {
+    fc.assert(
+      fc.property(node, (fields) => {
+        const r = nodeResources(makeNode(fields));
+        const numbers = [r.vcpus, r.vcpusUsed, r.memoryMb, r.memoryMbUsed, r.localGb, r.localGbUsed];
+        expect(numbers.every((n) => Number.isInteger(n) && n >= 0)).toBe(true);
+        if (fields.instance_uuid === null)
+          expect([r.vcpusUsed, r.memoryMbUsed, r.localGbUsed]).toEqual([0, 0, 0]);
+        if (fields.instance_uuid !== null || fields.maintenance) {
+          expect([r.vcpus, r.memoryMb, r.localGb]).toEqual([0, 0, 0]);
+        }
+        expect(r.supportedInstances.length).toBe(r.cpuArch === null ? 0 : 1);
+        expect('cpu_arch' in r.stats).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

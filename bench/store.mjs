@@ -1,0 +1,367 @@
+// Event store benchmark: `npm run build && node bench/store.mjs [--scenario <module.mjs>] [--quick]`
+//
+// Prints: durable single-event appends/s (one event per transaction, synchronous=NORMAL and FULL),
+// batched events/s (many runs per transaction), replay transitions/s through a machine,
+// bytes per event on disk, and open time of a database holding 1 M events.
+//
+// --scenario <module.mjs>: replay through another machine. The module exports
+//   { name, machine, input, respond(src, input, nth) => ({ output } | { error }) }
+// and the bench records one run by answering every invoked effect with respond().
+// Default: a built-in teardown-shaped machine with a re-entering poll loop.
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { assign, fromPromise, initialTransition, setup, transition } from 'xstate';
+import { EventStore } from '../dist/store/event-store.js';
+import { recordedTransition, replayRun } from '../dist/store/replay.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const scenarioArg = args.includes('--scenario') ? args[args.indexOf('--scenario') + 1] : undefined;
+const scale = quick ? 0.1 : 1;
+
+const dir = mkdtempSync(join(tmpdir(), 'ironledger-bench-'));
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+const line = (label, value, goal) =>
+  console.log(`${label.padEnd(52)} ${value}${goal ? `   (goal ${goal})` : ''}`);
+
+// Wall-clock rate and rate per CPU-second of this process: the machine is shared, so the second
+// shows what the code costs when other processes steal the cores.
+function measure(fn) {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const count = fn();
+  const wall = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  const cpu = (c.user + c.system) / 1e6;
+  return {
+    count,
+    wall,
+    cpu,
+    rate: count / wall,
+    cpuRate: count / cpu,
+    sysShare: c.system / (c.user + c.system),
+  };
+}
+const rates = (m) =>
+  `${fmt(m.rate)}/s wall, ${fmt(m.cpuRate)}/s per CPU-s (sys ${(m.sysShare * 100).toFixed(0)}%)`;
+
+function dbBytes(path) {
+  return [path, `${path}-wal`].reduce((sum, f) => {
+    try {
+      return sum + statSync(f).size;
+    } catch {
+      return sum;
+    }
+  }, 0);
+}
+
+// A typical event: the engine's record of one Ironic HTTP exchange.
+function httpEvent(i) {
+  return {
+    kind: 'http',
+    type: 'GET /v1/nodes/1be26c0b-03f2-4d2e-ae87-c02d7f33c123',
+    data: {
+      method: 'GET',
+      path: '/v1/nodes/1be26c0b-03f2-4d2e-ae87-c02d7f33c123',
+      status: 200,
+      ms: 3 + (i % 7),
+      attempt: 1,
+      willRetry: false,
+    },
+  };
+}
+
+function createRuns(store, n) {
+  const runs = [];
+  for (let i = 0; i < n; i++) {
+    const { run, seq } = store.createRun({
+      op: 'teardown',
+      instanceUuid: `inst-${i}`,
+      nodeUuid: `node-${i}`,
+      machine: 'teardown',
+      machineVersion: 1,
+      input: { nodeUuid: `node-${i}`, vifs: ['a', 'b'] },
+    });
+    runs.push({ id: run.id, seq });
+  }
+  return runs;
+}
+
+function benchSingle(synchronous, total) {
+  const path = join(dir, `single-${synchronous}.db`);
+  const store = EventStore.open(path, { synchronous });
+  const runs = createRuns(store, 100);
+  const m = measure(() => {
+    for (let i = 0; i < total; i++) {
+      const r = runs[i % runs.length];
+      r.seq = store.append(r.id, r.seq, [httpEvent(i)]);
+    }
+    return total;
+  });
+  store.close();
+  return m;
+}
+
+function benchBatched(total, runsPerTx, eventsPerRun, opts = {}) {
+  const path = join(dir, `batched-${opts.walAutocheckpointPages ?? 'default'}.db`);
+  const store = EventStore.open(path, opts);
+  const runs = createRuns(store, runsPerTx);
+  const perTx = runsPerTx * eventsPerRun;
+  const events = Array.from({ length: eventsPerRun }, (_, i) => httpEvent(i));
+  const m = measure(() => {
+    let written = 0;
+    while (written < total) {
+      const seqs = store.appendBatch(runs.map((r) => ({ runId: r.id, expectedSeq: r.seq, events })));
+      seqs.forEach((s, i) => (runs[i].seq = s));
+      written += perTx;
+    }
+    return written;
+  });
+  store.close();
+  return { ...m, bytes: dbBytes(path), events: m.count + runsPerTx };
+}
+
+// ---- replay ---------------------------------------------------------------------------------
+
+function defaultScenario(polls) {
+  const standIn = fromPromise(async () => {
+    throw new Error('stand-in effect executed');
+  });
+  const machine = setup({
+    actors: { validate: standIn, unplugVifs: standIn, requestDeleted: standIn, observeNode: standIn },
+  }).createMachine({
+    id: 'bench-teardown',
+    context: ({ input }) => ({ nodeUuid: input.nodeUuid, polls: 0, maxPolls: input.maxPolls, last: null }),
+    initial: 'validating',
+    states: {
+      validating: {
+        invoke: {
+          id: 'validate',
+          src: 'validate',
+          input: ({ context }) => ({ nodeUuid: context.nodeUuid }),
+          onDone: 'cleanup',
+        },
+      },
+      cleanup: {
+        initial: 'unplugVifs',
+        states: {
+          unplugVifs: {
+            invoke: {
+              id: 'unplugVifs',
+              src: 'unplugVifs',
+              input: ({ context }) => ({ nodeUuid: context.nodeUuid }),
+              onDone: '#bench-teardown.unprovision',
+            },
+          },
+        },
+      },
+      unprovision: {
+        initial: 'requestDeleted',
+        states: {
+          requestDeleted: {
+            invoke: {
+              id: 'requestDeleted',
+              src: 'requestDeleted',
+              input: ({ context }) => ({ nodeUuid: context.nodeUuid }),
+              onDone: 'waiting',
+            },
+          },
+          waiting: {
+            invoke: {
+              id: 'observeNode',
+              src: 'observeNode',
+              input: ({ context }) => ({ nodeUuid: context.nodeUuid, poll: context.polls }),
+              onDone: [
+                {
+                  guard: ({ event }) => event.output.provisionState === 'available',
+                  target: '#bench-teardown.succeeded',
+                },
+                {
+                  guard: ({ context }) => context.polls + 1 >= context.maxPolls,
+                  target: '#bench-teardown.failed',
+                },
+                {
+                  target: 'waiting',
+                  reenter: true,
+                  actions: assign({
+                    polls: ({ context }) => context.polls + 1,
+                    last: ({ event }) => event.output.provisionState,
+                  }),
+                },
+              ],
+            },
+          },
+        },
+      },
+      succeeded: { type: 'final' },
+      failed: { type: 'final' },
+    },
+  });
+  return {
+    name: 'built-in teardown (poll loop)',
+    machine,
+    input: { nodeUuid: 'node-1', maxPolls: polls + 10 },
+    respond: (src, _input, nth) =>
+      src === 'observeNode'
+        ? { output: { provisionState: nth >= polls ? 'available' : 'cleaning' } }
+        : { output: { ok: true } },
+  };
+}
+
+// Records one run the way the engine does (see test/store/fixtures/drive.ts).
+function recordRun(store, { machine, input, respond }) {
+  const { run, seq } = store.createRun({ op: 'bench', machine: machine.id, machineVersion: 1, input });
+  let [snapshot, actions] = initialTransition(machine, input);
+  let last = store.append(run.id, seq, [
+    {
+      kind: 'transition',
+      from: null,
+      to: recordedTransition(null, snapshot).to,
+      data: { context: snapshot.context },
+    },
+  ]);
+  const spawns = (acts) => acts.filter((a) => a.type === 'xstate.spawnChild').map((a) => a.params);
+  const queue = spawns(actions);
+  const nth = new Map();
+  const pending = [];
+  while (queue.length > 0) {
+    const sp = queue.shift();
+    pending.push({
+      runId: run.id,
+      kind: 'effect.started',
+      type: sp.src,
+      data: { actorId: sp.id, src: sp.src, input: sp.input ?? null },
+    });
+    const n = (nth.get(sp.src) ?? 0) + 1;
+    nth.set(sp.src, n);
+    const answer = respond(sp.src, sp.input, n);
+    const event =
+      'output' in answer
+        ? { type: `xstate.done.actor.${sp.id}`, output: answer.output }
+        : { type: `xstate.error.actor.${sp.id}`, error: answer.error };
+    const [next, nextActions] = transition(machine, snapshot, event);
+    const batch = [
+      pending.pop(),
+      'output' in answer
+        ? { kind: 'effect.succeeded', type: sp.src, data: { actorId: sp.id, output: answer.output, ms: 1 } }
+        : { kind: 'effect.failed', type: sp.src, data: { actorId: sp.id, error: answer.error, ms: 1 } },
+      { kind: 'machine.event', type: event.type, data: { event } },
+    ];
+    const t = recordedTransition(snapshot, next);
+    if (t) batch.push({ kind: 'transition', from: t.from, to: t.to, data: { context: next.context } });
+    if (next.status === 'done') batch.push({ kind: 'run.finished', data: { status: 'succeeded' } });
+    last = store.append(run.id, last, batch);
+    snapshot = next;
+    actions = nextActions;
+    queue.push(...spawns(actions));
+  }
+  return run.id;
+}
+
+async function benchReplay(polls) {
+  const scenario = scenarioArg
+    ? await import(pathToFileURL(resolve(scenarioArg)).href)
+    : defaultScenario(polls);
+  const path = join(dir, 'replay.db');
+  const store = EventStore.open(path);
+  const runId = recordRun(store, scenario);
+  let events = [];
+  const read = measure(() => (events = store.readStream(runId)).length);
+  let result;
+  const fold = measure(() => (result = replayRun(scenario.machine, events)).transitions.length);
+  store.close();
+  if (!result.matches) throw new Error(`replay diverged: ${JSON.stringify(result.divergence)}`);
+  return { name: scenario.name ?? scenarioArg, events: events.length, read, fold };
+}
+
+// Transitions/s of XState's pure transition() alone, to show how much of replay is the machine.
+function benchBareTransitions(n) {
+  const { machine } = defaultScenario(n);
+  let [s] = initialTransition(machine, { nodeUuid: 'n', maxPolls: n + 10 });
+  [s] = transition(machine, s, { type: 'xstate.done.actor.validate', output: {} });
+  [s] = transition(machine, s, { type: 'xstate.done.actor.unplugVifs', output: {} });
+  [s] = transition(machine, s, { type: 'xstate.done.actor.requestDeleted', output: {} });
+  return measure(() => {
+    for (let i = 0; i < n; i++) {
+      [s] = transition(machine, s, {
+        type: 'xstate.done.actor.observeNode',
+        output: { provisionState: 'cleaning' },
+      });
+    }
+    return n;
+  });
+}
+
+// ---- open with 1 M events -----------------------------------------------------------------
+
+function benchOpen(totalEvents) {
+  const path = join(dir, 'million.db');
+  let store = EventStore.open(path);
+  const runs = createRuns(store, 1000);
+  const events = Array.from({ length: 10 }, (_, i) => httpEvent(i));
+  let written = runs.length;
+  while (written < totalEvents) {
+    const seqs = store.appendBatch(runs.map((r) => ({ runId: r.id, expectedSeq: r.seq, events })));
+    seqs.forEach((s, i) => (runs[i].seq = s));
+    written += runs.length * events.length;
+  }
+  store.close();
+  const bytes = dbBytes(path);
+  let t0 = performance.now();
+  store = EventStore.open(path);
+  const openWriterMs = performance.now() - t0;
+  t0 = performance.now();
+  const unfinished = store.unfinishedRuns().length;
+  const unfinishedMs = performance.now() - t0;
+  t0 = performance.now();
+  const stream = store.readStream(runs[500].id).length;
+  const readMs = performance.now() - t0;
+  store.close();
+  t0 = performance.now();
+  const reader = EventStore.open(path, { mode: 'reader' });
+  const listed = reader.listRuns({ status: 'running', limit: 50 }).length;
+  const openReaderMs = performance.now() - t0;
+  reader.close();
+  return { written, bytes, openWriterMs, unfinished, unfinishedMs, stream, readMs, openReaderMs, listed };
+}
+
+try {
+  console.log(
+    `ironledger store bench — node ${process.version}, ${quick ? 'quick' : 'full'} run, tmp ${dir}`,
+  );
+  console.log(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${cpus().length} cores`,
+  );
+  line(
+    'single-event appends (NORMAL, 1 tx each)',
+    rates(benchSingle('NORMAL', 40_000 * scale)),
+    '>= 20,000/s',
+  );
+  line('single-event appends (FULL, fsync each)', rates(benchSingle('FULL', 2_000 * scale)));
+  const batched = benchBatched(500_000 * scale, 100, 10);
+  line('batched events (100 runs x 10 events per tx)', rates(batched), '>= 200,000/s');
+  const batched10k = benchBatched(500_000 * scale, 100, 10, { walAutocheckpointPages: 10_000 });
+  line('  same, walAutocheckpointPages 10000', rates(batched10k));
+  line('bytes per event on disk (http event, ~130 B JSON)', (batched.bytes / batched.events).toFixed(1));
+  const replay = await benchReplay(Math.round(50_000 * scale));
+  line(`replay transitions (${replay.name})`, rates(replay.fold), '>= 50,000/s');
+  line(`  events folded/s (${replay.events} events, all kinds)`, fmt(replay.events / replay.fold.wall));
+  line('  readStream events (SQLite + JSON.parse)', rates(replay.read));
+  line('  bare xstate transition() (same machine)', rates(benchBareTransitions(Math.round(50_000 * scale))));
+  const open = benchOpen(1_000_000 * scale);
+  line(`open as writer with ${fmt(open.written)} events (ms)`, open.openWriterMs.toFixed(1));
+  line('open as reader + listRuns(running, 50) (ms)', open.openReaderMs.toFixed(1));
+  line(`  unfinishedRuns() -> ${open.unfinished} runs (ms)`, open.unfinishedMs.toFixed(1));
+  line(`  readStream of one run (${open.stream} events) (ms)`, open.readMs.toFixed(2));
+  line(
+    '  file size (MB), bytes/event',
+    `${(open.bytes / 1e6).toFixed(1)}, ${(open.bytes / open.written).toFixed(1)}`,
+  );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

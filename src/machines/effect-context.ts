@@ -1,0 +1,40 @@
+// What the engine hands every effect implementation. Effects reach Ironic, the embedder's
+// filtering hooks and time only through this, so tests fake it at this boundary.
+import type { IronicApi, Json, JsonObject, Node } from '../ironic/types.js';
+
+/** The embedder's network filtering (the seed's firewall driver); default no-op. */
+export interface FilteringHooks {
+  setupFiltering(a: { instance: string; node: string; vifs: string[] }): Promise<void>;
+  teardownFiltering(a: { instance: string; node: string; vifs: string[] }): Promise<void>;
+}
+
+/**
+ * Secrets of one run, held in memory only: never in machine context, input, events or logs.
+ * After a restart they are gone; an effect that needs them then fails with SECRETS_UNAVAILABLE.
+ */
+export interface RunSecrets {
+  adminPassword?: string;
+  userData?: string;
+  injectedFiles?: Array<{ path: string; contents: string }>;
+}
+
+export interface EffectContext {
+  /** A per-run view of the client (the engine records its HTTP attempts). */
+  ironic: IronicApi;
+  signal: AbortSignal;
+  hooks: FilteringHooks;
+  secrets: RunSecrets;
+  /** A fresh node at the engine watcher's next tick; rejects with IronicError. */
+  observeNode(node: string): Promise<Node>;
+  /** Resolves after `ms`, or rejects when `signal` aborts. */
+  sleep(ms: number): Promise<void>;
+  /** Goes to the event log as a 'note'. */
+  note(level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>): void;
+}
+
+export type EffectImpl = (input: JsonObject, ctx: EffectContext) => Promise<Json>;
+
+export const noFiltering: FilteringHooks = {
+  setupFiltering: async () => undefined,
+  teardownFiltering: async () => undefined,
+};

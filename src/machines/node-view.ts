@@ -1,0 +1,28 @@
+// The slice of an Ironic node the machines decide on. Kept small and JSON so it can sit in
+// machine context and in effect outputs recorded in the event log.
+import type { Node } from '../ironic/types.js';
+import type { PowerStateValue, ProvisionStateValue } from '../ironic/states.js';
+
+export interface NodeView {
+  uuid: string;
+  provision_state: ProvisionStateValue;
+  target_provision_state: ProvisionStateValue;
+  power_state: PowerStateValue;
+  target_power_state: PowerStateValue;
+  last_error: string | null;
+  instance_uuid: string | null;
+  maintenance: boolean;
+}
+
+export function toNodeView(node: Node): NodeView {
+  return {
+    uuid: node.uuid,
+    provision_state: node.provision_state ?? null,
+    target_provision_state: node.target_provision_state ?? null,
+    power_state: node.power_state ?? null,
+    target_power_state: node.target_power_state ?? null,
+    last_error: node.last_error ?? null,
+    instance_uuid: node.instance_uuid ?? null,
+    maintenance: node.maintenance ?? false,
+  };
+}

@@ -1,0 +1,115 @@
+// Reboot (seed: reboot): soft when asked, falling back to hard when Ironic refuses soft with
+// a 400 (the hardware type does not support it); then wait until target_power_state clears.
+import { assign, setup } from 'xstate';
+import { effectActors } from './actors.js';
+import type { BaseContext, LifecycleOutput } from './lifecycle-output.js';
+import { DEFAULT_MAX_POLLS, doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-output.js';
+import type { NodeView } from './node-view.js';
+import type { WaitPowerContext } from './wait-power.js';
+import { powerObservation, powerTimeoutError, waitPowerGuards } from './wait-power.js';
+
+export interface RebootInput {
+  instance: string;
+  soft: boolean;
+  maxPolls?: number;
+}
+
+export interface RebootContext extends BaseContext, WaitPowerContext {
+  soft: boolean;
+}
+
+export const rebootMachine = setup({
+  types: {
+    context: {} as RebootContext,
+    input: {} as RebootInput,
+    output: {} as LifecycleOutput,
+  },
+  actors: effectActors,
+  guards: {
+    ...waitPowerGuards,
+    softRequested: ({ context }) => context.soft,
+    softRefused: ({ event }) => errorOf(event).code === 'IRONIC_BAD_REQUEST',
+  },
+  actions: {
+    recordNode: assign(({ event }) => ({ node: doneOutput<NodeView>(event).uuid })),
+    warnSoftRefused: assign(({ context, event }) => ({
+      warnings: [
+        ...context.warnings,
+        `soft reboot not supported by the node's hardware type, rebooting hard: ${errorOf(event).message}`,
+      ],
+    })),
+    recordPowerObservation: assign(({ context, event }) =>
+      powerObservation(context, doneOutput<NodeView>(event)),
+    ),
+    failPowerBudget: assign(({ context, event }) => {
+      const node = doneOutput<NodeView>(event);
+      return { ...powerObservation(context, node), error: powerTimeoutError(context, node, 'rebooting') };
+    }),
+    setError: assign(({ event }) => ({ error: fromEffectError(errorOf(event)) })),
+  },
+}).createMachine({
+  id: 'reboot',
+  context: ({ input }) => ({
+    instance: input.instance,
+    node: null,
+    warnings: [],
+    error: null,
+    soft: input.soft,
+    polls: 0,
+    maxPolls: input.maxPolls ?? DEFAULT_MAX_POLLS,
+    lastPowerState: null,
+    lastTargetPowerState: null,
+  }),
+  initial: 'lookup',
+  states: {
+    lookup: {
+      invoke: {
+        id: 'lookupNode',
+        src: 'lookupNode',
+        input: ({ context }) => ({ instance: context.instance }),
+        onDone: [
+          { guard: 'softRequested', target: 'requestSoftReboot', actions: 'recordNode' },
+          { target: 'requestHardReboot', actions: 'recordNode' },
+        ],
+        onError: { target: 'failed', actions: 'setError' },
+      },
+    },
+    requestSoftReboot: {
+      invoke: {
+        id: 'setPowerState',
+        src: 'setPowerState',
+        input: ({ context }) => ({ node: context.node ?? '', target: 'reboot' as const, soft: true }),
+        onDone: { target: 'waitReboot' },
+        onError: [
+          { guard: 'softRefused', target: 'requestHardReboot', actions: 'warnSoftRefused' },
+          { target: 'failed', actions: 'setError' },
+        ],
+      },
+    },
+    requestHardReboot: {
+      invoke: {
+        id: 'setPowerState',
+        src: 'setPowerState',
+        input: ({ context }) => ({ node: context.node ?? '', target: 'reboot' as const, soft: false }),
+        onDone: { target: 'waitReboot' },
+        onError: { target: 'failed', actions: 'setError' },
+      },
+    },
+    waitReboot: {
+      invoke: {
+        id: 'observeNode',
+        src: 'observeNode',
+        input: ({ context }) => ({ node: context.node ?? '' }),
+        onDone: [
+          { guard: 'powerSettled', target: 'succeeded', actions: 'recordPowerObservation' },
+          { guard: 'powerPollBudgetSpent', target: 'failed', actions: 'failPowerBudget' },
+          { target: 'waitReboot', reenter: true, actions: 'recordPowerObservation' },
+        ],
+        onError: { target: 'failed', actions: 'setError' },
+      },
+    },
+    succeeded: { type: 'final' },
+    failed: { type: 'final' },
+  },
+  output: ({ context }) => outputOf(context),
+});

@@ -1,0 +1,157 @@
+// Rebuild (seed: rebuild). Re-deploys the image on the node that already holds the instance:
+// new instance_info (optionally preserving the ephemeral partition), `rebuild`, then the same
+// wait for `active` as a deploy. Nothing is plugged or filtered, so there is nothing to clean up.
+import { assign, setup } from 'xstate';
+import type { FlavorInfo, ImageInfo, Node } from '../ironic/types.js';
+import { effectActors } from './actors.js';
+import type { EffectErrorJson } from './effect-error.js';
+import type { BaseContext, LifecycleOutput, MachineError } from './lifecycle-output.js';
+import { doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-output.js';
+import type { NodeView } from './node-view.js';
+import { DEFAULT_DEPLOY_MAX_POLLS } from './deploy.js';
+import type { WaitActiveContext } from './wait-active.js';
+import { activeWaitError, waitActiveGuards, waitActiveState } from './wait-active.js';
+
+export interface RebuildInput {
+  instance: string;
+  /** When absent, the node is found by instance uuid. */
+  node?: string;
+  image: ImageInfo;
+  flavor: FlavorInfo;
+  preserveEphemeral: boolean;
+  maxPolls?: number;
+}
+
+export interface RebuildContext extends BaseContext, WaitActiveContext {
+  image: ImageInfo;
+  flavor: FlavorInfo;
+  preserveEphemeral: boolean;
+  nodeInfo: Node | null;
+}
+
+function failure(prefix: string, err: EffectErrorJson): MachineError {
+  return { ...fromEffectError(err, `${prefix}: ${err.message}`), cause: err.code };
+}
+
+export const rebuildMachine = setup({
+  types: {
+    context: {} as RebuildContext,
+    input: {} as RebuildInput,
+    output: {} as LifecycleOutput,
+  },
+  actors: effectActors,
+  guards: {
+    ...waitActiveGuards,
+    nodeKnown: ({ context }) => context.node !== null,
+  },
+  actions: {
+    recordNodeUuid: assign(({ event }) => ({ node: doneOutput<NodeView>(event).uuid })),
+    recordNodeInfo: assign(({ event }) => ({ nodeInfo: doneOutput<Node>(event) })),
+    failLookup: assign(({ context, event }) => ({
+      error: failure(`cannot find the node of instance ${context.instance}`, errorOf(event)),
+    })),
+    failAddInstanceInfo: assign(({ context, event }) => ({
+      error: failure(
+        `failed to add deploy parameters on node ${context.node ?? '?'} for instance ${context.instance}`,
+        errorOf(event),
+      ),
+    })),
+    failRequestRebuild: assign(({ context, event }) => ({
+      error: {
+        ...failure(`failed to request Ironic to rebuild instance ${context.instance}`, errorOf(event)),
+        code: 'REBUILD_REQUEST_FAILED',
+      },
+    })),
+    recordActiveObservation: assign(({ context, event }) => ({
+      polls: context.polls + 1,
+      lastState: doneOutput<NodeView>(event).provision_state,
+    })),
+    failActiveWait: assign(({ context, event }) => {
+      const node = doneOutput<NodeView>(event);
+      return {
+        polls: context.polls + 1,
+        lastState: node.provision_state,
+        error: activeWaitError(context, node),
+      };
+    }),
+    failNodeGone: assign(({ context, event }) => ({
+      error: {
+        ...fromEffectError(
+          errorOf(event),
+          `node ${context.node ?? '?'} disappeared while rebuilding instance ${context.instance}`,
+        ),
+        code: 'INSTANCE_GONE',
+        cause: 'IRONIC_NOT_FOUND',
+      },
+    })),
+    setError: assign(({ event }) => ({ error: fromEffectError(errorOf(event)) })),
+  },
+}).createMachine({
+  id: 'rebuild',
+  context: ({ input }) => ({
+    instance: input.instance,
+    node: input.node ? input.node : null,
+    warnings: [],
+    error: null,
+    image: input.image,
+    flavor: input.flavor,
+    preserveEphemeral: input.preserveEphemeral,
+    nodeInfo: null,
+    polls: 0,
+    maxPolls: input.maxPolls ?? DEFAULT_DEPLOY_MAX_POLLS,
+    lastState: null,
+  }),
+  initial: 'checkInput',
+  states: {
+    checkInput: {
+      always: [{ guard: 'nodeKnown', target: 'getNode' }, { target: 'lookup' }],
+    },
+    lookup: {
+      invoke: {
+        id: 'lookupNode',
+        src: 'lookupNode',
+        input: ({ context }) => ({ instance: context.instance }),
+        onDone: { target: 'getNode', actions: 'recordNodeUuid' },
+        onError: { target: 'failed', actions: 'failLookup' },
+      },
+    },
+    getNode: {
+      invoke: {
+        id: 'getNode',
+        src: 'getNode',
+        input: ({ context }) => ({ node: context.node ?? '' }),
+        onDone: { target: 'addInstanceInfo', actions: 'recordNodeInfo' },
+        onError: { target: 'failed', actions: 'failLookup' },
+      },
+    },
+    addInstanceInfo: {
+      invoke: {
+        id: 'addInstanceInfo',
+        src: 'addInstanceInfo',
+        input: ({ context }) => ({
+          node: context.nodeInfo as Node,
+          instance: context.instance,
+          image: context.image,
+          flavor: context.flavor,
+          preserveEphemeral: context.preserveEphemeral,
+        }),
+        onDone: { target: 'requestRebuild' },
+        onError: { target: 'failed', actions: 'failAddInstanceInfo' },
+      },
+    },
+    requestRebuild: {
+      invoke: {
+        id: 'requestRebuild',
+        src: 'requestRebuild',
+        input: ({ context }) => ({ node: context.node ?? '' }),
+        // Ironic moves the node through `deploying` back to `active` (the target reads `active`).
+        onDone: { target: 'waitActive' },
+        onError: { target: 'failed', actions: 'failRequestRebuild' },
+      },
+    },
+    waitActive: waitActiveState('rebuild'),
+    succeeded: { type: 'final' },
+    failed: { type: 'final' },
+  },
+  output: ({ context }) => outputOf(context),
+});

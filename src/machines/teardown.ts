@@ -1,0 +1,263 @@
+// Teardown (seed: destroy, _cleanup_deploy, _unprovision, _remove_instance_info_from_node).
+//
+// Order matters (Nova bug 1659836): once `deleted` is requested the node goes to `deleting`
+// and then `cleaning`, during which Ironic holds the node's lock and answers 409 to VIF
+// detach and PATCH for as long as cleaning takes. So every VIF is detached and filtering is
+// stopped first, each in its own state, and only then is `deleted` requested.
+import { assign, setup } from 'xstate';
+import { ProvisionState, UNPROVISION_STATES, UNPROVISIONED_STATES } from '../ironic/states.js';
+import type { ProvisionStateValue } from '../ironic/states.js';
+import { effectActors } from './actors.js';
+import type { RemoveInstanceInfoOutput, UnplugVifsOutput } from './effect-types.js';
+import type { BaseContext, LifecycleOutput } from './lifecycle-output.js';
+import { DEFAULT_MAX_POLLS, doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-output.js';
+import type { NodeView } from './node-view.js';
+
+export interface DestroyInput {
+  instance: string;
+  /** The node the caller believes holds the instance; Ironic's answer wins, a mismatch is a warning. */
+  node?: string;
+  /** Neutron port ids to detach (the seed's network_info). */
+  vifs: string[];
+  /** Wait until `available` instead of accepting `cleaning` / `clean wait` / `clean failed`. */
+  waitForAvailable?: boolean;
+  /** Observations allowed while unprovisioning (default 60, the seed's api_max_retries). */
+  maxPolls?: number;
+}
+
+export interface TeardownContext extends BaseContext {
+  vifs: string[];
+  hintNode: string | null;
+  waitForAvailable: boolean;
+  maxPolls: number;
+  polls: number;
+  /** The provision state found by the lookup: decides unprovision vs. removing instance_info. */
+  initialState: ProvisionStateValue;
+  /** The provision state last observed while waiting. */
+  lastState: ProvisionStateValue;
+  detachedVifs: string[];
+}
+
+function isUnprovisioned(context: TeardownContext, node: NodeView): boolean {
+  if (context.waitForAvailable) return node.provision_state === ProvisionState.AVAILABLE;
+  // Ironic clears instance_uuid when tear down finishes: the seed's lookup by instance then
+  // fails with NotFound, which it counts as done.
+  return node.instance_uuid !== context.instance || UNPROVISIONED_STATES.includes(node.provision_state);
+}
+
+const observed = (state: ProvisionStateValue) => (args: { event: unknown }) =>
+  doneOutput<NodeView>(args.event).provision_state === state;
+
+export const teardownMachine = setup({
+  types: {
+    context: {} as TeardownContext,
+    input: {} as DestroyInput,
+    output: {} as LifecycleOutput,
+  },
+  actors: effectActors,
+  guards: {
+    instanceUnknownToIronic: ({ event }) => errorOf(event).code === 'IRONIC_NOT_FOUND',
+    provisionStarted: ({ context }) => UNPROVISION_STATES.includes(context.initialState),
+    unprovisioned: ({ context, event }) => isUnprovisioned(context, doneOutput<NodeView>(event)),
+    // `clean failed` needs an operator; waiting for `available` past it would only burn the budget.
+    cleanFailedBeforeAvailable: ({ context, event }) =>
+      context.waitForAvailable && doneOutput<NodeView>(event).provision_state === ProvisionState.CLEANFAIL,
+    pollBudgetSpent: ({ context }) => context.polls + 1 >= context.maxPolls,
+    observedDeleting: observed(ProvisionState.DELETING),
+    observedCleaning: observed(ProvisionState.CLEANING),
+    observedCleanWait: observed(ProvisionState.CLEANWAIT),
+    nodeGone: ({ event }) => errorOf(event).code === 'IRONIC_NOT_FOUND',
+  },
+  actions: {
+    recordNode: assign(({ context, event }) => {
+      const node = doneOutput<NodeView>(event);
+      const warnings =
+        context.hintNode !== null && context.hintNode !== node.uuid
+          ? [
+              ...context.warnings,
+              `instance ${context.instance} is on node ${node.uuid}, not ${context.hintNode}`,
+            ]
+          : context.warnings;
+      return {
+        node: node.uuid,
+        initialState: node.provision_state,
+        lastState: node.provision_state,
+        warnings,
+      };
+    }),
+    warnInstanceUnknown: assign(({ context }) => ({
+      warnings: [...context.warnings, `instance ${context.instance} unknown to Ironic`],
+    })),
+    recordDetached: assign(({ event }) => ({ detachedVifs: doneOutput<UnplugVifsOutput>(event).detached })),
+    recordObservation: assign(({ context, event }) => {
+      const node = doneOutput<NodeView>(event);
+      const warnings =
+        node.provision_state === ProvisionState.CLEANFAIL
+          ? [
+              ...context.warnings,
+              `node ${node.uuid} is in clean failed and must be fixed in Ironic: ${node.last_error ?? 'no last_error'}`,
+            ]
+          : context.warnings;
+      return { polls: context.polls + 1, lastState: node.provision_state, warnings };
+    }),
+    failCleanFailed: assign(({ context, event }) => {
+      const node = doneOutput<NodeView>(event);
+      return {
+        polls: context.polls + 1,
+        lastState: node.provision_state,
+        error: {
+          code: 'CLEAN_FAILED',
+          message: `node ${node.uuid} went to clean failed while waiting for available: ${node.last_error ?? 'no last_error'}`,
+          state: node.provision_state,
+          node: node.uuid,
+        },
+      };
+    }),
+    failPollBudget: assign(({ context, event }) => {
+      const node = doneOutput<NodeView>(event);
+      return {
+        polls: context.polls + 1,
+        lastState: node.provision_state,
+        error: {
+          code: 'UNPROVISION_TIMEOUT',
+          message: `error destroying instance ${context.instance} on node ${node.uuid}: provision state still "${node.provision_state ?? 'null'}" after ${context.polls + 1} observations`,
+          state: node.provision_state,
+          node: node.uuid,
+        },
+      };
+    }),
+    noteNodeGone: assign(({ context }) => ({
+      warnings: [
+        ...context.warnings,
+        `node ${context.node ?? '?'} disappeared from Ironic while unprovisioning`,
+      ],
+    })),
+    warnInstanceInfoKept: assign(({ context, event }) => {
+      const out = doneOutput<RemoveInstanceInfoOutput>(event);
+      return out.removed
+        ? {}
+        : {
+            warnings: [
+              ...context.warnings,
+              `failed to remove instance_info from node ${context.node ?? '?'}: ${out.reason ?? 'unknown reason'}`,
+            ],
+          };
+    }),
+    setError: assign(({ event }) => ({ error: fromEffectError(errorOf(event)) })),
+  },
+}).createMachine({
+  id: 'teardown',
+  context: ({ input }) => ({
+    instance: input.instance,
+    node: null,
+    warnings: [],
+    error: null,
+    vifs: input.vifs,
+    hintNode: input.node ?? null,
+    waitForAvailable: input.waitForAvailable ?? false,
+    maxPolls: input.maxPolls ?? DEFAULT_MAX_POLLS,
+    polls: 0,
+    initialState: null,
+    lastState: null,
+    detachedVifs: [],
+  }),
+  initial: 'lookup',
+  states: {
+    lookup: {
+      invoke: {
+        id: 'lookupNode',
+        src: 'lookupNode',
+        input: ({ context }) => ({ instance: context.instance }),
+        onDone: { target: 'cleanup', actions: 'recordNode' },
+        onError: [
+          // Nova can only forget an instance Ironic never knew by returning quietly (seed: destroy).
+          { guard: 'instanceUnknownToIronic', target: 'succeeded', actions: 'warnInstanceUnknown' },
+          { target: 'failed', actions: 'setError' },
+        ],
+      },
+    },
+    cleanup: {
+      initial: 'unplugVifs',
+      states: {
+        unplugVifs: {
+          invoke: {
+            id: 'unplugVifs',
+            src: 'unplugVifs',
+            input: ({ context }) => ({ node: context.node ?? '', vifs: context.vifs }),
+            onDone: { target: 'stopFiltering', actions: 'recordDetached' },
+            onError: { target: '#teardown.failed', actions: 'setError' },
+          },
+        },
+        stopFiltering: {
+          invoke: {
+            id: 'stopFiltering',
+            src: 'stopFiltering',
+            input: ({ context }) => ({
+              instance: context.instance,
+              node: context.node ?? '',
+              vifs: context.vifs,
+            }),
+            onDone: [
+              { guard: 'provisionStarted', target: '#teardown.unprovision' },
+              // spawn failed before Ironic started provisioning: only instance_info is left.
+              { target: '#teardown.removeInstanceInfo' },
+            ],
+            onError: { target: '#teardown.failed', actions: 'setError' },
+          },
+        },
+      },
+    },
+    unprovision: {
+      initial: 'requestDeleted',
+      states: {
+        requestDeleted: {
+          invoke: {
+            id: 'requestDeleted',
+            src: 'requestDeleted',
+            input: ({ context }) => ({ node: context.node ?? '' }),
+            onDone: { target: 'waiting' },
+            onError: { target: '#teardown.failed', actions: 'setError' },
+          },
+        },
+        waiting: { invoke: observeUnprovision() },
+        deleting: { invoke: observeUnprovision() },
+        cleaning: { invoke: observeUnprovision() },
+        cleanWait: { invoke: observeUnprovision() },
+      },
+    },
+    removeInstanceInfo: {
+      invoke: {
+        id: 'removeInstanceInfo',
+        src: 'removeInstanceInfo',
+        input: ({ context }) => ({ node: context.node ?? '' }),
+        onDone: { target: 'succeeded', actions: 'warnInstanceInfoKept' },
+        onError: { target: 'failed', actions: 'setError' },
+      },
+    },
+    succeeded: { type: 'final' },
+    failed: { type: 'final' },
+  },
+  output: ({ context }) => outputOf(context),
+});
+
+/** One observation of the node while unprovisioning; the observed state picks the next substate. */
+function observeUnprovision() {
+  return {
+    id: 'observeNode',
+    src: 'observeNode',
+    input: ({ context }: { context: TeardownContext }) => ({ node: context.node ?? '' }),
+    onDone: [
+      { guard: 'unprovisioned', target: '#teardown.succeeded', actions: 'recordObservation' },
+      { guard: 'cleanFailedBeforeAvailable', target: '#teardown.failed', actions: 'failCleanFailed' },
+      { guard: 'pollBudgetSpent', target: '#teardown.failed', actions: 'failPollBudget' },
+      { guard: 'observedDeleting', target: 'deleting', reenter: true, actions: 'recordObservation' },
+      { guard: 'observedCleaning', target: 'cleaning', reenter: true, actions: 'recordObservation' },
+      { guard: 'observedCleanWait', target: 'cleanWait', reenter: true, actions: 'recordObservation' },
+      { target: 'waiting', reenter: true, actions: 'recordObservation' },
+    ],
+    onError: [
+      { guard: 'nodeGone', target: '#teardown.succeeded', actions: 'noteNodeGone' },
+      { target: '#teardown.failed', actions: 'setError' },
+    ],
+  } as const;
+}

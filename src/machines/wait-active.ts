@@ -1,0 +1,116 @@
+// Waiting for `active` after a deploy or rebuild request (seed: _wait_for_active). Shared by
+// deploy.ts and rebuild.ts: both name these guards and actions in their setup() and use
+// waitActiveState() as their `waitActive` state.
+import { ProvisionState } from '../ironic/states.js';
+import type { ProvisionStateValue } from '../ironic/states.js';
+import type { MachineError } from './lifecycle-output.js';
+import { doneOutput, errorOf } from './lifecycle-output.js';
+import type { NodeView } from './node-view.js';
+
+export interface WaitActiveContext {
+  instance: string;
+  node: string | null;
+  polls: number;
+  maxPolls: number;
+  lastState: ProvisionStateValue;
+}
+
+export type ActiveWaitVerdict =
+  'active' | 'gone' | 'deployFailed' | 'budgetSpent' | 'deploying' | 'waitCallBack' | 'waiting';
+
+/** The seed's checks, in its order: done, deleted underneath us, deploy failed, keep polling. */
+export function judgeActiveWait(context: WaitActiveContext, node: NodeView): ActiveWaitVerdict {
+  if (node.provision_state === ProvisionState.ACTIVE) return 'active';
+  // The seed looks the node up by instance: another instance (or none) on it means ours is gone.
+  if (node.instance_uuid !== context.instance) return 'gone';
+  // Ironic is already tearing it down (target `deleted`/`available`) or has finished doing so.
+  if (
+    node.target_provision_state === ProvisionState.DELETED ||
+    node.target_provision_state === ProvisionState.AVAILABLE
+  )
+    return 'gone';
+  if (node.provision_state === ProvisionState.NOSTATE || node.provision_state === ProvisionState.AVAILABLE)
+    return 'gone';
+  if (node.provision_state === ProvisionState.DEPLOYFAIL) return 'deployFailed';
+  if (context.polls + 1 >= context.maxPolls) return 'budgetSpent';
+  if (node.provision_state === ProvisionState.DEPLOYING) return 'deploying';
+  if (node.provision_state === ProvisionState.DEPLOYWAIT) return 'waitCallBack';
+  return 'waiting';
+}
+
+export function activeWaitError(context: WaitActiveContext, node: NodeView): MachineError {
+  const verdict = judgeActiveWait(context, node);
+  const facts = { state: node.provision_state, node: node.uuid };
+  if (verdict === 'deployFailed') {
+    return {
+      code: 'DEPLOY_FAILED',
+      message: `failed to provision instance ${context.instance}: ${node.last_error ?? 'no last_error'}`,
+      ...facts,
+    };
+  }
+  if (verdict === 'budgetSpent') {
+    return {
+      code: 'DEPLOY_TIMEOUT',
+      message: `instance ${context.instance} not active on node ${node.uuid} after ${context.polls + 1} observations; provision state "${node.provision_state ?? 'null'}"`,
+      ...facts,
+    };
+  }
+  return {
+    code: 'INSTANCE_GONE',
+    message: `instance ${context.instance} is no longer being provisioned on node ${node.uuid} (provision state "${node.provision_state ?? 'null'}", target "${node.target_provision_state ?? 'null'}", instance_uuid ${node.instance_uuid ?? 'null'})`,
+    ...facts,
+  };
+}
+
+/** The `waitActive` compound state. `machineId` is the id of the machine using it. */
+export function waitActiveState(machineId: string) {
+  const observe = {
+    id: 'observeNode',
+    src: 'observeNode',
+    input: ({ context }: { context: WaitActiveContext }) => ({ node: context.node ?? '' }),
+    onDone: [
+      { guard: 'reachedActive', target: `#${machineId}.succeeded`, actions: 'recordActiveObservation' },
+      { guard: 'instanceGone', target: `#${machineId}.failed`, actions: 'failActiveWait' },
+      { guard: 'deployFailed', target: `#${machineId}.failed`, actions: 'failActiveWait' },
+      { guard: 'activePollBudgetSpent', target: `#${machineId}.failed`, actions: 'failActiveWait' },
+      { guard: 'observedDeploying', target: 'deploying', reenter: true, actions: 'recordActiveObservation' },
+      {
+        guard: 'observedWaitCallBack',
+        target: 'waitCallBack',
+        reenter: true,
+        actions: 'recordActiveObservation',
+      },
+      { target: 'waiting', reenter: true, actions: 'recordActiveObservation' },
+    ],
+    onError: [
+      // A 404 on the node means the instance cannot be deployed any more (seed: InstanceNotFound).
+      { guard: 'nodeGone', target: `#${machineId}.failed`, actions: 'failNodeGone' },
+      { target: `#${machineId}.failed`, actions: 'setError' },
+    ],
+  } as const;
+  return {
+    initial: 'waiting',
+    states: {
+      waiting: { invoke: observe },
+      deploying: { invoke: observe },
+      waitCallBack: { invoke: observe },
+    },
+  } as const;
+}
+
+type GuardArgs = { context: WaitActiveContext; event: unknown };
+const verdictIs =
+  (verdict: ActiveWaitVerdict) =>
+  ({ context, event }: GuardArgs): boolean =>
+    judgeActiveWait(context, doneOutput<NodeView>(event)) === verdict;
+
+/** The guards waitActiveState() names; spread into the machine's setup({ guards }). */
+export const waitActiveGuards = {
+  reachedActive: verdictIs('active'),
+  instanceGone: verdictIs('gone'),
+  deployFailed: verdictIs('deployFailed'),
+  activePollBudgetSpent: verdictIs('budgetSpent'),
+  observedDeploying: verdictIs('deploying'),
+  observedWaitCallBack: verdictIs('waitCallBack'),
+  nodeGone: ({ event }: { event: unknown }): boolean => errorOf(event).code === 'IRONIC_NOT_FOUND',
+};

@@ -6,6 +6,7 @@
 #   ironic-standalone.sh install
 #       apt-installs python3-ironic when /usr/bin/python3 cannot import it (needs root).
 #   ironic-standalone.sh start [--deploy-delay S] [--power-delay S] [--boot-delay S] [--dir DIR]
+#                              [--neutron-url URL]
 #       installs if missing, writes config + SQLite schema into DIR (default: a new mktemp -d),
 #       starts API + conductor as ONE process on a free 127.0.0.1 port, waits until it answers,
 #       and prints KEY=VALUE lines: IRONIC_URL, IRONIC_DIR, IRONIC_PID, IRONIC_LOG.
@@ -18,6 +19,8 @@ set -euo pipefail
 # Debian's interpreter: a pyenv python3 earlier on PATH cannot see dist-packages.
 PY=/usr/bin/python3
 READY_TIMEOUT_S=${IRONIC_READY_TIMEOUT_S:-60}
+# The cleaning network a --neutron-url stand-in must know (GET /v2.0/networks/<this>).
+CLEANING_NETWORK=6d5e1f3a-0c4b-4f6e-9a55-2b1d7c8e9f00
 
 die() {
   echo "ironic-standalone: $*" >&2
@@ -59,7 +62,7 @@ check_seconds() {
 }
 
 write_config() {
-  local dir=$1 port=$2 deploy_delay=$3 power_delay=$4 boot_delay=$5
+  local dir=$1 port=$2 deploy_delay=$3 power_delay=$4 boot_delay=$5 neutron_url=$6
   cat >"$dir/ironic.conf" <<EOF
 [DEFAULT]
 auth_strategy = noauth
@@ -78,7 +81,7 @@ enabled_bios_interfaces = no-bios
 enabled_rescue_interfaces = no-rescue
 enabled_vendor_interfaces = no-vendor
 enabled_storage_interfaces = noop
-enabled_network_interfaces = noop
+enabled_network_interfaces = noop, flat
 default_network_interface = noop
 
 [api]
@@ -95,6 +98,15 @@ connection = sqlite:///$dir/ironic.sqlite
 [dhcp]
 dhcp_provider = none
 
+# Only for nodes enrolled with network_interface=flat (the VIF checks): their validation looks the
+# cleaning network up in Neutron; attaching to an address-less portgroup and detaching from a node
+# that is not active make no other Neutron call. --neutron-url points at a stand-in that answers
+# that look-up; without it, a closed port makes any Neutron call fail at once.
+[neutron]
+auth_type = none
+endpoint_override = $neutron_url
+cleaning_network = $CLEANING_NETWORK
+
 [oslo_concurrency]
 lock_path = $dir/locks
 
@@ -106,13 +118,14 @@ EOF
 }
 
 cmd_start() {
-  local deploy_delay=0 power_delay=0 boot_delay=0 dir=""
+  local deploy_delay=0 power_delay=0 boot_delay=0 dir="" neutron_url=http://127.0.0.1:9
   while [ $# -gt 0 ]; do
     case $1 in
       --deploy-delay) check_seconds "$1" "${2-}"; deploy_delay=$2; shift 2 ;;
       --power-delay) check_seconds "$1" "${2-}"; power_delay=$2; shift 2 ;;
       --boot-delay) check_seconds "$1" "${2-}"; boot_delay=$2; shift 2 ;;
       --dir) dir=${2-}; [ -n "$dir" ] || die "--dir needs a value"; shift 2 ;;
+      --neutron-url) neutron_url=${2-}; [ -n "$neutron_url" ] || die "--neutron-url needs a value"; shift 2 ;;
       *) die "start: unknown argument '$1'" ;;
     esac
   done
@@ -131,7 +144,7 @@ cmd_start() {
 
   local port log=$dir/ironic.log
   port=$(free_port)
-  write_config "$dir" "$port" "$deploy_delay" "$power_delay" "$boot_delay"
+  write_config "$dir" "$port" "$deploy_delay" "$power_delay" "$boot_delay" "$neutron_url"
 
   "$PY" -c 'import sys
 from ironic.cmd.dbsync import main
@@ -213,7 +226,7 @@ case ${1-} in
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
   *)
-    echo "usage: $0 check | install | start [--deploy-delay S] [--power-delay S] [--boot-delay S] [--dir DIR] | stop DIR" >&2
+    echo "usage: $0 check | install | start [--deploy-delay S] [--power-delay S] [--boot-delay S] [--dir DIR] [--neutron-url URL] | stop DIR" >&2
     exit 2
     ;;
 esac

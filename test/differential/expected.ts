@@ -106,7 +106,7 @@ export const expectedTranscripts: Readonly<Record<string, readonly Entry[]>> = {
     { step: 'manage on available', status: 202 },
     { step: 'available -> manageable', walk: ['manageable>-'] },
   ],
-  'VIF errors: attach twice, detach unknown': [
+  'VIFs on network_interface noop: accepted, not tracked': [
     { step: 'enroll', status: 201 },
     {
       step: 'enroll: created node',
@@ -128,6 +128,22 @@ export const expectedTranscripts: Readonly<Record<string, readonly Entry[]>> = {
     { step: 'detach a vif never attached', status: 204 },
     { step: 'detach the attached vif', status: 204 },
     { step: 'attach vif to unknown node', status: 404, fault: 'not-found' },
+  ],
+  'VIF errors on network_interface flat: no free port, attach twice, detach unknown': [
+    { step: 'enroll flat node', status: 201 },
+    { step: 'create portgroup without address', status: 201 },
+    { step: 'attach vif, portgroup has no ports', status: 400, fault: 'no-free-ports' },
+    { step: 'create port in the portgroup', status: 201 },
+    { step: 'attach vif', status: 204 },
+    { step: 'attach the same vif again', status: 409, fault: 'vif-already-attached' },
+    { step: 'attach a second vif, no free port left', status: 400, fault: 'no-free-ports' },
+    { step: 'list vifs after attach', status: 200 },
+    { step: 'vifs after attach', fact: [true] },
+    { step: 'detach a vif never attached', status: 400, fault: 'vif-not-attached' },
+    { step: 'detach the attached vif', status: 204 },
+    { step: 'detach it again', status: 400, fault: 'vif-not-attached' },
+    { step: 'list vifs after detach', status: 200 },
+    { step: 'vifs after detach', fact: [] },
   ],
   'power on, off, reboot, soft power off with target_power_state': [
     { step: 'enroll', status: 201 },

@@ -1,6 +1,6 @@
 // The differential scenarios: the same raw requests against the real Ironic and the simulator.
 // Each scenario enrolls its own nodes, so all of them can run at once on one server.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { call, FAKE_INTERFACES, settledIn, type NodeView } from './http.js';
 import { powerToken, provisionToken, Recorder } from './transcript.js';
 
@@ -21,6 +21,12 @@ const powerSettled =
   (state: string) =>
   (n: NodeView): boolean =>
     n.power_state === state && n.target_power_state === null && !n.reservation;
+
+/** A locally administered unicast MAC, so ports of concurrent runs never collide. */
+function randomMac(): string {
+  const bytes = [0x52, 0x54, ...randomBytes(4)];
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
 
 async function enroll(r: Recorder, step: string): Promise<string> {
   const res = await r.request(step, 'POST', '/v1/nodes', { ...FAKE_INTERFACES });
@@ -150,7 +156,9 @@ export const scenarios: readonly Scenario[] = [
     },
   },
   {
-    name: 'VIF errors: attach twice, detach unknown',
+    // Ironic as scripts/ironic-standalone.sh runs it defaults to network_interface=noop, which
+    // accepts every attach and detach and lists nothing.
+    name: 'VIFs on network_interface noop: accepted, not tracked',
     async run(r) {
       const node = await enroll(r, 'enroll');
       await makeAvailable(r, node);
@@ -165,6 +173,46 @@ export const scenarios: readonly Scenario[] = [
       await r.request('detach a vif never attached', 'DELETE', `/v1/nodes/${node}/vifs/${randomUUID()}`);
       await r.request('detach the attached vif', 'DELETE', `/v1/nodes/${node}/vifs/${vif}`);
       await r.request('attach vif to unknown node', 'POST', `/v1/nodes/${randomUUID()}/vifs`, { id: vif });
+    },
+  },
+  {
+    // The errors Nova's driver meets in production come from the port-based interfaces (flat,
+    // neutron): VIFs live on ports and portgroups. The real Ironic needs a Neutron stand-in for
+    // this one (test/ironic-real/fake-neutron.ts).
+    name: 'VIF errors on network_interface flat: no free port, attach twice, detach unknown',
+    async run(r) {
+      const res = await r.request('enroll flat node', 'POST', '/v1/nodes', {
+        ...FAKE_INTERFACES,
+        network_interface: 'flat',
+      });
+      const node = (res.json as NodeView).uuid;
+      const group = await r.request('create portgroup without address', 'POST', '/v1/portgroups', {
+        node_uuid: node,
+      });
+      const vifs = async (step: string) => {
+        const list = await r.request(step, 'GET', `/v1/nodes/${node}/vifs`);
+        return ((list.json as { vifs?: { id: string }[] }).vifs ?? []).map((v) => v.id);
+      };
+      const first = randomUUID();
+      await r.request('attach vif, portgroup has no ports', 'POST', `/v1/nodes/${node}/vifs`, { id: first });
+      await r.request('create port in the portgroup', 'POST', '/v1/ports', {
+        node_uuid: node,
+        address: randomMac(),
+        portgroup_uuid: (group.json as { uuid: string }).uuid,
+      });
+      await r.request('attach vif', 'POST', `/v1/nodes/${node}/vifs`, { id: first });
+      await r.request('attach the same vif again', 'POST', `/v1/nodes/${node}/vifs`, { id: first });
+      await r.request('attach a second vif, no free port left', 'POST', `/v1/nodes/${node}/vifs`, {
+        id: randomUUID(),
+      });
+      r.fact(
+        'vifs after attach',
+        (await vifs('list vifs after attach')).map((v) => v === first),
+      );
+      await r.request('detach a vif never attached', 'DELETE', `/v1/nodes/${node}/vifs/${randomUUID()}`);
+      await r.request('detach the attached vif', 'DELETE', `/v1/nodes/${node}/vifs/${first}`);
+      await r.request('detach it again', 'DELETE', `/v1/nodes/${node}/vifs/${first}`);
+      r.fact('vifs after detach', await vifs('list vifs after detach'));
     },
   },
   {

@@ -32,6 +32,7 @@ export function classifyFault(status: number, faultstring: string): string {
   if (verb) return `invalid-state-verb(${verb[1]},${verb[2]})`;
   if (/VIF \S+ is already attached/.test(faultstring)) return 'vif-already-attached';
   if (/because it is not attached to it/.test(faultstring)) return 'vif-not-attached';
+  if (/not enough free physical ports/.test(faultstring)) return 'no-free-ports';
   if (/^Node \S+ could not be found/.test(faultstring)) return 'not-found';
   const unexpected = /Unexpected arguments: (.+?)\.?$/.exec(faultstring);
   if (unexpected) return `unexpected-arguments(${unexpected[1]})`;

@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
+import { startFakeNeutron } from './fake-neutron.js';
 import './provided-context.js';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/ironic-standalone.sh', import.meta.url));
@@ -37,7 +38,8 @@ function parseKeyValues(text: string): Map<string, string> {
 }
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
-  // A developer may point the suite at an Ironic already running (started by the script by hand).
+  // A developer may point the suite at an Ironic already running (started by the script by hand;
+  // the flat-VIF scenario then needs it started with --neutron-url of a fake Neutron).
   if (process.env.IRONIC_URL && process.env.IRONIC_LOG) {
     project.provide('ironicUrl', process.env.IRONIC_URL);
     project.provide('ironicLog', process.env.IRONIC_LOG);
@@ -56,18 +58,22 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   }
 
   const started = Date.now();
+  const neutron = await startFakeNeutron();
   const res = await runScript([
     'start',
     '--deploy-delay',
     String(DEPLOY_DELAY_S),
     '--power-delay',
     String(POWER_DELAY_S),
+    '--neutron-url',
+    neutron.url,
   ]);
   const kv = parseKeyValues(res.stdout);
   const url = kv.get('IRONIC_URL');
   const dir = kv.get('IRONIC_DIR');
   const log = kv.get('IRONIC_LOG');
   if (res.code !== 0 || !url || !dir || !log) {
+    await neutron.close();
     // Installed (or in CI) but not starting is a failure, never a skip.
     throw new Error(`the real Ironic did not start (exit ${res.code}):\n${res.stderr}`);
   }
@@ -77,6 +83,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
 
   return async () => {
     const stopped = await runScript(['stop', dir]);
+    await neutron.close();
     if (stopped.code !== 0) throw new Error(`stopping the real Ironic failed:\n${stopped.stderr}`);
   };
 }

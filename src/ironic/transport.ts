@@ -74,7 +74,7 @@ export interface RawResponse {
 }
 
 const DEFAULTS = { timeoutMs: 30_000, maxRetries: 60, retryIntervalMs: 2_000, connections: 8 };
-/** Short secrets would turn redaction into mangling; shorter ones cannot be told from text. */
+/** Scrubbing a one- or two-character string would mangle every message it occurs in. */
 const MIN_SECRET_CHARS = 3;
 
 export class IronicTransport {
@@ -165,7 +165,7 @@ export class IronicTransport {
       const { err } = outcome;
       const willRetry = attempt < maxAttempts && this.shouldRetry(err, call.opts);
       report(all, { spec, status, started, at, attempt, willRetry, errorCode: err.code });
-      if (!willRetry) throw withAttempts(err, attempt);
+      if (!willRetry) throw err;
       await sleep(this.retryIntervalMs, signal, () => this.aborted(spec, attempt));
     }
   }
@@ -294,12 +294,6 @@ class AttemptAborted extends Error {
   constructor(readonly why: 'caller' | 'timeout') {
     super(why);
   }
-}
-
-function withAttempts(err: IronicError, attempts: number): IronicError {
-  // `attempts` is readonly for callers; the transport is the one place that knows the total.
-  Object.defineProperty(err, 'attempts', { value: attempts });
-  return err;
 }
 
 function authHeadersOf(auth: IronicAuth): Record<string, string> {

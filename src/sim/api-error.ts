@@ -66,11 +66,10 @@ export const Fault = {
   notFound: (msg = 'Resource could not be found.') => new ApiError(404, msg),
 };
 
-/** Thrown for requests Ironic refuses with 406 (microversion too low for a feature). */
-export class NotAcceptableError extends Error {
-  readonly code = 'SIM_NOT_ACCEPTABLE';
-  constructor(readonly description = 'Invalid value for X-OpenStack-Ironic-API-Version header') {
-    super(description);
+/** exception.NotAcceptable: a feature newer than the requested microversion. */
+export class NotAcceptableError extends ApiError {
+  constructor() {
+    super(406, 'Request not acceptable.', 'Client');
     this.name = 'NotAcceptableError';
   }
 }

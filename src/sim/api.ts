@@ -455,7 +455,7 @@ export class ApiHandlers {
       throw Fault.nodeAssociated(node.uuid, node.instanceUuid);
     if (!node.maintenance && !DELETE_ALLOWED_STATES.includes(node.provisionState)) {
       throw Fault.conflict(
-        `Can not delete node "${node.uuid}" while it is in provision state "${node.provisionState}". Valid provision states to perform deletion are: "${DELETE_ALLOWED_STATES.join(', ')}", or set the node into maintenance mode`,
+        `Can not delete node "${node.uuid}" while it is in provision state "${node.provisionState}". Valid provision states to perform deletion are: "${pyRepr(DELETE_ALLOWED_STATES).replace(/^\[(.*)\]$/, '($1)')}", or set the node into maintenance mode`,
       );
     }
     this.conductor.cancel(node);
@@ -547,6 +547,11 @@ export class ApiHandlers {
     if (Array.isArray(cleanSteps) && cleanSteps.length > 0 && target !== 'clean') {
       throw Fault.invalid('"clean_steps" is only valid when setting target provision state to clean');
     }
+    if (target === 'rescue' && (typeof b.rescue_password !== 'string' || b.rescue_password.trim() === '')) {
+      throw Fault.invalid(
+        'A non-empty "rescue_password" is required when setting target provision state to rescue',
+      );
+    }
     if (b.rescue_password !== undefined && target !== 'rescue') {
       throw Fault.invalid('"rescue_password" is only valid when setting target provision state to rescue');
     }
@@ -585,9 +590,13 @@ export class ApiHandlers {
         break;
       case 'rescue':
       case 'unrescue':
-        // fake-hardware here is enabled with rescue_interface no-rescue, as on the reference Ironic.
+        // fake-hardware runs with rescue_interface no-rescue, as on the reference Ironic:
+        // the conductor's validation fails with an InstanceRescueFailure (500).
         this.conductor.ensureUnlocked(node);
-        throw Fault.unsupportedInterface(node.driver, 'rescue');
+        throw new ApiError(
+          500,
+          `Failed to ${target} instance ${node.instanceUuid ?? 'None'} for node ${node.uuid}: Validation failed: Driver ${node.driver} does not support rescue (disabled or not implemented).`,
+        );
       default:
         throw Fault.invalidStateRequested(target, node.uuid, node.provisionState);
     }
@@ -651,7 +660,7 @@ export class ApiHandlers {
 
   getConsole(_req: ApiRequest, ident: string): ApiResponse {
     const node = this.node(ident);
-    if (node.consoleInterface === 'no-console') throw Fault.unsupportedInterface(node.driver, 'console');
+    // NodeConsoleNotEnabled is answered as "disabled" even by no-console nodes.
     if (!node.consoleEnabled) return { status: 200, body: { console_enabled: false, console_info: null } };
     const info =
       node.consoleInterface === 'ipmitool-socat'

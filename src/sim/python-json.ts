@@ -2,48 +2,24 @@
 // non-ASCII escaped as \uXXXX. Clients parse JSON either way; we keep the bytes
 // identical so captured bodies compare equal with the real service.
 
-const NON_ASCII = /[\u007f-\uffff]/g;
-const HAS_NON_ASCII = /[\u007f-\uffff]/;
+const NON_ASCII = /[\u0080-\uffff]/g;
+const HAS_NON_ASCII = /[\u0080-\uffff]/;
+/** A JSON string token, or a separator outside strings. */
+const TOKENS = /"(?:[^"\\]|\\.)*"|[:,]/g;
 
-function str(s: string): string {
-  const json = JSON.stringify(s);
-  return HAS_NON_ASCII.test(json)
-    ? json.replace(NON_ASCII, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
-    : json;
+function spaced(token: string): string {
+  if (token === ':') return ': ';
+  if (token === ',') return ', ';
+  return token;
 }
 
+/** JSON text exactly as Python's json.dumps(value) writes it (for JSON-shaped values). */
 export function pyDumps(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  switch (typeof value) {
-    case 'string':
-      return str(value);
-    case 'number':
-      return Number.isFinite(value)
-        ? Number.isInteger(value)
-          ? String(value)
-          : JSON.stringify(value)
-        : 'null';
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'object': {
-      if (Array.isArray(value)) {
-        let out = '[';
-        for (let i = 0; i < value.length; i++) out += (i ? ', ' : '') + pyDumps(value[i]);
-        return out + ']';
-      }
-      let out = '{';
-      let first = true;
-      for (const key in value as Record<string, unknown>) {
-        const v = (value as Record<string, unknown>)[key];
-        if (v === undefined) continue;
-        out += (first ? '' : ', ') + str(key) + ': ' + pyDumps(v);
-        first = false;
-      }
-      return out + '}';
-    }
-    default:
-      return 'null';
-  }
+  const json = JSON.stringify(value) ?? 'null';
+  const out = json.replace(TOKENS, spaced);
+  return HAS_NON_ASCII.test(out)
+    ? out.replace(NON_ASCII, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
+    : out;
 }
 
 function reprStr(s: string): string {

@@ -3,7 +3,7 @@
 // retry Ironic's conductor does, and the request log.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiError, Fault, NotAcceptableError } from './api-error.js';
+import { ApiError, Fault } from './api-error.js';
 import type { ApiHandlers, ApiRequest, ApiResponse } from './api.js';
 import type { FaultDecision, FaultInjector } from './faults.js';
 import type { Inventory } from './inventory.js';
@@ -276,9 +276,6 @@ export class SimServer {
             continue;
           }
           return { status: err.status, payload: faultBody(err), headers };
-        }
-        if (err instanceof NotAcceptableError) {
-          return { status: 406, payload: webobError(406, 'Not Acceptable', err.description), headers };
         }
         const message = err instanceof Error ? err.message : String(err);
         return { status: 500, payload: faultBody(new ApiError(500, message)), headers };

@@ -168,7 +168,7 @@ describe('DELETE /v1/nodes/{node}', () => {
     const r = await call(sim, 'DELETE', `/v1/nodes/${b.uuid}`);
     expect(r.status).toBe(409);
     expect(faultstring(r)).toBe(
-      `Can not delete node "${b.uuid}" while it is in provision state "active". Valid provision states to perform deletion are: "manageable, enroll, adopt failed, available", or set the node into maintenance mode`,
+      `Can not delete node "${b.uuid}" while it is in provision state "active". Valid provision states to perform deletion are: "('manageable', 'enroll', 'adopt failed', 'available')", or set the node into maintenance mode`,
     );
   });
 });

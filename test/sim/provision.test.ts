@@ -301,3 +301,23 @@ describe('refusals', () => {
     expect((v.json as Record<string, unknown>).power).toEqual({ result: true });
   });
 });
+
+describe('verbs fake-hardware cannot serve', () => {
+  it('asks for a rescue password, then fails rescue like no-rescue does', async () => {
+    sim = await startSimulator();
+    const n = sim.addNode({ provisionState: 'active' });
+    const bare = await call(sim, 'PUT', `/v1/nodes/${n.uuid}/states/provision`, { target: 'rescue' });
+    expect(faultstring(bare)).toBe(
+      'A non-empty "rescue_password" is required when setting target provision state to rescue',
+    );
+    const r = await call(sim, 'PUT', `/v1/nodes/${n.uuid}/states/provision`, {
+      target: 'rescue',
+      rescue_password: 'x',
+    });
+    expect(r.status).toBe(500);
+    expect(faultstring(r)).toBe(
+      `Failed to rescue instance None for node ${n.uuid}: Validation failed: Driver fake-hardware does not support rescue (disabled or not implemented).`,
+    );
+    expect(sim.node(n.uuid)?.provision_state).toBe('active');
+  });
+});

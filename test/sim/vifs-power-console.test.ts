@@ -123,8 +123,9 @@ describe('power', () => {
     const [id] = sim.nodeIds();
     const r = await call(sim, 'PUT', `/v1/nodes/${id}/states/power`, { target: 'soft power off' }, '1.26');
     expect(r.status).toBe(406);
+    expect(r.headers.get('x-openstack-ironic-api-version')).toBe('1.26');
     expect(r.text).toBe(
-      '{"error_message": "{\\"code\\": 406, \\"title\\": \\"Not Acceptable\\", \\"description\\": \\"Invalid value for X-OpenStack-Ironic-API-Version header\\"}"}',
+      '{"error_message": "{\\"faultcode\\": \\"Client\\", \\"faultstring\\": \\"Request not acceptable.\\", \\"debuginfo\\": null}"}',
     );
   });
 
@@ -166,7 +167,7 @@ describe('console', () => {
     });
   });
 
-  it('gives a socat tcp URL for a socat console and refuses no-console', async () => {
+  it('gives a socat tcp URL for a socat console; no-console reads as disabled and refuses enabling', async () => {
     sim = await startSimulator({ consoleMs: 5 });
     const s = sim.addNode({ consoleInterface: 'ipmitool-socat', consolePort: 8123, consoleEnabled: true });
     expect((await call(sim, 'GET', `/v1/nodes/${s.uuid}/states/console`)).json).toEqual({
@@ -174,6 +175,10 @@ describe('console', () => {
       console_info: { type: 'socat', url: 'tcp://127.0.0.1:8123' },
     });
     const none = sim.addNode({ consoleInterface: 'no-console' });
+    expect((await call(sim, 'GET', `/v1/nodes/${none.uuid}/states/console`)).json).toEqual({
+      console_enabled: false,
+      console_info: null,
+    });
     const r = await call(sim, 'PUT', `/v1/nodes/${none.uuid}/states/console`, { enabled: true });
     expect(r.status).toBe(400);
     expect(faultstring(r)).toBe(

@@ -97,7 +97,10 @@ export interface ReplayResult {
   divergence: Divergence | null;
   /** Recorded transitions that matched, in order. */
   transitions: ReplayTransition[];
-  /** Started, not finished, not stopped: what resume must start again (same actor id and input). */
+  /**
+   * Started, result not yet fed to the machine, not stopped: what resume must start again (same
+   * actor id and input; effects are idempotent against Ironic).
+   */
   pendingEffects: PendingEffect[];
   /** Invoked by the machine but never recorded as started (a crash right after the transition). */
   unstartedEffects: UnstartedEffect[];
@@ -250,6 +253,11 @@ export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent
           };
           break;
         }
+        // An effect counts as finished once the machine has consumed its result, not when the
+        // result was recorded: a result without its machine.event would otherwise be lost on resume.
+        const resultOf = /^xstate\.(?:done|error)\.actor\.(.+)$/.exec(event.type)?.[1];
+        const inv = resultOf === undefined ? undefined : live.get(resultOf);
+        if (inv && inv.startedSeq !== null) inv.done = true;
         agreed = snapshot;
         const [next, actions] = transition(machine, snapshot as AnyMachineSnapshot, event);
         step(next, actions as Action[], event.type);
@@ -313,16 +321,11 @@ export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent
         inv.startedSeq = ev.seq;
         break;
       }
-      case 'effect.succeeded':
-      case 'effect.failed': {
-        // A result for an actor the machine already stopped (cancelled, left the state) is normal.
-        const inv = live.get(String(ev.data['actorId']));
-        if (inv && inv.startedSeq !== null) inv.done = true;
-        break;
-      }
       case 'run.finished':
         finished = true;
         break;
+      case 'effect.succeeded':
+      case 'effect.failed':
       case 'http':
       case 'note':
         break;

@@ -109,6 +109,17 @@ describe('replayRun', () => {
     ]);
   });
 
+  it('keeps an effect pending when its result was recorded but never fed to the machine', () => {
+    const { runId, lastSeq } = driveRun(store, testMachine, input, teardownResponder(2), {
+      crashAfterStarts: 2,
+    });
+    store.append(runId, lastSeq, [
+      { kind: 'effect.succeeded', type: 'unplugVifs', data: { actorId: 'unplugVifs', output: {}, ms: 1 } },
+    ]);
+    const r = replayRun(testMachine, store.readStream(runId));
+    expect(r.pendingEffects.map((e) => [e.actorId, e.startedSeq])).toEqual([['unplugVifs', lastSeq]]);
+  });
+
   it('lists an effect invoked by a recorded transition but never recorded as started as unstarted', () => {
     const { events } = record({ crashAfterResults: 2 });
     const r = replayRun(testMachine, events);

@@ -7,7 +7,9 @@ afterEach(async () => {
   await sim?.close();
 });
 
-const fast = { deployMs: 40, deleteMs: 30, cleanMs: 40, powerMs: 20, consoleMs: 10 };
+// Long enough that a state read right after the PUT still sees the transitional state on a
+// loaded machine (the conductor's timers run in this process), short enough to keep tests fast.
+const fast = { deployMs: 250, deleteMs: 250, cleanMs: 250, powerMs: 250, consoleMs: 50 };
 
 describe('provision state machine', () => {
   it('enrolls a node in enroll, then manage -> verifying -> manageable, provide -> cleaning -> available', async () => {
@@ -37,7 +39,7 @@ describe('provision state machine', () => {
   });
 
   it('deploys with a JSON config drive, masked in instance_info, and holds the lock while deploying', async () => {
-    sim = await startSimulator({ ...fast, deployMs: 300, nodes: 1 });
+    sim = await startSimulator({ ...fast, nodes: 1 });
     const [id] = sim.nodeIds();
     await call(sim, 'PATCH', `/v1/nodes/${id}`, [
       { op: 'add', path: '/instance_uuid', value: INSTANCE },
@@ -68,7 +70,7 @@ describe('provision state machine', () => {
   });
 
   it('passes through wait call-back unlocked when deployWaitMs is set', async () => {
-    sim = await startSimulator({ ...fast, deployMs: 10, deployWaitMs: 60, nodes: 1 });
+    sim = await startSimulator({ ...fast, deployMs: 20, deployWaitMs: 250, nodes: 1 });
     const [id] = sim.nodeIds();
     await call(sim, 'PUT', `/v1/nodes/${id}/states/provision`, { target: 'active' });
     await waitFor(() => (sim.node(id!)?.provision_state === 'wait call-back' ? true : undefined));
@@ -77,7 +79,7 @@ describe('provision state machine', () => {
   });
 
   it('clears instance_uuid, instance_info and VIFs at the end of deleting, before cleaning', async () => {
-    sim = await startSimulator({ ...fast, nodes: 1, deleteMs: 30, cleanMs: 200 });
+    sim = await startSimulator({ ...fast, nodes: 1 });
     const [id] = sim.nodeIds();
     sim.addNode({
       uuid: '22222222-2222-3333-4444-555555555555',
@@ -185,7 +187,7 @@ describe('provision state machine', () => {
   });
 
   it("aborts clean wait into clean failed with Ironic's last_error", async () => {
-    sim = await startSimulator({ ...fast, cleanMs: 5, cleanWaitMs: 5000 });
+    sim = await startSimulator({ ...fast, cleanMs: 20, cleanWaitMs: 5000 });
     const n = sim.addNode({ provisionState: 'manageable' });
     await call(sim, 'PUT', `/v1/nodes/${n.uuid}/states/provision`, { target: 'provide' });
     await waitFor(() => (sim.node(n.uuid)?.provision_state === 'clean wait' ? true : undefined));

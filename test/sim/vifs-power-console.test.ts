@@ -83,7 +83,7 @@ describe('VIFs', () => {
 
 describe('power', () => {
   it('sets target_power_state and holds the lock during the change', async () => {
-    sim = await startSimulator({ powerMs: 150, nodes: 1 });
+    sim = await startSimulator({ powerMs: 300, nodes: 1 });
     const [id] = sim.nodeIds();
     const r = await call(sim, 'PUT', `/v1/nodes/${id}/states/power`, { target: 'power on' });
     expect(r.status).toBe(202);
@@ -108,7 +108,7 @@ describe('power', () => {
     ['soft rebooting', 'power on'],
     ['soft power off', 'power off'],
   ])('%s targets %s', async (target, expected) => {
-    sim = await startSimulator({ powerMs: 100 });
+    sim = await startSimulator({ powerMs: 250 });
     const n = sim.addNode({ powerState: 'power on' });
     expect((await call(sim, 'PUT', `/v1/nodes/${n.uuid}/states/power`, { target, timeout: 5 })).status).toBe(
       202,
@@ -150,7 +150,7 @@ describe('power', () => {
 
 describe('console', () => {
   it('enables the fake console, whose console_info is {} as on fake-hardware', async () => {
-    sim = await startSimulator({ consoleMs: 20, nodes: 1 });
+    sim = await startSimulator({ consoleMs: 200, nodes: 1 });
     const [id] = sim.nodeIds();
     expect((await call(sim, 'GET', `/v1/nodes/${id}/states/console`)).json).toEqual({
       console_enabled: false,

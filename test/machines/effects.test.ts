@@ -1,0 +1,300 @@
+import { describe, expect, it } from 'vitest';
+import {
+  IronicBadRequestError,
+  IronicConflictError,
+  IronicNodeLockedError,
+  IronicNotFoundError,
+} from '../../src/ironic/errors.js';
+import { NODE_FIELDS } from '../../src/ironic/types.js';
+import type { Node } from '../../src/ironic/types.js';
+import { effectActors } from '../../src/machines/actors.js';
+import { toEffectErrorJson } from '../../src/machines/effect-error.js';
+import {
+  addInstanceInfo,
+  effects,
+  getConsole,
+  lookupNode,
+  observeNode,
+  plugVifs,
+  removeInstanceInfo,
+  requestActive,
+  requestDeleted,
+  requestRebuild,
+  setPowerState,
+  sleep,
+  startFiltering,
+  stopFiltering,
+  unplugVifs,
+  validateNode,
+} from '../../src/machines/effects.js';
+import { FLAVOR, FULL_NODE, IMAGE, INSTANCE, NODE } from './fixtures.js';
+import { FakeIronic, fakeContext } from './fake-ironic.js';
+
+const refused = (state: string) =>
+  new IronicBadRequestError('PUT -> 400', {
+    status: 400,
+    faultstring: `The requested action "deleted" can not be performed on node "${NODE}" while it is in state "${state}".`,
+  });
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    return toEffectErrorJson(err).code;
+  }
+  return 'no error';
+}
+
+describe('effects', () => {
+  it('implements every effect a machine can invoke, and nothing else', () => {
+    expect(Object.keys(effects).sort()).toEqual(Object.keys(effectActors).sort());
+  });
+
+  it('looks the node up by instance with the seed node fields (seed: _validate_instance_and_node)', async () => {
+    const ironic = new FakeIronic();
+    ironic.node = { ...ironic.node, provision_state: 'active', instance_uuid: INSTANCE };
+    const view = await lookupNode({ instance: INSTANCE }, fakeContext(ironic));
+    expect(ironic.calls[0]?.args[0]).toBe(INSTANCE);
+    expect((ironic.calls[0]?.args[1] as { fields: unknown }).fields).toEqual(NODE_FIELDS);
+    expect(view).toMatchObject({ uuid: NODE, provision_state: 'active', instance_uuid: INSTANCE });
+    expect(Object.keys(view)).not.toContain('properties');
+  });
+
+  it('counts a 400 "not attached" on detach as done and goes on with the next VIF (seed: _unplug_vifs)', async () => {
+    const ironic = new FakeIronic();
+    ironic.failWith('detachVif', ([, vif]) =>
+      vif === 'vif-a' ? new IronicBadRequestError('not attached', { status: 400 }) : undefined,
+    );
+    const out = await unplugVifs({ node: NODE, vifs: ['vif-a', 'vif-b'] }, fakeContext(ironic));
+    expect(out).toEqual({ detached: ['vif-b'], notAttached: ['vif-a'] });
+    expect(ironic.calls.map((c) => c.args[1])).toEqual(['vif-a', 'vif-b']);
+  });
+
+  it('fails the detach when the node stays locked, so deleted is never requested (seed: _unplug_vifs)', async () => {
+    const ironic = new FakeIronic();
+    ironic.failWith('detachVif', () => new IronicNodeLockedError('locked', { status: 409 }));
+    expect(await codeOf(unplugVifs({ node: NODE, vifs: ['vif-a'] }, fakeContext(ironic)))).toBe(
+      'IRONIC_NODE_LOCKED',
+    );
+  });
+
+  it('attaches without retry on conflict and treats 409 as already attached (seed: _plug_vifs)', async () => {
+    const ironic = new FakeIronic();
+    ironic.failWith('attachVif', ([, vif]) =>
+      vif === 'vif-b' ? new IronicConflictError('already attached', { status: 409 }) : undefined,
+    );
+    const out = await plugVifs({ node: NODE, vifs: ['vif-a', 'vif-b'] }, fakeContext(ironic));
+    expect(out).toEqual({ attached: ['vif-a'], alreadyAttached: ['vif-b'] });
+    expect((ironic.calls[0]?.args[2] as { retryOnConflict: boolean }).retryOnConflict).toBe(false);
+  });
+
+  it('fails with VIF_ATTACH_FAILED on a 400 attach (seed: _plug_vifs)', async () => {
+    const ironic = new FakeIronic();
+    ironic.failWith(
+      'attachVif',
+      () => new IronicBadRequestError('no free port', { status: 400, faultstring: 'no free port' }),
+    );
+    const err = await plugVifs({ node: NODE, vifs: ['vif-a'] }, fakeContext(ironic)).catch((e: unknown) =>
+      toEffectErrorJson(e),
+    );
+    expect(err).toMatchObject({
+      code: 'VIF_ATTACH_FAILED',
+      status: 400,
+      faultstring: 'no free port',
+      node: NODE,
+    });
+  });
+
+  it('counts "deleted" refused while cleaning as already unprovisioning (seed: _unprovision)', async () => {
+    const ironic = new FakeIronic();
+    ironic.failWith('setProvisionState', () => refused('cleaning'));
+    expect(await requestDeleted({ node: NODE }, fakeContext(ironic))).toEqual({
+      alreadyUnprovisioning: true,
+      state: 'cleaning',
+    });
+  });
+
+  it('fails "deleted" refused for any other reason (seed: _unprovision)', async () => {
+    const ironic = new FakeIronic();
+    ironic.failWith('setProvisionState', () => refused('manageable'));
+    expect(await codeOf(requestDeleted({ node: NODE }, fakeContext(ironic)))).toBe('IRONIC_BAD_REQUEST');
+    ironic.failWith(
+      'setProvisionState',
+      () => new IronicBadRequestError('node in maintenance', { status: 400, faultstring: 'maintenance' }),
+    );
+    expect(await codeOf(requestDeleted({ node: NODE }, fakeContext(ironic)))).toBe('IRONIC_BAD_REQUEST');
+  });
+
+  it('removes instance_info and instance_uuid in one PATCH, a 400 being a warning (seed: _remove_instance_info_from_node)', async () => {
+    const ironic = new FakeIronic();
+    expect(await removeInstanceInfo({ node: NODE }, fakeContext(ironic))).toEqual({
+      removed: true,
+      reason: null,
+    });
+    expect(ironic.calls).toHaveLength(1);
+    expect(ironic.calls[0]?.args[1]).toEqual([
+      { op: 'remove', path: '/instance_info' },
+      { op: 'remove', path: '/instance_uuid' },
+    ]);
+    ironic.failWith(
+      'updateNode',
+      () => new IronicBadRequestError('x', { status: 400, faultstring: "can't remove non-existent object" }),
+    );
+    expect(await removeInstanceInfo({ node: NODE }, fakeContext(ironic))).toEqual({
+      removed: false,
+      reason: "can't remove non-existent object",
+    });
+    ironic.failWith('updateNode', () => new IronicNodeLockedError('locked', { status: 409 }));
+    expect(await codeOf(removeInstanceInfo({ node: NODE }, fakeContext(ironic)))).toBe('IRONIC_NODE_LOCKED');
+  });
+
+  it('sends the deploy patch with the instance association and no retry on conflict (seed: _add_instance_info_to_node)', async () => {
+    const ironic = new FakeIronic();
+    const out = await addInstanceInfo(
+      { node: FULL_NODE as unknown as Node, instance: INSTANCE, image: IMAGE, flavor: FLAVOR },
+      fakeContext(ironic),
+    );
+    const patch = ironic.calls[0]?.args[1] as Array<{ path: string; value?: unknown }>;
+    expect(patch.find((op) => op.path === '/instance_uuid')?.value).toBe(INSTANCE);
+    expect(out.paths).toEqual(patch.map((op) => op.path));
+    expect((ironic.calls[0]?.args[2] as { retryOnConflict: boolean }).retryOnConflict).toBe(false);
+  });
+
+  it('keeps the existing association when rebuilding (seed: rebuild)', async () => {
+    const ironic = new FakeIronic();
+    const node = {
+      ...(FULL_NODE as unknown as Node),
+      instance_uuid: INSTANCE,
+      provision_state: 'active' as const,
+    };
+    await addInstanceInfo(
+      { node, instance: INSTANCE, image: IMAGE, flavor: FLAVOR, preserveEphemeral: true },
+      fakeContext(ironic),
+    );
+    const patch = ironic.calls[0]?.args[1] as Array<{ path: string }>;
+    expect(patch.some((op) => op.path === '/instance_uuid')).toBe(false);
+  });
+
+  it('reports an interface Ironic did not validate as unknown (seed: spawn)', async () => {
+    const ironic = new FakeIronic();
+    ironic.validation = { deploy: { result: false, reason: 'no image' } };
+    expect(await validateNode({ node: NODE }, fakeContext(ironic))).toEqual({
+      deploy: { result: false, reason: 'no image' },
+      power: { result: null, reason: 'interface "power" not reported by Ironic' },
+    });
+  });
+
+  it('builds the config drive from the run secrets and sends it with active, never returning it (seed: spawn)', async () => {
+    const ironic = new FakeIronic();
+    const ctx = fakeContext(ironic, {
+      secrets: { adminPassword: 's3cret-pw', userData: '#!/bin/sh\necho hi' },
+    });
+    const out = await requestActive(
+      {
+        node: NODE,
+        instance: INSTANCE,
+        hostname: 'web-1',
+        configDrive: { required: true, hasAdminPassword: true, hasUserData: true, injectedFiles: 0 },
+      },
+      ctx,
+    );
+    expect(out).toEqual({ configDrive: true, alreadyRequested: false });
+    const [node, target, opts] = ironic.calls[0]?.args as [string, string, { configdrive: unknown }];
+    expect([node, target]).toEqual([NODE, 'active']);
+    expect(JSON.stringify(opts.configdrive)).toContain('s3cret-pw');
+    expect(JSON.stringify(out)).not.toContain('s3cret-pw');
+  });
+
+  it('fails with SECRETS_UNAVAILABLE and sends nothing when the secrets were lost in a restart', async () => {
+    const ironic = new FakeIronic();
+    const err = await requestActive(
+      {
+        node: NODE,
+        instance: INSTANCE,
+        configDrive: { required: true, hasAdminPassword: true, hasUserData: false, injectedFiles: 2 },
+      },
+      fakeContext(ironic, { secrets: {} }),
+    ).catch((e: unknown) => toEffectErrorJson(e));
+    expect(err).toMatchObject({ code: 'SECRETS_UNAVAILABLE' });
+    expect((err as { message: string }).message).toMatch(/admin password, injected files/);
+    expect(ironic.calls).toEqual([]);
+  });
+
+  it('sends no config drive when none is required, and accepts a node already deploying on resume', async () => {
+    const ironic = new FakeIronic();
+    const input = {
+      node: NODE,
+      instance: INSTANCE,
+      configDrive: { required: false, hasAdminPassword: false, hasUserData: false, injectedFiles: 0 },
+    };
+    await requestActive(input, fakeContext(ironic));
+    expect((ironic.calls[0]?.args[2] as Record<string, unknown>)['configdrive']).toBeUndefined();
+    ironic.failWith('setProvisionState', () => refused('wait call-back'));
+    expect(await requestActive(input, fakeContext(ironic))).toEqual({
+      configDrive: false,
+      alreadyRequested: true,
+    });
+  });
+
+  it('accepts a rebuild already under way and fails other refusals (seed: rebuild)', async () => {
+    const ironic = new FakeIronic();
+    ironic.failWith('setProvisionState', () => refused('deploying'));
+    expect(await requestRebuild({ node: NODE }, fakeContext(ironic))).toEqual({ alreadyRequested: true });
+    ironic.failWith('setProvisionState', () => new IronicNotFoundError('gone', { status: 404 }));
+    expect(await codeOf(requestRebuild({ node: NODE }, fakeContext(ironic)))).toBe('IRONIC_NOT_FOUND');
+  });
+
+  it('passes soft and the timeout to Ironic (seed: power_off)', async () => {
+    const ironic = new FakeIronic();
+    await setPowerState({ node: NODE, target: 'off', soft: true, timeoutSeconds: 30 }, fakeContext(ironic));
+    expect(ironic.calls[0]?.args.slice(0, 2)).toEqual([NODE, 'off']);
+    expect(ironic.calls[0]?.args[2]).toMatchObject({ soft: true, timeoutSeconds: 30 });
+  });
+
+  it('runs the filtering hooks with the VIFs and names a hook failure FILTERING_HOOK_FAILED', async () => {
+    const ironic = new FakeIronic();
+    const ctx = fakeContext(ironic);
+    await startFiltering({ instance: INSTANCE, node: NODE, vifs: ['vif-a'] }, ctx);
+    await stopFiltering({ instance: INSTANCE, node: NODE, vifs: ['vif-a'] }, ctx);
+    expect(ctx.hookCalls).toEqual(['setup:vif-a', 'teardown:vif-a']);
+    const failing = fakeContext(ironic, {
+      hooks: {
+        setupFiltering: async () => undefined,
+        teardownFiltering: async () => {
+          throw new Error('iptables missing');
+        },
+      },
+    });
+    const err = await stopFiltering({ instance: INSTANCE, node: NODE, vifs: [] }, failing).catch(
+      (e: unknown) => toEffectErrorJson(e),
+    );
+    expect(err).toMatchObject({
+      code: 'FILTERING_HOOK_FAILED',
+      message: expect.stringContaining('iptables missing'),
+    });
+  });
+
+  it('reads the console, observes through the watcher and sleeps through the context', async () => {
+    const ironic = new FakeIronic();
+    const ctx = fakeContext(ironic, { observed: [{ ...ironic.node, provision_state: 'deleting' }] });
+    expect(await getConsole({ node: NODE }, ctx)).toEqual({
+      enabled: true,
+      type: 'socat',
+      url: 'tcp://192.0.2.10:8023',
+    });
+    expect((await observeNode({ node: NODE }, ctx)).provision_state).toBe('deleting');
+    expect(await sleep({ ms: 250 }, ctx)).toEqual({ sleptMs: 250 });
+    expect(ctx.slept).toEqual([250]);
+  });
+
+  it('the erased effects map keeps behaviour: input JSON in, output JSON out', async () => {
+    const ironic = new FakeIronic();
+    ironic.failWith('detachVif', () => new IronicBadRequestError('not attached', { status: 400 }));
+    const impl = effects['unplugVifs'];
+    expect(impl).toBeDefined();
+    expect(await impl?.({ node: NODE, vifs: ['vif-a'] }, fakeContext(ironic))).toEqual({
+      detached: [],
+      notAttached: ['vif-a'],
+    });
+  });
+});

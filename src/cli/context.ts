@@ -1,5 +1,6 @@
 // Global options shared by every command, resolved once from flags and environment.
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import type { LevelWithSilent, Logger } from 'pino';
 import type { IronicClientOptions } from '../ironic/client.js';
 import { createLogger } from '../engine/logger.js';
@@ -32,7 +33,39 @@ export function makeContext(opts: GlobalOptions): CliContext {
       `--log-level must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(opts.logLevel)}.`,
     );
   }
-  return { opts, out: makeOut(opts.json), log: createLogger(opts.logLevel as LevelWithSilent) };
+  return { opts, out: makeOut(opts.json), log: createLogger(opts.logLevel as LevelWithSilent, humanLines()) };
+}
+
+const LEVEL_NAMES: Record<number, string> = {
+  10: 'trace',
+  20: 'debug',
+  30: 'info',
+  40: 'warning',
+  50: 'error',
+  60: 'fatal',
+};
+
+/** pino's JSON lines as `ironledger: warning: message (key=value ...)` for a person on stderr. */
+function humanLines(): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line) continue;
+        try {
+          const { level, msg, time: _time, ...rest } = JSON.parse(line) as Record<string, unknown>;
+          const facts = Object.entries(rest)
+            .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+            .join(' ');
+          process.stderr.write(
+            `ironledger: ${LEVEL_NAMES[Number(level)] ?? 'log'}: ${String(msg)}${facts ? ` (${facts})` : ''}\n`,
+          );
+        } catch {
+          process.stderr.write(`${line}\n`);
+        }
+      }
+      done();
+    },
+  });
 }
 
 export function intOption(name: string, value: string, min = 0): number {

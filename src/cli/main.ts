@@ -8,6 +8,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerHistoryCommands } from './commands/history.js';
 import { registerLifecycleCommands } from './commands/lifecycle.js';
 import { registerSimCommand } from './commands/sim.js';
+import { registerInventoryCommands } from './commands/inventory.js';
 
 const program = new Command();
 program
@@ -47,6 +48,7 @@ registerLifecycleCommands(program, run);
 registerHistoryCommands(program, run);
 registerSimCommand(program, run);
 registerDemoCommand(program, run);
+registerInventoryCommands(program, run);
 
 try {
   await program.parseAsync(process.argv);

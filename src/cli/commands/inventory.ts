@@ -1,0 +1,156 @@
+// `ironledger nodes` and `ironledger instances`: what this scheduler host owns and what
+// each node offers (seed: get_available_nodes, get_available_resource, get_info).
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Command } from 'commander';
+import { IronicClient } from '../../ironic/client.js';
+import { Inventory } from '../../inventory/inventory.js';
+import { EventStore } from '../../store/event-store.js';
+import { ironicOptions, makeContext, type CliContext, type GlobalOptions } from '../context.js';
+import { CliError, EXIT_OK } from '../output.js';
+import { table } from '../render.js';
+
+/**
+ * Instances this database manages: a deploy (or rebuild) that succeeded and no
+ * teardown that succeeded after it. Without a database, none.
+ */
+export function managedInstances(db: string): Set<string> {
+  const managed = new Set<string>();
+  if (!existsSync(db)) return managed;
+  const store = EventStore.open(db, { mode: 'reader' });
+  try {
+    const rows = store.listRuns({ status: 'succeeded' }).reverse();
+    for (const r of rows) {
+      if (!r.instanceUuid) continue;
+      if (r.op === 'deploy' || r.op === 'rebuild') managed.add(r.instanceUuid);
+      else if (r.op === 'destroy') managed.delete(r.instanceUuid);
+    }
+  } finally {
+    store.close();
+  }
+  return managed;
+}
+
+function parseHosts(hosts: string | undefined, host: string): string[] {
+  const list = (hosts ?? host)
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
+  if (list.length === 0) throw new CliError('--hosts needs at least one host name.');
+  return list;
+}
+
+async function withInventory<T>(
+  ctx: CliContext,
+  o: { hosts?: string; host?: string },
+  fn: (inv: Inventory, host: string) => Promise<T>,
+): Promise<T> {
+  const host = o.host ?? hostname();
+  const hosts = parseHosts(o.hosts, host);
+  const managed = managedInstances(ctx.opts.db);
+  const client = await IronicClient.connect(ironicOptions(ctx));
+  try {
+    const inv = new Inventory({
+      ironic: client,
+      host,
+      liveHosts: () => hosts,
+      managedInstances: () => managed,
+      warn: (message, facts) => ctx.log.warn(facts ?? {}, message),
+    });
+    return await fn(inv, host);
+  } finally {
+    await client.close();
+  }
+}
+
+const used = (u: number, t: number): string => `${u}/${t}`;
+
+export function registerInventoryCommands(
+  program: Command,
+  run: (fn: (g: GlobalOptions) => Promise<number>) => Promise<void>,
+): void {
+  program
+    .command('nodes')
+    .description("each node's state, owner on the hash ring, and resources")
+    .option('--hosts <a,b,c>', 'live scheduler hosts (default: this host alone)')
+    .option('--host <name>', 'this scheduler host (default: the machine name)')
+    .action(async (o: { hosts?: string; host?: string }) =>
+      run(async (g) => {
+        const ctx = makeContext(g);
+        await withInventory(ctx, o, async (inv) => {
+          await inv.refresh();
+          const rows = await inv.nodes();
+          const head = [
+            'UUID',
+            'NAME',
+            'PROVISION',
+            'POWER',
+            'MAINT',
+            'INSTANCE',
+            'OWNER',
+            'CLASS',
+            'ARCH',
+            'VCPUS',
+            'RAM MB',
+            'DISK GB',
+          ];
+          const lines = rows.map((r) => [
+            r.node.uuid,
+            r.node.name ?? '-',
+            r.node.provision_state ?? '-',
+            r.node.power_state ?? '-',
+            r.node.maintenance ? 'yes' : 'no',
+            r.node.instance_uuid ?? '-',
+            r.owner === null ? '-' : `${r.owner}${r.owned ? ' *' : ''}`,
+            r.resources.resourceClass ?? '-',
+            r.resources.cpuArch ?? '-',
+            used(r.resources.vcpusUsed, r.resources.vcpus),
+            used(r.resources.memoryMbUsed, r.resources.memoryMb),
+            used(r.resources.localGbUsed, r.resources.localGb),
+          ]);
+          ctx.out.result(rows.length ? table([head, ...lines]) : 'no nodes', rows);
+        });
+        return EXIT_OK;
+      }),
+    );
+
+  program
+    .command('instances')
+    .description(
+      'instances Ironic holds, with their power state and size (seed: list_instance_uuids, get_info)',
+    )
+    .option('--hosts <a,b,c>', 'live scheduler hosts (default: this host alone)')
+    .option('--host <name>', 'this scheduler host (default: the machine name)')
+    .action(async (o: { hosts?: string; host?: string }) =>
+      run(async (g) => {
+        const ctx = makeContext(g);
+        await withInventory(ctx, o, async (inv) => {
+          const rows = await inv.instances();
+          const head = [
+            'INSTANCE',
+            'NODE',
+            'NODE NAME',
+            'PROVISION',
+            'STATE',
+            'CPUS',
+            'MEM MB',
+            'MAINT',
+            'OWNER',
+          ];
+          const lines = rows.map((r) => [
+            r.instance,
+            r.node,
+            r.nodeName ?? '-',
+            r.provisionState ?? '-',
+            r.info.state,
+            String(r.info.numCpu),
+            String(Math.round(r.info.memKb / 1024)),
+            r.maintenance ? 'yes' : 'no',
+            r.owner ?? '-',
+          ]);
+          ctx.out.result(rows.length ? table([head, ...lines]) : 'no instances', rows);
+        });
+        return EXIT_OK;
+      }),
+    );
+}

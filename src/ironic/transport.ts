@@ -117,7 +117,7 @@ export class IronicTransport {
     const auth = opts.auth ?? { type: 'noauth' };
     this.authHeaders = authHeadersOf(auth);
     this.secrets = secretsOf(auth);
-    const ca = opts.tls?.caFile === undefined ? undefined : readFileSync(opts.tls.caFile);
+    const ca = opts.tls?.caFile === undefined ? undefined : readCa(opts.tls.caFile);
     this.pool = new Pool(url.origin, {
       connections: opts.connections ?? DEFAULTS.connections,
       keepAliveTimeout: 30_000,
@@ -156,6 +156,8 @@ export class IronicTransport {
         }
         outcome = { ok: true, value: this.read(spec, res, attempt, read, scrub) };
       } catch (raw) {
+        // After a response arrived, only typed errors are Ironic's doing; anything else is a bug here.
+        if (status !== null && !(raw instanceof IronicError)) throw raw;
         outcome = { ok: false, err: this.classify(raw, spec, attempt, status, signal, timeoutMs) };
       }
       if (outcome.ok) {
@@ -293,6 +295,14 @@ export class IronicTransport {
 class AttemptAborted extends Error {
   constructor(readonly why: 'caller' | 'timeout') {
     super(why);
+  }
+}
+
+function readCa(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new IronicInvalidInputError(`tls.caFile ${file} cannot be read (${errorCodeOf(err)})`);
   }
 }
 

@@ -87,7 +87,7 @@ describe('bad input is refused before any request', () => {
     });
   }
 
-  it('refuses credentials in the URL and a negative client timeout before connecting', async () => {
+  it('refuses credentials in the URL, a negative client timeout and an unreadable CA file before connecting', async () => {
     const ironic = await startRecordedIronic({});
     open.push(ironic);
     const withUser = ironic.url.replace('http://', 'http://admin:s3cr3t-pw@');
@@ -96,6 +96,10 @@ describe('bad input is refused before any request', () => {
     expect(JSON.stringify(e1.toJSON()) + e1.message).not.toContain('s3cr3t-pw');
     const e2 = await failure(IronicClient.connect({ url: ironic.url, timeoutMs: -5 }));
     expect(e2.code).toBe('IRONIC_INVALID_INPUT');
+    const e3 = await failure(
+      IronicClient.connect({ url: ironic.url, tls: { caFile: '/nonexistent/ca.pem' } }),
+    );
+    expect(e3.code).toBe('IRONIC_INVALID_INPUT');
     expect(ironic.requests).toHaveLength(0);
   });
 

@@ -43,6 +43,7 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 export async function startRecordedIronic(routes: Record<string, Route>): Promise<RecordedIronic> {
   const requests: SeenRequest[] = [];
   const served = new Map<string, number>();
+  const timers = new Set<NodeJS.Timeout>();
   const all: Record<string, Route> = { 'GET /': { status: 200, body: ROOT_DOCUMENT }, ...routes };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -66,6 +67,7 @@ export async function startRecordedIronic(routes: Record<string, Route>): Promis
         reply = route[Math.min(n, route.length - 1)]!;
       } else reply = route;
       const send = () => {
+        if (res.destroyed || req.socket.destroyed) return;
         if (reply.destroy) {
           req.socket.destroy();
           return;
@@ -73,8 +75,13 @@ export async function startRecordedIronic(routes: Record<string, Route>): Promis
         res.writeHead(reply.status, { ...JSON_HEADERS, ...reply.headers });
         res.end(reply.body ?? '');
       };
-      if (reply.delayMs) setTimeout(send, reply.delayMs);
-      else send();
+      if (reply.delayMs) {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          send();
+        }, reply.delayMs);
+        timers.add(timer);
+      } else send();
     });
   });
   let connections = 0;
@@ -88,6 +95,7 @@ export async function startRecordedIronic(routes: Record<string, Route>): Promis
     calls: () => requests.filter((r) => !(r.method === 'GET' && (r.url === '/' || r.url === '/v1'))),
     close: () =>
       new Promise<void>((resolve) => {
+        for (const timer of timers) clearTimeout(timer);
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -4,15 +4,9 @@
 // first difference is reported, like Temporal's non-determinism error: it means the machine
 // definition changed under a recorded run, and resuming it would act on a wrong state.
 
-import {
-  initialTransition,
-  transition,
-  type AnyMachineSnapshot,
-  type AnyStateMachine,
-  type EventObject,
-  type StateValue,
-} from 'xstate';
+import type { AnyMachineSnapshot, AnyStateMachine, EventObject, StateValue } from 'xstate';
 import { StoreInvalidStreamError } from './errors.js';
+import { machineStepper, type ExecutableAction } from './machine-stepper.js';
 import { redact } from './redact.js';
 import type { JsonValue, StoredEvent } from './types.js';
 
@@ -123,11 +117,6 @@ interface Invocation {
   done: boolean;
 }
 
-interface Action {
-  type: string;
-  params?: unknown;
-}
-
 function actorIdOf(params: unknown): string | null {
   if (typeof params === 'string') return params;
   if (params !== null && typeof params === 'object' && typeof (params as { id?: unknown }).id === 'string') {
@@ -176,13 +165,14 @@ export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent
   let prevSeq = 0;
   const transitions: ReplayTransition[] = [];
   const live = new Map<string, Invocation>();
+  const stepper = machineStepper(machine);
 
   const stayed = (): { from: string | null; to: string } => ({
     from: lastRecordedTo,
     to: lastRecordedTo ?? NOT_RECORDED,
   });
 
-  const applyActions = (actions: readonly Action[]): void => {
+  const applyActions = (actions: readonly ExecutableAction[]): void => {
     for (const a of actions) {
       if (a.type === 'xstate.stopChild') {
         const id = actorIdOf(a.params);
@@ -201,7 +191,11 @@ export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent
     }
   };
 
-  const step = (next: AnyMachineSnapshot, actions: readonly Action[], event: string | null): void => {
+  const step = (
+    next: AnyMachineSnapshot,
+    actions: readonly ExecutableAction[],
+    event: string | null,
+  ): void => {
     const t = recordedTransition(snapshot, next);
     expected = t && { ...t, event, context: asLogged(next.context) };
     snapshot = next;
@@ -229,8 +223,8 @@ export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent
           };
           break;
         }
-        const [next, actions] = initialTransition(machine, ev.data['input']);
-        step(next, actions as Action[], null);
+        const [next, actions] = stepper.initialTransition(ev.data['input']);
+        step(next, actions, null);
         break;
       }
       case 'machine.event': {
@@ -259,8 +253,8 @@ export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent
         const inv = resultOf === undefined ? undefined : live.get(resultOf);
         if (inv && inv.startedSeq !== null) inv.done = true;
         agreed = snapshot;
-        const [next, actions] = transition(machine, snapshot as AnyMachineSnapshot, event);
-        step(next, actions as Action[], event.type);
+        const [next, actions] = stepper.transition(snapshot as AnyMachineSnapshot, event);
+        step(next, actions, event.type);
         break;
       }
       case 'transition': {

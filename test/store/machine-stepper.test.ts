@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import {
+  initialTransition,
+  transition,
+  type AnyMachineSnapshot,
+  type AnyStateMachine,
+  type EventObject,
+} from 'xstate';
+import { EventStore } from '../../src/store/event-store.js';
+import { machineStepper, type ExecutableAction } from '../../src/store/machine-stepper.js';
+import { stateToString } from '../../src/store/replay.js';
+import { driveRun, teardownResponder } from './fixtures/drive.js';
+import { tempDb } from './fixtures/temp-db.js';
+import { makeTestMachine, testMachine } from './fixtures/test-machine.js';
+
+/** What a step means to the engine and to replay: state, context, status, output, effects to run or stop. */
+function observable([snapshot, actions]: [AnyMachineSnapshot, ExecutableAction[]]) {
+  return {
+    value: stateToString(snapshot.value),
+    context: snapshot.context,
+    status: snapshot.status,
+    output: snapshot.output,
+    children: Object.keys(snapshot.children).sort(),
+    actions: actions.map((a) => {
+      const p = a.params as { id?: string; src?: string; input?: unknown } | undefined;
+      return { type: a.type, id: p?.id, src: p?.src, input: p?.input };
+    }),
+  };
+}
+
+describe('machineStepper', () => {
+  it("computes exactly what xstate's initialTransition/transition compute, step by step over recorded runs", () => {
+    const tmp = tempDb();
+    const store = EventStore.open(tmp.path);
+    try {
+      const input = { nodeUuid: 'n1', vifs: ['v'], maxPolls: 4 };
+      const cases: Array<[AnyStateMachine, number]> = [
+        [testMachine, 3],
+        [testMachine, 9],
+        [makeTestMachine({ retryByRequestingAgain: true }), 3],
+      ];
+      for (const [machine, polls] of cases) {
+        const { runId } = driveRun(store, machine, input, teardownResponder(polls));
+        const events = store
+          .readStream(runId)
+          .filter((e) => e.kind === 'machine.event')
+          .map((e) => e.data['event'] as unknown as EventObject);
+        events.push({ type: 'cancel' }, { type: 'unknown' });
+        const stepper = machineStepper(machine);
+        let fast = stepper.initialTransition(input);
+        let reference = initialTransition(machine, input) as [AnyMachineSnapshot, ExecutableAction[]];
+        expect(observable(fast)).toEqual(observable(reference));
+        for (const event of events) {
+          const beforeFast = fast[0];
+          const beforeRef = reference[0];
+          fast = stepper.transition(beforeFast, event);
+          reference = transition(machine, beforeRef, event) as [AnyMachineSnapshot, ExecutableAction[]];
+          expect(observable(fast)).toEqual(observable(reference));
+          // "No transition" must look the same too: the very same snapshot object comes back.
+          expect(fast[0] === beforeFast).toBe(reference[0] === beforeRef);
+        }
+      }
+    } finally {
+      store.close();
+      tmp.cleanup();
+    }
+  });
+});

@@ -269,6 +269,8 @@ export class IronicTransport {
 
   private shouldRetry(err: IronicError, opts: CallOptions): boolean {
     if (!err.retryable) return false;
+    // A certificate Ironic cannot prove will not become valid in retryIntervalMs.
+    if (err.code === 'IRONIC_NETWORK' && isTlsVerificationFailure(err.cause)) return false;
     if (err.code === 'IRONIC_CONFLICT' || err.code === 'IRONIC_NODE_LOCKED')
       return opts.retryOnConflict !== false;
     return true;
@@ -296,6 +298,21 @@ class AttemptAborted extends Error {
   constructor(readonly why: 'caller' | 'timeout') {
     super(why);
   }
+}
+
+/** Node's codes for a certificate that does not verify (self-signed, unknown CA, wrong name, expired). */
+const TLS_VERIFICATION_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function isTlsVerificationFailure(err: unknown): boolean {
+  return TLS_VERIFICATION_CODES.has(errorCodeOf(err));
 }
 
 function readCa(file: string): Buffer {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IronicClient } from '../../src/ironic/client.js';
 import { IronicError } from '../../src/ironic/errors.js';
@@ -257,5 +259,42 @@ describe('secrets never leave in errors or attempts', () => {
     ]) {
       expect(text).not.toContain(secret);
     }
+  });
+});
+
+describe('TLS', () => {
+  const certFile = fileURLToPath(new URL('./fixtures/tls/self-signed-127.0.0.1.cert.pem', import.meta.url));
+  const tls = {
+    cert: readFileSync(certFile, 'utf8'),
+    key: readFileSync(new URL('./fixtures/tls/self-signed-127.0.0.1.key.pem', import.meta.url), 'utf8'),
+  };
+  const routes = { [`GET /v1/nodes/${N}`]: { status: 200, body: ACTIVE_NODE_BODY } };
+
+  it('trusts Ironic’s certificate through a CA file, or skips verification only when told to', async () => {
+    const ironic = await startRecordedIronic(routes, tls);
+    open.push(ironic);
+    for (const options of [{ caFile: certFile }, { insecure: true }]) {
+      const client = await IronicClient.connect({ url: ironic.url, tls: options });
+      open.unshift(client);
+      expect((await client.getNode(N)).uuid).toBe(N);
+    }
+  });
+
+  it('fails an unverifiable certificate once, as a network error, without retrying', async () => {
+    const ironic = await startRecordedIronic(routes, tls);
+    open.push(ironic);
+    const attempts: HttpAttempt[] = [];
+    const err = await failure(
+      IronicClient.connect({
+        url: ironic.url,
+        maxRetries: 5,
+        retryIntervalMs: 5,
+        observer: (a) => attempts.push(a),
+      }),
+    );
+    expect(err.code).toBe('IRONIC_NETWORK');
+    expect(err.message).toContain('SELF_SIGNED');
+    expect(attempts).toEqual([expect.objectContaining({ path: '/', status: null, willRetry: false })]);
+    expect(ironic.requests).toHaveLength(0);
   });
 });

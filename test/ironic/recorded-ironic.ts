@@ -1,6 +1,7 @@
 // A loopback HTTP server that answers like Ironic from recorded responses, and keeps
 // every request it saw so tests can assert on what reached the wire.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ROOT_DOCUMENT } from './fixtures/recorded.js';
 
@@ -40,12 +41,15 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
  * repeats) or a function. `GET /` answers the recorded root document unless overridden.
  * Anything unscripted gets a 500 so a test notices.
  */
-export async function startRecordedIronic(routes: Record<string, Route>): Promise<RecordedIronic> {
+export async function startRecordedIronic(
+  routes: Record<string, Route>,
+  tls?: { key: string; cert: string },
+): Promise<RecordedIronic> {
   const requests: SeenRequest[] = [];
   const served = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
   const all: Record<string, Route> = { 'GET /': { status: 200, body: ROOT_DOCUMENT }, ...routes };
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -83,13 +87,14 @@ export async function startRecordedIronic(routes: Record<string, Route>): Promis
         timers.add(timer);
       } else send();
     });
-  });
+  };
+  const server = tls === undefined ? createServer(handle) : createTlsServer(tls, handle);
   let connections = 0;
-  server.on('connection', () => connections++);
+  server.on(tls === undefined ? 'connection' : 'secureConnection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     requests,
     connections: () => connections,
     calls: () => requests.filter((r) => !(r.method === 'GET' && (r.url === '/' || r.url === '/v1'))),

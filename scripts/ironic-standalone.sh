@@ -17,7 +17,8 @@
 set -euo pipefail
 
 # Debian's interpreter: a pyenv python3 earlier on PATH cannot see dist-packages.
-PY=/usr/bin/python3
+# IRONIC_PYTHON overrides it (another distribution's interpreter that can import ironic).
+PY=${IRONIC_PYTHON:-/usr/bin/python3}
 READY_TIMEOUT_S=${IRONIC_READY_TIMEOUT_S:-60}
 # The cleaning network a --neutron-url stand-in must know (GET /v2.0/networks/<this>).
 CLEANING_NETWORK=6d5e1f3a-0c4b-4f6e-9a55-2b1d7c8e9f00

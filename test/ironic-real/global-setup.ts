@@ -6,7 +6,8 @@
 // the node's lock. Ironic retries taking a busy lock for about 2 s before answering 409, so a
 // request sent right after `deleted` is refused while tear down still runs, with 2 s to spare.
 // power_delay = 1 s makes `target_power_state` observable during a power change.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { startFakeNeutron } from './fake-neutron.js';
@@ -26,6 +27,15 @@ function runScript(args: string[]): Promise<{ code: number; stdout: string; stde
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function parseKeyValues(text: string): Map<string, string> {
@@ -72,7 +82,8 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const url = kv.get('IRONIC_URL');
   const dir = kv.get('IRONIC_DIR');
   const log = kv.get('IRONIC_LOG');
-  if (res.code !== 0 || !url || !dir || !log) {
+  const pid = Number(kv.get('IRONIC_PID'));
+  if (res.code !== 0 || !url || !dir || !log || !Number.isInteger(pid)) {
     await neutron.close();
     // Installed (or in CI) but not starting is a failure, never a skip.
     throw new Error(`the real Ironic did not start (exit ${res.code}):\n${res.stderr}`);
@@ -81,9 +92,19 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   project.provide('ironicUrl', url);
   project.provide('ironicLog', log);
 
+  // If vitest exits without running the teardown (Ctrl-C, a crash), still end that Ironic.
+  const stopOnExit = (): void => {
+    spawnSync('bash', [SCRIPT, 'stop', dir], { stdio: 'ignore' });
+  };
+  process.once('exit', stopOnExit);
+
   return async () => {
+    process.off('exit', stopOnExit);
     const stopped = await runScript(['stop', dir]);
     await neutron.close();
     if (stopped.code !== 0) throw new Error(`stopping the real Ironic failed:\n${stopped.stderr}`);
+    // The script's promise: exactly that process ended, and its directory is gone.
+    if (isAlive(pid)) throw new Error(`the real Ironic (pid ${pid}) is still running after stop`);
+    if (existsSync(dir)) throw new Error(`stop left ${dir} behind`);
   };
 }

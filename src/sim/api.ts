@@ -96,7 +96,6 @@ const V = {
   ENROLL: 11,
   RAID: 12,
   SOFT_POWER: 27,
-  VIFS: 28,
   REBUILD_CONFIGDRIVE: 35,
   DETAIL_PARAM: 43,
   BUILD_CONFIGDRIVE: 56,
@@ -685,18 +684,12 @@ export class ApiHandlers {
 
   // ---- VIFs: /v1/nodes/{node}/vifs
 
-  private requireVifs(req: ApiRequest): void {
-    if (req.minor < V.VIFS) throw Fault.notFound();
-  }
-
   listVifs(req: ApiRequest, ident: string): ApiResponse {
-    this.requireVifs(req);
     const node = this.node(ident);
     return { status: 200, body: { vifs: vifsOf(node).map((v) => ({ id: v.vif })) } };
   }
 
   attachVif(req: ApiRequest, ident: string): ApiResponse {
-    this.requireVifs(req);
     const b = req.body;
     if (!isJsonObject(b)) throw Fault.invalid(`Schema error for vif: ${pyRepr(b)} is not of type 'object'`);
     if (!('id' in b)) throw Fault.invalid("Schema error for vif: 'id' is a required property");
@@ -721,7 +714,6 @@ export class ApiHandlers {
   }
 
   detachVif(req: ApiRequest, ident: string, vif: string): ApiResponse {
-    this.requireVifs(req);
     const node = this.node(ident);
     this.conductor.ensureUnlocked(node);
     if (node.networkInterface === 'noop') return { status: 204 };

@@ -13,6 +13,7 @@ import { pyDumps } from './python-json.js';
 import type { RequestLog } from './request-log.js';
 
 const VERSION_HEADER = 'x-openstack-ironic-api-version';
+const VIFS_MINOR = 28;
 /** Header spelling as Ironic's eventlet server sends it. */
 const H_MIN = 'X-Openstack-Ironic-Api-Minimum-Version';
 const H_MAX = 'X-Openstack-Ironic-Api-Maximum-Version';
@@ -73,7 +74,10 @@ export class SimServer {
   constructor(private readonly deps: ServerDeps) {
     this.maxVersion = `1.${deps.options.maxMinor}`;
     this.http = createServer((req, res) => {
-      void this.handle(req, res);
+      this.handle(req, res).catch(() => {
+        // The client went away mid-answer (or a reset fault fired): nothing left to tell it.
+        if (!res.headersSent) res.destroy();
+      });
     });
     this.http.keepAliveTimeout = 5000;
     this.http.on('connection', (socket) => {
@@ -110,7 +114,7 @@ export class SimServer {
     const segs = pathname
       .split('/')
       .filter((s) => s !== '')
-      .map((s) => decodeURIComponent(s));
+      .map(decodeSegment);
     const nodeIdent =
       segs[0] === 'v1' && segs[1] === 'nodes' && segs[2] !== undefined && segs[2] !== 'detail'
         ? segs[2]
@@ -234,16 +238,11 @@ export class SimServer {
 
     const headers = this.versionHeaders(`1.${minor}`);
     let body: unknown;
-    if (rawBody !== '') {
-      try {
-        body = JSON.parse(rawBody);
-      } catch {
-        return {
-          status: 400,
-          payload: faultBody(Fault.invalid('Malformed request body: not valid JSON')),
-          headers,
-        };
-      }
+    try {
+      body = rawBody === '' ? undefined : JSON.parse(rawBody);
+    } catch {
+      // Ironic reads an unparsable body as no body ("Missing mandatory parameter: ...").
+      body = undefined;
     }
     const apiReq: ApiRequest = {
       method,
@@ -317,6 +316,8 @@ export class SimServer {
         }
         return 'not-found';
       }
+      // The VIF sub-resource exists from API 1.28; before, the route is unknown.
+      if (sub === 'vifs' && req.minor < VIFS_MINOR) return 'not-found';
       if (sub === 'vifs') {
         if (leaf === undefined) {
           if (m === 'GET') return h.listVifs(req, id);
@@ -403,6 +404,15 @@ export class SimServer {
       deploy_templates: link('deploy_templates'),
       shards: link('shards'),
     };
+  }
+}
+
+/** Ironic (webob) keeps a segment it cannot percent-decode as written. */
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
   }
 }
 

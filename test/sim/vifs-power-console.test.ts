@@ -77,7 +77,9 @@ describe('VIFs', () => {
     expect(faultstring(await call(sim, 'POST', `/v1/nodes/${id}/vifs`, {}))).toBe(
       "Schema error for vif: 'id' is a required property",
     );
-    expect((await call(sim, 'GET', `/v1/nodes/${id}/vifs`, undefined, '1.27')).status).toBe(404);
+    expect((await call(sim, 'GET', `/v1/nodes/${id}/vifs`, undefined, '1.27')).text).toBe(
+      '{"error_message": "{\\"code\\": 404, \\"title\\": \\"Not Found\\", \\"description\\": \\"\\"}"}',
+    );
   });
 });
 

@@ -273,3 +273,14 @@ describe('GET /v1/nodes/{node}', () => {
     );
   });
 });
+
+describe('robustness', () => {
+  it('answers a malformed percent-escape and a non-JSON body without dying', async () => {
+    sim = await startSimulator({ nodes: 1 });
+    expect((await call(sim, 'GET', '/v1/nodes/%E0%A4%A')).status).toBe(404);
+    const bad = await call(sim, 'PUT', `/v1/nodes/${sim.nodeIds()[0]}/states/provision`, '{not json');
+    expect(bad.status).toBe(400);
+    expect(faultstring(bad)).toBe('Missing mandatory parameter: target');
+    expect((await call(sim, 'GET', '/v1/nodes')).status).toBe(200);
+  });
+});

@@ -63,7 +63,6 @@ export const Fault = {
     new ApiError(400, `Driver ${driver} does not support ${iface} (disabled or not implemented).`),
   invalid: (msg: string) => new ApiError(400, msg),
   conflict: (msg: string) => new ApiError(409, msg),
-  notFound: (msg = 'Resource could not be found.') => new ApiError(404, msg),
 };
 
 /** exception.NotAcceptable: a feature newer than the requested microversion. */

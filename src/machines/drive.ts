@@ -84,7 +84,7 @@ export interface DriveResult {
 export function driveMachine(
   machine: AnyStateMachine,
   input: unknown,
-  respond: (call: EffectCall, trace: readonly TraceEntry[]) => EffectAnswer,
+  respond: (call: EffectCall, trace: readonly TraceEntry[], state: string) => EffectAnswer,
   maxSteps = 10_000,
 ): DriveResult {
   let step = startMachine(machine, input);
@@ -97,8 +97,9 @@ export function driveMachine(
     if (trace.length >= maxSteps) {
       return { status: 'limit', state: stateValueToString(step.snapshot.value), output: undefined, trace };
     }
-    const answer = respond(call, trace);
-    trace.push({ state: stateValueToString(step.snapshot.value), call, answer });
+    const state = stateValueToString(step.snapshot.value);
+    const answer = respond(call, trace, state);
+    trace.push({ state, call, answer });
     step = answerCall(machine, step.snapshot, call, answer);
   }
   return {

@@ -6,7 +6,6 @@ import { ProvisionVerb, type ProvisionVerbName } from './states.js';
 import type { CallContext, HttpMethod, IronicTransport, RawResponse, RequestSpec } from './transport.js';
 import type {
   CallOptions,
-  ConfigDrive,
   ConsoleInfo,
   HttpObserver,
   IronicApi,
@@ -111,16 +110,11 @@ export class IronicOperations implements IronicApi {
     if (limit > 0) query.set('limit', String(limit));
     const base = filters.detail === true ? '/v1/nodes/detail' : '/v1/nodes';
     const fields = filters.fields === undefined ? '' : `fields=${fieldsParam(filters.fields)}`;
-    return this.pages(
-      base,
-      query,
-      fields,
-      filters.marker,
-      limit,
-      opts,
-      (res) => readNodeList(parse(res)),
-      (n) => n.nodes,
-    );
+    const list = { base, query, rawQuery: fields, marker: filters.marker, limit };
+    return this.pages(list, opts, (res) => {
+      const page = readNodeList(parse(res));
+      return { items: page.nodes, next: page.next };
+    });
   }
 
   async updateNode(node: Uuid | string, patch: readonly PatchOp[], opts: CallOptions = {}): Promise<Node> {
@@ -153,7 +147,7 @@ export class IronicOperations implements IronicApi {
           `a config drive can only be sent with target active or rebuild, not ${target}`,
         );
       }
-      body['configdrive'] = opts.configdrive as ConfigDrive as unknown as Json;
+      body['configdrive'] = opts.configdrive as unknown as Json;
       secrets = stringLeaves(opts.configdrive);
     }
     await this.send(
@@ -212,32 +206,16 @@ export class IronicOperations implements IronicApi {
   async listPorts(node: Uuid | string, opts: CallOptions = {}): Promise<Port[]> {
     assertNodeIdent(node);
     const query = new URLSearchParams({ node });
-    return this.pages(
-      '/v1/ports/detail',
-      query,
-      '',
-      undefined,
-      0,
-      opts,
-      (res) => withNext(parse(res), readPorts),
-      (p) => p.items,
-      node,
+    return this.pages({ base: '/v1/ports/detail', query, node }, opts, (res) =>
+      withNext(parse(res), readPorts),
     );
   }
 
   async listPortgroups(node: Uuid | string, opts: CallOptions = {}): Promise<Portgroup[]> {
     assertNodeIdent(node);
     const query = new URLSearchParams({ node });
-    return this.pages(
-      '/v1/portgroups/detail',
-      query,
-      '',
-      undefined,
-      0,
-      opts,
-      (res) => withNext(parse(res), readPortgroups),
-      (p) => p.items,
-      node,
+    return this.pages({ base: '/v1/portgroups/detail', query, node }, opts, (res) =>
+      withNext(parse(res), readPortgroups),
     );
   }
 
@@ -285,27 +263,22 @@ export class IronicOperations implements IronicApi {
    * limit=0). We rebuild each page's URL from the marker instead of following the link,
    * so a proxy-rewritten host or scheme in `next` cannot send us elsewhere.
    */
-  private async pages<P extends { next: string | null }, T>(
-    base: string,
-    query: URLSearchParams,
-    rawQuery: string,
-    firstMarker: string | undefined,
-    limit: number,
+  private async pages<T>(
+    list: ListQuery,
     opts: CallOptions,
-    read: (res: RawResponse) => P,
-    itemsOf: (page: P) => T[],
-    node?: string,
+    read: (res: RawResponse) => { items: T[]; next: string | null },
   ): Promise<T[]> {
+    const { base, query, rawQuery = '', limit = 0, node } = list;
     const items: T[] = [];
     const seen = new Set<string>();
-    let marker = firstMarker;
+    let marker = list.marker;
     for (;;) {
       const q = new URLSearchParams(query);
       if (marker !== undefined) q.set('marker', marker);
       const qs = [q.toString(), rawQuery].filter((s) => s.length > 0).join('&');
       const path = qs.length > 0 ? `${base}?${qs}` : base;
       const page = await this.json('GET', path, node, opts, read);
-      items.push(...itemsOf(page));
+      items.push(...page.items);
       if (limit > 0 && items.length >= limit) return items.slice(0, limit);
       const next = page.next === null ? null : markerOf(page.next);
       if (next === null) return items;
@@ -321,6 +294,18 @@ export class IronicOperations implements IronicApi {
       marker = next;
     }
   }
+}
+
+/** One paged collection: its path, filters, where to start and how many items to collect. */
+interface ListQuery {
+  base: string;
+  query: URLSearchParams;
+  /** Appended as is, so `fields=a,b` goes out spelled as Ironic spells it in its own links. */
+  rawQuery?: string;
+  marker?: string | undefined;
+  /** 0: every page to the end. */
+  limit?: number;
+  node?: string;
 }
 
 function parse(res: RawResponse): unknown {

@@ -66,9 +66,12 @@ export async function lookupNode(input: LookupNodeInput, ctx: EffectContext): Pr
   );
 }
 
-/** The whole node: the deploy patch reads its properties and driver. */
+/**
+ * The seed's node fields only (seed: _get_node): the deploy patch needs `properties`, and the
+ * node goes into the log as the next effect's input, so driver_info never should.
+ */
 export async function getNode(input: GetNodeInput, ctx: EffectContext): Promise<Node> {
-  return ctx.ironic.getNode(input.node, { signal: ctx.signal });
+  return ctx.ironic.getNode(input.node, { fields: NODE_FIELDS, signal: ctx.signal });
 }
 
 export async function observeNode(input: ObserveNodeInput, ctx: EffectContext): Promise<NodeView> {

@@ -13,6 +13,7 @@ import {
   addInstanceInfo,
   effects,
   getConsole,
+  getNode,
   lookupNode,
   observeNode,
   plugVifs,
@@ -58,6 +59,13 @@ describe('effects', () => {
     expect((ironic.calls[0]?.args[1] as { fields: unknown }).fields).toEqual(NODE_FIELDS);
     expect(view).toMatchObject({ uuid: NODE, provision_state: 'active', instance_uuid: INSTANCE });
     expect(Object.keys(view)).not.toContain('properties');
+  });
+
+  it('reads the node with the seed fields only, so driver_info never reaches the log (seed: _get_node)', async () => {
+    const ironic = new FakeIronic();
+    await getNode({ node: NODE }, fakeContext(ironic));
+    expect(ironic.calls[0]?.args[0]).toBe(NODE);
+    expect((ironic.calls[0]?.args[1] as { fields: unknown }).fields).toEqual(NODE_FIELDS);
   });
 
   it('counts a 400 "not attached" on detach as done and goes on with the next VIF (seed: _unplug_vifs)', async () => {

@@ -23,7 +23,13 @@ function runScript(args: string[]): Promise<{ code: number; stdout: string; stde
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      // The script's own progress lines (installing, up in N s) are worth seeing live in CI.
+      for (const line of d.toString().split('\n')) {
+        if (line.startsWith('ironic-standalone:')) console.log(line);
+      }
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
   });
@@ -48,11 +54,14 @@ function parseKeyValues(text: string): Map<string, string> {
 }
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
-  // A developer may point the suite at an Ironic already running (started by the script by hand;
-  // the flat-VIF scenario then needs it started with --neutron-url of a fake Neutron).
-  if (process.env.IRONIC_URL && process.env.IRONIC_LOG) {
-    project.provide('ironicUrl', process.env.IRONIC_URL);
-    project.provide('ironicLog', process.env.IRONIC_LOG);
+  // A developer may point the suite at a throw-away Ironic already running, started by the script
+  // by hand (the flat-VIF scenario then needs it started with --neutron-url of a fake Neutron).
+  // Deliberately not IRONIC_URL: the suite enrolls nodes and must never meet a real deployment.
+  const reuseUrl = process.env.IRONLEDGER_TEST_IRONIC_URL;
+  const reuseLog = process.env.IRONLEDGER_TEST_IRONIC_LOG;
+  if (reuseUrl && reuseLog) {
+    project.provide('ironicUrl', reuseUrl);
+    project.provide('ironicLog', reuseLog);
     return undefined;
   }
 

@@ -1,5 +1,6 @@
 // Event store benchmark: `npm run build && node bench/store.mjs [--scenario <module.mjs>] [--quick]`
 //
+// Parts: --only single,batched,replay,open (default all); --quick runs a tenth of the sizes.
 // Prints: durable single-event appends/s (one event per transaction, synchronous=NORMAL and FULL),
 // batched events/s (many runs per transaction), replay transitions/s through a machine,
 // bytes per event on disk, and open time of a database holding 1 M events.
@@ -15,12 +16,15 @@ import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { assign, fromPromise, initialTransition, setup, transition } from 'xstate';
 import { EventStore } from '../dist/store/event-store.js';
+import { machineStepper } from '../dist/store/machine-stepper.js';
 import { recordedTransition, replayRun } from '../dist/store/replay.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const scenarioArg = args.includes('--scenario') ? args[args.indexOf('--scenario') + 1] : undefined;
 const scale = quick ? 0.1 : 1;
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : null;
+const wants = (part) => only === null || only.includes(part);
 
 const dir = mkdtempSync(join(tmpdir(), 'ironledger-bench-'));
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
@@ -277,19 +281,22 @@ async function benchReplay(polls) {
   return { name: scenario.name ?? scenarioArg, events: events.length, read, fold };
 }
 
-// Transitions/s of XState's pure transition() alone, to show how much of replay is the machine.
-function benchBareTransitions(n) {
+// Transitions/s of the machine alone (no store, no comparison): xstate's pure transition(), which
+// builds an inert actor per call, and the store's machineStepper, which builds it once per run.
+function benchBareTransitions(n, step) {
   const { machine } = defaultScenario(n);
-  let [s] = initialTransition(machine, { nodeUuid: 'n', maxPolls: n + 10 });
-  [s] = transition(machine, s, { type: 'xstate.done.actor.validate', output: {} });
-  [s] = transition(machine, s, { type: 'xstate.done.actor.unplugVifs', output: {} });
-  [s] = transition(machine, s, { type: 'xstate.done.actor.requestDeleted', output: {} });
+  const stepper = machineStepper(machine);
+  let [s] = stepper.initialTransition({ nodeUuid: 'n', maxPolls: n + 10 });
+  const next =
+    step === 'xstate'
+      ? (snap, ev) => transition(machine, snap, ev)[0]
+      : (snap, ev) => stepper.transition(snap, ev)[0];
+  s = next(s, { type: 'xstate.done.actor.validate', output: {} });
+  s = next(s, { type: 'xstate.done.actor.unplugVifs', output: {} });
+  s = next(s, { type: 'xstate.done.actor.requestDeleted', output: {} });
   return measure(() => {
     for (let i = 0; i < n; i++) {
-      [s] = transition(machine, s, {
-        type: 'xstate.done.actor.observeNode',
-        output: { provisionState: 'cleaning' },
-      });
+      s = next(s, { type: 'xstate.done.actor.observeNode', output: { provisionState: 'cleaning' } });
     }
     return n;
   });
@@ -337,31 +344,41 @@ try {
       .map((l) => l.toFixed(1))
       .join(' ')} on ${cpus().length} cores`,
   );
-  line(
-    'single-event appends (NORMAL, 1 tx each)',
-    rates(benchSingle('NORMAL', 40_000 * scale)),
-    '>= 20,000/s',
-  );
-  line('single-event appends (FULL, fsync each)', rates(benchSingle('FULL', 2_000 * scale)));
-  const batched = benchBatched(500_000 * scale, 100, 10);
-  line('batched events (100 runs x 10 events per tx)', rates(batched), '>= 200,000/s');
-  const batched10k = benchBatched(500_000 * scale, 100, 10, { walAutocheckpointPages: 10_000 });
-  line('  same, walAutocheckpointPages 10000', rates(batched10k));
-  line('bytes per event on disk (http event, ~130 B JSON)', (batched.bytes / batched.events).toFixed(1));
-  const replay = await benchReplay(Math.round(50_000 * scale));
-  line(`replay transitions (${replay.name})`, rates(replay.fold), '>= 50,000/s');
-  line(`  events folded/s (${replay.events} events, all kinds)`, fmt(replay.events / replay.fold.wall));
-  line('  readStream events (SQLite + JSON.parse)', rates(replay.read));
-  line('  bare xstate transition() (same machine)', rates(benchBareTransitions(Math.round(50_000 * scale))));
-  const open = benchOpen(1_000_000 * scale);
-  line(`open as writer with ${fmt(open.written)} events (ms)`, open.openWriterMs.toFixed(1));
-  line('open as reader + listRuns(running, 50) (ms)', open.openReaderMs.toFixed(1));
-  line(`  unfinishedRuns() -> ${open.unfinished} runs (ms)`, open.unfinishedMs.toFixed(1));
-  line(`  readStream of one run (${open.stream} events) (ms)`, open.readMs.toFixed(2));
-  line(
-    '  file size (MB), bytes/event',
-    `${(open.bytes / 1e6).toFixed(1)}, ${(open.bytes / open.written).toFixed(1)}`,
-  );
+  if (wants('single')) {
+    line(
+      'single-event appends (NORMAL, 1 tx each)',
+      rates(benchSingle('NORMAL', 40_000 * scale)),
+      '>= 20,000/s',
+    );
+    line('single-event appends (FULL, fsync each)', rates(benchSingle('FULL', 2_000 * scale)));
+  }
+  if (wants('batched')) {
+    const batched = benchBatched(500_000 * scale, 100, 10);
+    line('batched events (100 runs x 10 events per tx)', rates(batched), '>= 200,000/s');
+    const batched10k = benchBatched(500_000 * scale, 100, 10, { walAutocheckpointPages: 10_000 });
+    line('  same, walAutocheckpointPages 10000', rates(batched10k));
+    line('bytes per event on disk (http event, ~130 B JSON)', (batched.bytes / batched.events).toFixed(1));
+  }
+  if (wants('replay')) {
+    const replay = await benchReplay(Math.round(50_000 * scale));
+    line(`replay transitions (${replay.name})`, rates(replay.fold), '>= 50,000/s');
+    line(`  events folded/s (${replay.events} events, all kinds)`, fmt(replay.events / replay.fold.wall));
+    line('  readStream events (SQLite + JSON.parse)', rates(replay.read));
+    const n = Math.round(20_000 * scale);
+    line('  machine alone: machineStepper.transition()', rates(benchBareTransitions(n, 'stepper')));
+    line('  machine alone: xstate transition()', rates(benchBareTransitions(n, 'xstate')));
+  }
+  if (wants('open')) {
+    const open = benchOpen(1_000_000 * scale);
+    line(`open as writer with ${fmt(open.written)} events (ms)`, open.openWriterMs.toFixed(1));
+    line('open as reader + listRuns(running, 50) (ms)', open.openReaderMs.toFixed(1));
+    line(`  unfinishedRuns() -> ${open.unfinished} runs (ms)`, open.unfinishedMs.toFixed(1));
+    line(`  readStream of one run (${open.stream} events) (ms)`, open.readMs.toFixed(2));
+    line(
+      '  file size (MB), bytes/event',
+      `${(open.bytes / 1e6).toFixed(1)}, ${(open.bytes / open.written).toFixed(1)}`,
+    );
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

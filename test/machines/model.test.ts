@@ -1,44 +1,15 @@
 // Model-based proof: every path of every machine, with every effect answering every way Ironic
-// (or a hook) can answer, within small poll budgets. The invariants hold on each path.
-import { describe, expect, it } from 'vitest';
+// (or a hook) can answer, within small poll budgets. The console machine is walked in
+// model-console.test.ts.
 import { setup } from 'xstate';
+import { describe, expect, it } from 'vitest';
 import { effectActors } from '../../src/machines/actors.js';
-import { lifecycles } from '../../src/machines/index.js';
-import type { OpName } from '../../src/machines/index.js';
-import { INPUTS, INVARIANTS, spaceFor } from './model.js';
 import { INSTANCE, NODE } from './fixtures.js';
+import { INVARIANTS, spaceFor } from './model.js';
+import { describeEveryPath } from './model-walk.js';
 import { walk } from './walker.js';
 
-describe('every path of every machine', () => {
-  const counts: Partial<Record<OpName, number>> = {};
-  for (const op of Object.keys(INPUTS) as OpName[]) {
-    it(
-      `${op}: every path ends final, starts one effect per event and keeps its order invariants`,
-      { timeout: 120_000 },
-      () => {
-        const violations: string[] = [];
-        let total = 0;
-        for (const input of INPUTS[op]) {
-          total += walk(lifecycles[op].machine, input, spaceFor(op), (path) => {
-            for (const check of INVARIANTS[op]) {
-              const broken = check(path);
-              if (broken !== null && violations.length < 20)
-                violations.push(`${broken}: ${path.labels.join(' > ')}`);
-            }
-          });
-        }
-        counts[op] = total;
-        expect(violations).toEqual([]);
-        expect(total).toBeGreaterThan(10);
-      },
-    );
-  }
-  it('reports the number of paths walked', () => {
-    const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    console.log(`model paths walked: ${JSON.stringify(counts)} total ${total}`);
-    expect(Object.keys(counts)).toHaveLength(7);
-  });
-});
+describeEveryPath(['destroy', 'deploy', 'rebuild', 'reboot', 'powerOff', 'powerOn']);
 
 describe('the invariants themselves', () => {
   it('catch a teardown that requests deleted before detaching VIFs (seed: destroy, bug 1659836)', () => {

@@ -154,128 +154,94 @@ function shownInstanceInfo(info: JsonObject): JsonObject {
   return { ...info, configdrive: '******' };
 }
 
-/** The full node body of GET /v1/nodes/{node} at API 1.82, in Ironic's key order. */
-export function nodeBody(n: SimNode, base: string): Record<string, unknown> {
-  return {
-    uuid: n.uuid,
-    created_at: n.createdAt,
-    updated_at: n.updatedAt,
-    automated_clean: n.automatedClean,
-    bios_interface: 'no-bios',
-    boot_interface: 'fake',
-    boot_mode: null,
-    clean_step: {},
-    conductor_group: '',
-    console_enabled: n.consoleEnabled,
-    console_interface: n.consoleInterface,
-    deploy_interface: 'fake',
-    deploy_step: {},
-    description: n.description,
-    driver: n.driver,
-    driver_info: n.driverInfo,
-    driver_internal_info: n.driverInternalInfo,
-    extra: n.extra,
-    fault: n.fault,
-    inspection_finished_at: null,
-    inspection_started_at: null,
-    inspect_interface: 'fake',
-    instance_info: shownInstanceInfo(n.instanceInfo),
-    instance_uuid: n.instanceUuid,
-    last_error: n.lastError,
-    lessee: null,
-    maintenance: n.maintenance,
-    maintenance_reason: n.maintenanceReason,
-    management_interface: 'fake',
-    name: n.name,
-    network_data: {},
-    network_interface: n.networkInterface,
-    owner: null,
-    power_interface: 'fake',
-    power_state: n.powerState,
-    properties: n.properties,
-    protected: false,
-    protected_reason: null,
-    provision_state: n.provisionState,
-    provision_updated_at: n.provisionUpdatedAt,
-    raid_config: {},
-    raid_interface: 'fake',
-    rescue_interface: 'no-rescue',
-    reservation: n.reservation,
-    resource_class: n.resourceClass,
-    retired: false,
-    retired_reason: null,
-    secure_boot: null,
-    shard: null,
-    storage_interface: 'noop',
-    target_power_state: n.targetPowerState,
-    target_provision_state: n.targetProvisionState,
-    target_raid_config: {},
-    traits: [],
-    vendor_interface: 'no-vendor',
-    links: links(base, 'nodes', n.uuid),
-    conductor: 'localhost',
-    allocation_uuid: null,
-    chassis_uuid: null,
-    ports: links(base, 'nodes', n.uuid, 'ports'),
-    states: links(base, 'nodes', n.uuid, 'states'),
-    portgroups: links(base, 'nodes', n.uuid, 'portgroups'),
-    volume: links(base, 'nodes', n.uuid, 'volume'),
-  };
-}
+type FieldGetter = (n: SimNode, base: string) => unknown;
 
-/** Every field name `fields=` may ask for (the keys of the full body but the link lists). */
+/** The node body of API 1.82 as (field, getter) pairs in Ironic's key order. */
+const NODE_FIELDS: readonly (readonly [string, FieldGetter])[] = [
+  ['uuid', (n) => n.uuid],
+  ['created_at', (n) => n.createdAt],
+  ['updated_at', (n) => n.updatedAt],
+  ['automated_clean', (n) => n.automatedClean],
+  ['bios_interface', () => 'no-bios'],
+  ['boot_interface', () => 'fake'],
+  ['boot_mode', () => null],
+  ['clean_step', () => ({})],
+  ['conductor_group', () => ''],
+  ['console_enabled', (n) => n.consoleEnabled],
+  ['console_interface', (n) => n.consoleInterface],
+  ['deploy_interface', () => 'fake'],
+  ['deploy_step', () => ({})],
+  ['description', (n) => n.description],
+  ['driver', (n) => n.driver],
+  ['driver_info', (n) => n.driverInfo],
+  ['driver_internal_info', (n) => n.driverInternalInfo],
+  ['extra', (n) => n.extra],
+  ['fault', (n) => n.fault],
+  ['inspection_finished_at', () => null],
+  ['inspection_started_at', () => null],
+  ['inspect_interface', () => 'fake'],
+  ['instance_info', (n) => shownInstanceInfo(n.instanceInfo)],
+  ['instance_uuid', (n) => n.instanceUuid],
+  ['last_error', (n) => n.lastError],
+  ['lessee', () => null],
+  ['maintenance', (n) => n.maintenance],
+  ['maintenance_reason', (n) => n.maintenanceReason],
+  ['management_interface', () => 'fake'],
+  ['name', (n) => n.name],
+  ['network_data', () => ({})],
+  ['network_interface', (n) => n.networkInterface],
+  ['owner', () => null],
+  ['power_interface', () => 'fake'],
+  ['power_state', (n) => n.powerState],
+  ['properties', (n) => n.properties],
+  ['protected', () => false],
+  ['protected_reason', () => null],
+  ['provision_state', (n) => n.provisionState],
+  ['provision_updated_at', (n) => n.provisionUpdatedAt],
+  ['raid_config', () => ({})],
+  ['raid_interface', () => 'fake'],
+  ['rescue_interface', () => 'no-rescue'],
+  ['reservation', (n) => n.reservation],
+  ['resource_class', (n) => n.resourceClass],
+  ['retired', () => false],
+  ['retired_reason', () => null],
+  ['secure_boot', () => null],
+  ['shard', () => null],
+  ['storage_interface', () => 'noop'],
+  ['target_power_state', (n) => n.targetPowerState],
+  ['target_provision_state', (n) => n.targetProvisionState],
+  ['target_raid_config', () => ({})],
+  ['traits', () => []],
+  ['vendor_interface', () => 'no-vendor'],
+  ['links', (n, base) => links(base, 'nodes', n.uuid)],
+  ['conductor', () => 'localhost'],
+  ['allocation_uuid', () => null],
+  ['chassis_uuid', () => null],
+  ['ports', (n, base) => links(base, 'nodes', n.uuid, 'ports')],
+  ['states', (n, base) => links(base, 'nodes', n.uuid, 'states')],
+  ['portgroups', (n, base) => links(base, 'nodes', n.uuid, 'portgroups')],
+  ['volume', (n, base) => links(base, 'nodes', n.uuid, 'volume')],
+];
+const GETTERS = new Map<string, FieldGetter>(NODE_FIELDS);
+const LINK_LISTS = new Set(['links', 'ports', 'states', 'portgroups', 'volume']);
+
+/** Every field name `fields=` may ask for (the body's keys but its link lists). */
 export const NODE_FIELD_NAMES: ReadonlySet<string> = new Set(
-  Object.keys(nodeBody(blankForKeys(), '')).filter(
-    (k) => !['links', 'ports', 'states', 'portgroups', 'volume'].includes(k),
-  ),
+  NODE_FIELDS.map(([name]) => name).filter((name) => !LINK_LISTS.has(name)),
 );
 
-function blankForKeys(): SimNode {
-  return {
-    id: 0,
-    uuid: '',
-    name: null,
-    createdAt: '',
-    updatedAt: null,
-    driver: '',
-    powerState: null,
-    targetPowerState: null,
-    provisionState: 'enroll',
-    targetProvisionState: null,
-    provisionUpdatedAt: null,
-    lastError: null,
-    maintenance: false,
-    maintenanceReason: null,
-    fault: null,
-    reservation: null,
-    instanceUuid: null,
-    instanceInfo: {},
-    properties: {},
-    driverInfo: {},
-    driverInternalInfo: {},
-    extra: {},
-    resourceClass: null,
-    description: null,
-    automatedClean: null,
-    consoleEnabled: false,
-    networkInterface: 'flat',
-    consoleInterface: 'fake',
-    consolePort: 0,
-    validationFailures: {},
-    ports: [],
-    portgroups: [],
-    failNextDeploy: null,
-    failNextClean: null,
-    manualClean: false,
-  };
+/** The full node body of GET /v1/nodes/{node} at API 1.82, in Ironic's key order. */
+export function nodeBody(n: SimNode, base: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, get] of NODE_FIELDS) out[name] = get(n, base);
+  return out;
 }
 
 /** A node body restricted to `fields` (in the order asked), plus links, as Ironic does. */
 export function nodeFieldsBody(n: SimNode, base: string, fields: readonly string[]): Record<string, unknown> {
-  const full = nodeBody(n, base);
   const out: Record<string, unknown> = {};
-  for (const f of fields) out[f] = full[f];
-  out.links = full.links;
+  for (const f of fields) out[f] = GETTERS.get(f)?.(n, base);
+  out.links = links(base, 'nodes', n.uuid);
   return out;
 }
 

@@ -23,6 +23,7 @@ import { checkReadable, migrate } from './schema.js';
 import {
   EVENT_KINDS,
   EVENT_PAYLOAD_VERSION,
+  RUN_STATUSES,
   type AppendRequest,
   type EventKind,
   type JsonObject,
@@ -55,7 +56,7 @@ export interface StoreOptions {
 export const MIN_RUN_ID_PREFIX = 6;
 
 const KINDS = new Set<string>(EVENT_KINDS);
-const FINISH_STATUSES = new Set<string>(['succeeded', 'failed', 'cancelled']);
+const FINISH_STATUSES = new Set<string>(RUN_STATUSES.filter((s) => s !== 'running'));
 
 interface RunRecord {
   id: string;

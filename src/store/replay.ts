@@ -296,9 +296,11 @@ export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent
       case 'effect.started': {
         const actorId = String(ev.data['actorId']);
         const inv = live.get(actorId);
+        // A second start of an invocation whose result was never consumed is a resume
+        // running it again (after a crash or a close): legitimate. After its result, it is not.
         if (
           !inv ||
-          inv.startedSeq !== null ||
+          (inv.startedSeq !== null && inv.done) ||
           inv.src !== ev.data['src'] ||
           !sameJson(inv.input, ev.data['input'])
         ) {

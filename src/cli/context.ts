@@ -13,6 +13,7 @@ export interface GlobalOptions {
   json: boolean;
   logLevel: string;
   pollInterval: string;
+  maxPolls: string;
   maxRetries: string;
   retryInterval: string;
   caFile?: string;

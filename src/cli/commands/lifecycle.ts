@@ -24,6 +24,7 @@ export async function openEngine(ctx: CliContext, extra: { resume?: boolean } = 
     ironic: ironicOptions(ctx),
     logger: ctx.log,
     pollIntervalMs: intOption('--poll-interval', ctx.opts.pollInterval, 1),
+    maxPolls: intOption('--max-polls', ctx.opts.maxPolls, 1),
     resume: extra.resume ?? false,
   });
 }

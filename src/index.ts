@@ -2,3 +2,39 @@
 export * from './ironic/states.js';
 export * from './ironic/types.js';
 export * from './ironic/errors.js';
+export * from './ironic/client.js';
+export * from './ironic/microversion.js';
+export * from './ironic/deploy-patch.js';
+export * from './ironic/configdrive.js';
+export * from './ironic/network-metadata.js';
+export * from './ironic/resources.js';
+export { isUuid } from './ironic/validate.js';
+export * from './inventory/inventory.js';
+export * from './inventory/hash-ring.js';
+export * from './inventory/ownership.js';
+export * from './inventory/errors.js';
+export { Engine } from './engine/engine.js';
+export type { EngineOptions, EngineStats, RunHandle, RunResult, RunProgress } from './engine/engine.js';
+export { EngineError } from './engine/errors.js';
+export type { EngineErrorCode } from './engine/errors.js';
+export { buildTimeline } from './engine/timeline.js';
+export type { Timeline } from './engine/timeline.js';
+export { lifecycles } from './machines/index.js';
+export type {
+  OpName,
+  DestroyInput,
+  DeployInput,
+  RebuildInput,
+  RebootInput,
+  PowerOffInput,
+  PowerOnInput,
+  ConsoleInput,
+  LifecycleOutput,
+  MachineError,
+} from './machines/index.js';
+export type { FilteringHooks, RunSecrets } from './machines/effect-context.js';
+export { EventStore } from './store/event-store.js';
+export { replayRun } from './store/replay.js';
+export type { StoredEvent, RunRow, RunFilters, RunStatus } from './store/types.js';
+export { startSimulator } from './sim/index.js';
+export type { Simulator, SimOptions } from './sim/index.js';

@@ -7,7 +7,7 @@ import { buildDeployPatch } from '../ironic/deploy-patch.js';
 import { isIronicError } from '../ironic/errors.js';
 import { buildNetworkMetadata } from '../ironic/network-metadata.js';
 import { ProvisionState } from '../ironic/states.js';
-import type { Json, JsonObject, NetworkData, Node } from '../ironic/types.js';
+import type { ConfigDrive, Json, JsonObject, NetworkData, Node } from '../ironic/types.js';
 import { NODE_FIELDS } from '../ironic/types.js';
 import type { EffectContext, EffectImpl } from './effect-context.js';
 import { EffectError, toEffectErrorJson } from './effect-error.js';
@@ -205,7 +205,7 @@ export async function requestActive(
   ctx: EffectContext,
 ): Promise<RequestActiveOutput> {
   const plan = input.configDrive;
-  let configdrive;
+  let configdrive: ConfigDrive | undefined;
   if (plan.required) {
     const missing: string[] = [];
     const { secrets } = ctx;

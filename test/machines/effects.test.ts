@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createActor } from 'xstate';
 import {
   IronicBadRequestError,
   IronicConflictError,
@@ -9,6 +10,7 @@ import { NODE_FIELDS } from '../../src/ironic/types.js';
 import type { Node } from '../../src/ironic/types.js';
 import { effectActors } from '../../src/machines/actors.js';
 import { toEffectErrorJson } from '../../src/machines/effect-error.js';
+import { teardownMachine } from '../../src/machines/teardown.js';
 import {
   addInstanceInfo,
   effects,
@@ -47,6 +49,14 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('effects', () => {
+  it('leaves nothing for XState to run: the machines only declare stand-ins that refuse', async () => {
+    const actor = createActor(teardownMachine, { input: { instance: INSTANCE, vifs: [] } });
+    const done = new Promise<void>((resolve) => actor.subscribe({ complete: resolve }));
+    actor.start();
+    await done;
+    expect(actor.getSnapshot().output?.error?.message).toMatch(/executed by the engine, never by XState/);
+  });
+
   it('implements every effect a machine can invoke, and nothing else', () => {
     expect(Object.keys(effects).sort()).toEqual(Object.keys(effectActors).sort());
   });

@@ -51,7 +51,9 @@ function redactValue(value: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(obj)) {
     if (v === undefined) continue;
-    if (v !== null && (isSecretKey(key) || (patchSecret && key === 'value'))) {
+    // A flag or a count (hasAdminPassword: true) says that a secret exists, not what it is.
+    const carriesText = v !== null && typeof v !== 'boolean' && typeof v !== 'number';
+    if (carriesText && (isSecretKey(key) || (patchSecret && key === 'value'))) {
       out[key] = REDACTED;
     } else {
       out[key] = redactValue(v);

@@ -160,6 +160,7 @@ export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent
   let agreed = null as AnyMachineSnapshot | null;
   let expected = null as Expected | null;
   let lastRecordedTo: string | null = null;
+  let lastEventType: string | null = null;
   let divergence: Divergence | null = null;
   let finished = false;
   let prevSeq = 0;
@@ -252,6 +253,7 @@ export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent
         const resultOf = /^xstate\.(?:done|error)\.actor\.(.+)$/.exec(event.type)?.[1];
         const inv = resultOf === undefined ? undefined : live.get(resultOf);
         if (inv && inv.startedSeq !== null) inv.done = true;
+        lastEventType = event.type;
         agreed = snapshot;
         const [next, actions] = stepper.transition(snapshot as AnyMachineSnapshot, event);
         step(next, actions, event.type);
@@ -259,6 +261,15 @@ export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent
       }
       case 'transition': {
         const recorded = { from: ev.from, to: ev.to ?? NOT_RECORDED };
+        const here = snapshot === null ? null : stateToString(snapshot.value);
+        if (expected === null && recorded.from === here && recorded.to === here && lastRecordedTo === here) {
+          // A writer that records a step for every machine event, even one the machine ignored
+          // (a late result of a stopped effect), writes from === to === the current state: the
+          // machine agrees that it stayed. A real re-entry that vanished shows up at the next
+          // effect.started, which the machine then no longer invokes.
+          transitions.push({ seq: ev.seq, at: ev.at, from: ev.from, to: recorded.to, event: lastEventType });
+          break;
+        }
         if (expected === null) {
           divergence = {
             seq: ev.seq,
@@ -309,7 +320,7 @@ export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent
             recorded: stayed(),
             recomputed: null,
             reason: inv
-              ? `effect ${actorId} was started as ${String(ev.data['src'])} with ${inv.startedSeq !== null ? 'a second start' : 'different src or input'} than the machine invokes`
+              ? `effect ${actorId} was started as ${String(ev.data['src'])} ${inv.done ? 'after the machine consumed its result' : 'with a different src or input than the machine invokes'}`
               : `effect ${actorId} was started but the machine has not invoked it here`,
           };
           break;

@@ -205,6 +205,59 @@ describe('replayRun', () => {
     });
   });
 
+  it('accepts a stay recorded for an ignored event (from === to === current state)', () => {
+    const { runId, lastSeq } = driveRun(store, testMachine, input, teardownResponder(2), {
+      crashAfterResults: 1,
+    });
+    store.append(runId, lastSeq, [
+      { kind: 'machine.event', type: 'poke', data: { event: { type: 'poke' } } },
+      { kind: 'transition', from: 'cleanup.unplugVifs', to: 'cleanup.unplugVifs', data: {} },
+    ]);
+    const r = replayRun(testMachine, store.readStream(runId));
+    expect(r.matches).toBe(true);
+    expect(r.transitions.at(-1)).toMatchObject({
+      from: 'cleanup.unplugVifs',
+      to: 'cleanup.unplugVifs',
+      event: 'poke',
+    });
+  });
+
+  it('reports a re-entry the machine no longer makes at the effect it no longer restarts', () => {
+    const { events } = record({}, 3);
+    // Same log, but the machine now ignores a not-yet-available node instead of polling again.
+    const r = replayRun(makeTestMachine({ ignoreNotReady: true }), events);
+    const firstReentry = events.find((e) => e.kind === 'transition' && e.from === e.to);
+    expect(r.matches).toBe(false);
+    expect(r.divergence?.seq).toBe((firstReentry?.seq ?? 0) + 1);
+    expect(r.divergence?.reason).toContain('observeNode');
+  });
+
+  it('accepts a resume running an unfinished effect again, but not an effect whose result was consumed', () => {
+    const { runId, lastSeq } = driveRun(store, testMachine, input, teardownResponder(2), {
+      crashAfterStarts: 2,
+    });
+    const again = {
+      kind: 'effect.started' as const,
+      type: 'unplugVifs',
+      data: { actorId: 'unplugVifs', src: 'unplugVifs', input: { nodeUuid: NODE, vifs: ['vif-1', 'vif-2'] } },
+    };
+    const seq = store.append(runId, lastSeq, [again]);
+    const resumed = replayRun(testMachine, store.readStream(runId));
+    expect(resumed.matches).toBe(true);
+    expect(resumed.pendingEffects.map((e) => [e.actorId, e.startedSeq])).toEqual([['unplugVifs', seq]]);
+
+    const done = { type: 'xstate.done.actor.unplugVifs', output: {} };
+    const late = store.append(
+      runId,
+      store.append(runId, seq, [
+        { kind: 'machine.event', type: done.type, data: { event: done } },
+        { kind: 'transition', from: 'cleanup.unplugVifs', to: 'cleanup.stopFirewall', data: {} },
+      ]),
+      [again],
+    );
+    expect(replayRun(testMachine, store.readStream(runId)).divergence).toMatchObject({ seq: late });
+  });
+
   it('accepts an ignored event with no transition recorded for it', () => {
     const { runId, lastSeq } = driveRun(store, testMachine, input, teardownResponder(2), {
       crashAfterResults: 1,

@@ -27,7 +27,7 @@ import { EngineError } from './errors.js';
 import { Recorder } from './recorder.js';
 import { Run, type EffectCall, type RunProgress, type RunResult } from './run.js';
 import { NodeWatcher } from './watcher.js';
-import { assertRunInput } from './input.js';
+import { assertInputStorable, assertRunInput } from './input.js';
 
 export type { RunResult, RunProgress };
 
@@ -308,6 +308,7 @@ export class Engine {
     }
     const id = randomUUID();
     const withDefaults: JsonObject = { maxPolls: this.opts.maxPolls ?? 60, ...input };
+    assertInputStorable(op, withDefaults);
     const { run: row } = this.store.createRun({
       id,
       op,

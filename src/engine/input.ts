@@ -1,4 +1,5 @@
 // Bad input is refused before a run is created: nothing reaches the store or Ironic.
+import { redact } from '../store/redact.js';
 import type { JsonObject } from '../store/types.js';
 import { EngineError } from './errors.js';
 
@@ -35,4 +36,32 @@ export function assertRunInput(op: string, input: JsonObject): void {
       fail(`${key} must be a number >= 0, got ${JSON.stringify(v)}.`);
     }
   }
+}
+
+/**
+ * The machine's input is stored (redacted) and folded again on replay and resume, so it must
+ * come through redaction unchanged: a secret in it would be lost, and a resumed run would take
+ * another path than the live one. Secrets travel separately (RunSecrets), in memory only.
+ */
+export function assertInputStorable(op: string, input: JsonObject): void {
+  const stored = JSON.stringify(redact(input));
+  if (stored === JSON.stringify(input)) return;
+  fail(
+    `${op} input holds a field the event log must redact (${firstRedacted(input, redact(input))}); pass secrets separately.`,
+  );
+}
+
+function firstRedacted(a: unknown, b: unknown, path = ''): string {
+  if (a !== null && typeof a === 'object' && b !== null && typeof b === 'object') {
+    for (const key of Object.keys(a)) {
+      const found = firstRedacted(
+        (a as Record<string, unknown>)[key],
+        (b as Record<string, unknown>)[key],
+        `${path}.${key}`,
+      );
+      if (found) return found;
+    }
+    return '';
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? '' : path.slice(1);
 }

@@ -25,7 +25,7 @@ export interface DeployInput {
   flavor: FlavorInfo;
   hostname?: string;
   /** Only flags: the secrets themselves reach the effect in memory (EffectContext.secrets). */
-  configDrive: ConfigDrivePlan;
+  configDrivePlan: ConfigDrivePlan;
   /** Observations allowed while waiting for `active` (default 1800: an hour at Nova's 2 s). */
   maxPolls?: number;
 }
@@ -38,7 +38,7 @@ export interface DeployContext extends BaseContext, WaitActiveContext {
   image: ImageInfo;
   flavor: FlavorInfo;
   hostname: string | null;
-  configDrive: ConfigDrivePlan;
+  configDrivePlan: ConfigDrivePlan;
   nodeInfo: Node | null;
   networkData: Json | null;
   attachedVifs: string[];
@@ -66,7 +66,7 @@ export const deployMachine = setup({
       const out = doneOutput<ValidateNodeOutput>(event);
       return out.deploy.result === true && out.power.result === true;
     },
-    configDriveRequired: ({ context }) => context.configDrive.required,
+    configDriveRequired: ({ context }) => context.configDrivePlan.required,
   },
   actions: {
     failNodeMissing: assign(({ context }) => ({
@@ -156,7 +156,7 @@ export const deployMachine = setup({
     image: input.image,
     flavor: input.flavor,
     hostname: input.hostname ?? null,
-    configDrive: input.configDrive,
+    configDrivePlan: input.configDrivePlan,
     nodeInfo: null,
     networkData: null,
     attachedVifs: [],
@@ -250,7 +250,7 @@ export const deployMachine = setup({
           node: context.node ?? '',
           instance: context.instance,
           ...(context.hostname === null ? {} : { hostname: context.hostname }),
-          configDrive: context.configDrive,
+          configDrivePlan: context.configDrivePlan,
           ...(context.networkData === null ? {} : { networkData: context.networkData }),
         }),
         onDone: { target: 'waitActive' },

@@ -74,12 +74,12 @@ export interface RequestActiveInput {
   node: string;
   instance: string;
   hostname?: string;
-  configDrive: ConfigDrivePlan;
+  configDrivePlan: ConfigDrivePlan;
   /** Only when the config drive is required. */
   networkData?: Json;
 }
 export interface RequestActiveOutput {
-  configDrive: boolean;
+  configDriveSent: boolean;
   /** Ironic already had the node deploying (a resumed run re-sent the request). */
   alreadyRequested: boolean;
 }

@@ -204,7 +204,7 @@ export async function requestActive(
   input: RequestActiveInput,
   ctx: EffectContext,
 ): Promise<RequestActiveOutput> {
-  const plan = input.configDrive;
+  const plan = input.configDrivePlan;
   let configdrive: ConfigDrive | undefined;
   if (plan.required) {
     const missing: string[] = [];
@@ -252,11 +252,11 @@ export async function requestActive(
       signal: ctx.signal,
       ...(configdrive === undefined ? {} : { configdrive }),
     });
-    return { configDrive: configdrive !== undefined, alreadyRequested: false };
+    return { configDriveSent: configdrive !== undefined, alreadyRequested: false };
   } catch (err) {
     const state = refusedInState(toEffectErrorJson(err));
     if (state !== null && PAST_ACTIVE_REQUEST.includes(state)) {
-      return { configDrive: configdrive !== undefined, alreadyRequested: true };
+      return { configDriveSent: configdrive !== undefined, alreadyRequested: true };
     }
     throw err;
   }

@@ -78,7 +78,7 @@ describe('engine: resume and secrets', () => {
         vifs: [{ id: 'vif-7' }],
         image: { source: 'http://img/x.qcow2' },
         flavor: { vcpus: 1, memoryMb: 512, rootGb: 10, ephemeralGb: 0, swapMb: 0 },
-        configDrive: { required: true, hasAdminPassword: true, hasUserData: true, injectedFiles: 0 },
+        configDrivePlan: { required: true, hasAdminPassword: true, hasUserData: true, injectedFiles: 0 },
       },
       { adminPassword: secrets[0], userData: secrets[1] },
     ).done;

@@ -12,7 +12,7 @@ const input = {
   image: IMAGE,
   flavor: FLAVOR,
   hostname: 'web-1',
-  configDrive: {
+  configDrivePlan: {
     required: true,
     hasAdminPassword: true,
     hasUserData: true,
@@ -31,7 +31,7 @@ function script(over: Script = {}): Script {
     plugVifs: ok({ attached: ['vif-a', 'vif-b'], alreadyAttached: [] }),
     startFiltering: ok({ done: true }),
     collectNetworkMetadata: ok({ links: [{ id: 'vif-a' }], networks: [], services: [] }),
-    requestActive: ok({ configDrive: true, alreadyRequested: false }),
+    requestActive: ok({ configDriveSent: true, alreadyRequested: false }),
     observeNode: [observed('deploying'), observed('wait call-back'), observed('active')],
     unplugVifs: ok({ detached: [], notAttached: ['vif-a', 'vif-b'] }),
     stopFiltering: ok({ done: true }),
@@ -66,7 +66,7 @@ describe('deploy machine', () => {
       node: NODE,
       instance: INSTANCE,
       hostname: 'web-1',
-      configDrive: input.configDrive,
+      configDrivePlan: input.configDrivePlan,
       networkData: { links: [{ id: 'vif-a' }], networks: [], services: [] },
     });
   });
@@ -74,7 +74,7 @@ describe('deploy machine', () => {
   it('skips network metadata when no config drive is required (seed: spawn)', () => {
     const r = run(
       deployMachine,
-      { ...input, configDrive: { ...input.configDrive, required: false } },
+      { ...input, configDrivePlan: { ...input.configDrivePlan, required: false } },
       script(),
     );
     expect(r.srcs).not.toContain('collectNetworkMetadata');

@@ -212,11 +212,11 @@ describe('effects', () => {
         node: NODE,
         instance: INSTANCE,
         hostname: 'web-1',
-        configDrive: { required: true, hasAdminPassword: true, hasUserData: true, injectedFiles: 0 },
+        configDrivePlan: { required: true, hasAdminPassword: true, hasUserData: true, injectedFiles: 0 },
       },
       ctx,
     );
-    expect(out).toEqual({ configDrive: true, alreadyRequested: false });
+    expect(out).toEqual({ configDriveSent: true, alreadyRequested: false });
     const [node, target, opts] = ironic.calls[0]?.args as [string, string, { configdrive: unknown }];
     expect([node, target]).toEqual([NODE, 'active']);
     expect(JSON.stringify(opts.configdrive)).toContain('s3cret-pw');
@@ -229,7 +229,7 @@ describe('effects', () => {
       {
         node: NODE,
         instance: INSTANCE,
-        configDrive: { required: true, hasAdminPassword: true, hasUserData: false, injectedFiles: 2 },
+        configDrivePlan: { required: true, hasAdminPassword: true, hasUserData: false, injectedFiles: 2 },
       },
       fakeContext(ironic, { secrets: {} }),
     ).catch((e: unknown) => toEffectErrorJson(e));
@@ -243,13 +243,13 @@ describe('effects', () => {
     const input = {
       node: NODE,
       instance: INSTANCE,
-      configDrive: { required: false, hasAdminPassword: false, hasUserData: false, injectedFiles: 0 },
+      configDrivePlan: { required: false, hasAdminPassword: false, hasUserData: false, injectedFiles: 0 },
     };
     await requestActive(input, fakeContext(ironic));
     expect((ironic.calls[0]?.args[2] as Record<string, unknown>)['configdrive']).toBeUndefined();
     ironic.failWith('setProvisionState', () => refused('wait call-back'));
     expect(await requestActive(input, fakeContext(ironic))).toEqual({
-      configDrive: false,
+      configDriveSent: false,
       alreadyRequested: true,
     });
   });

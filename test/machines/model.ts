@@ -113,8 +113,8 @@ function successes(call: EffectCall): LabelledAnswer[] {
       return [{ label: 'network data', answer: ok({ links: [], networks: [], services: [] }) }];
     case 'requestActive':
       return [
-        { label: 'accepted', answer: ok({ configDrive: true, alreadyRequested: false }) },
-        { label: 'already deploying', answer: ok({ configDrive: true, alreadyRequested: true }) },
+        { label: 'accepted', answer: ok({ configDriveSent: true, alreadyRequested: false }) },
+        { label: 'already deploying', answer: ok({ configDriveSent: true, alreadyRequested: true }) },
       ];
     case 'requestDeleted':
       return [
@@ -206,7 +206,7 @@ export const INPUTS: { [K in OpName]: unknown[] } = {
       vifs: NETWORK_VIFS,
       image: IMAGE,
       flavor: FLAVOR,
-      configDrive: CONFIG_DRIVE,
+      configDrivePlan: CONFIG_DRIVE,
       maxPolls: 2,
     },
     {
@@ -215,7 +215,7 @@ export const INPUTS: { [K in OpName]: unknown[] } = {
       vifs: NETWORK_VIFS,
       image: IMAGE,
       flavor: FLAVOR,
-      configDrive: { ...CONFIG_DRIVE, required: false },
+      configDrivePlan: { ...CONFIG_DRIVE, required: false },
       maxPolls: 1,
     },
     {
@@ -224,7 +224,7 @@ export const INPUTS: { [K in OpName]: unknown[] } = {
       vifs: NETWORK_VIFS,
       image: IMAGE,
       flavor: FLAVOR,
-      configDrive: CONFIG_DRIVE,
+      configDrivePlan: CONFIG_DRIVE,
     },
   ],
   rebuild: [

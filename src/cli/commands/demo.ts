@@ -56,7 +56,12 @@ export function registerDemoCommand(
                 image: { source: 'http://images.example/ubuntu-24.04.qcow2' },
                 flavor: { vcpus: 4, memoryMb: 8192, rootGb: 40, ephemeralGb: 0, swapMb: 0 },
                 hostname: `demo-${i + 1}`,
-                configDrive: { required: true, hasAdminPassword: true, hasUserData: true, injectedFiles: 0 },
+                configDrivePlan: {
+                  required: true,
+                  hasAdminPassword: true,
+                  hasUserData: true,
+                  injectedFiles: 0,
+                },
               },
               { adminPassword: 'demo-admin-password', userData: '#cloud-config\n' },
             ),

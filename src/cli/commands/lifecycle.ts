@@ -144,7 +144,7 @@ export function registerLifecycleCommands(
                 swapMb: 0,
               },
               ...(typeof o.hostname === 'string' ? { hostname: o.hostname } : {}),
-              configDrive: {
+              configDrivePlan: {
                 required: secrets.userData !== undefined || secrets.adminPassword !== undefined,
                 hasAdminPassword: secrets.adminPassword !== undefined,
                 hasUserData: secrets.userData !== undefined,

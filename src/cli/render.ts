@@ -1,6 +1,6 @@
 // Text renderings for people; `--json` prints the same data as JSON instead.
 import type { RunRow } from '../store/types.js';
-import type { Timeline } from '../engine/timeline.js';
+import type { Timeline, TimelineEffect } from '../engine/timeline.js';
 
 function clock(iso: string): string {
   return iso.slice(11, 23);
@@ -36,6 +36,31 @@ export function table(rows: string[][]): string {
     .join('\n');
 }
 
+/** Consecutive polls of the same effect that succeeded without requests of their own print as one line. */
+function groupEffects(effects: TimelineEffect[]): TimelineEffect[][] {
+  const groups: TimelineEffect[][] = [];
+  for (const e of effects) {
+    const prev = groups[groups.length - 1];
+    const quiet = e.outcome === 'succeeded' && e.requests.length === 0;
+    const head = prev?.[0];
+    if (
+      prev &&
+      head &&
+      quiet &&
+      head.src === e.src &&
+      head.outcome === 'succeeded' &&
+      head.requests.length === 0
+    )
+      prev.push(e);
+    else groups.push([e]);
+  }
+  return groups;
+}
+
+function sumMs(effects: TimelineEffect[]): number {
+  return effects.reduce((n, e) => n + (e.ms ?? 0), 0);
+}
+
 export function renderTimeline(t: Timeline): string {
   const r = t.run;
   const out: string[] = [];
@@ -49,10 +74,21 @@ export function renderTimeline(t: Timeline): string {
   out.push('');
   for (const s of t.states) {
     out.push(`${clock(s.enteredAt)}  ${s.state.padEnd(34)} ${dur(s.ms)}`);
-    for (const e of s.effects) {
-      const outcome = e.outcome === 'unfinished' ? 'UNFINISHED' : e.outcome;
+    for (const group of groupEffects(s.effects)) {
+      const e = group[0]!;
+      const last = group[group.length - 1]!;
+      if (group.length > 1) {
+        const states = [...new Set(group.map((g) => g.observed).filter((o): o is string => o !== null))];
+        const seen = states.length ? `  saw ${states.join(' -> ')}` : '';
+        out.push(
+          `              effect ${e.src.padEnd(26)} ${group.length} times over ${dur(sumMs(group))}${seen}`,
+        );
+        continue;
+      }
+      const outcome = last.outcome === 'unfinished' ? 'UNFINISHED' : last.outcome;
       const err = e.error ? `  ${String(e.error.code ?? '')}: ${String(e.error.message ?? '')}` : '';
-      out.push(`              effect ${e.src.padEnd(26)} ${outcome} ${dur(e.ms)}${err}`);
+      const seen = e.observed ? `  saw ${e.observed}` : '';
+      out.push(`              effect ${e.src.padEnd(26)} ${outcome} ${dur(e.ms)}${seen}${err}`);
       for (const q of e.requests) {
         const status = q.status === null ? (q.errorCode ?? 'no answer') : String(q.status);
         const retry = q.willRetry ? '  -> retry' : '';

@@ -23,6 +23,8 @@ export interface TimelineEffect {
   ms: number | null;
   outcome: 'succeeded' | 'failed' | 'unfinished';
   error: JsonObject | null;
+  /** For effects that observe a node: what Ironic reported, e.g. `cleaning -> available`. */
+  observed: string | null;
   requests: TimelineRequest[];
 }
 
@@ -87,6 +89,7 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
           ms: null,
           outcome: 'unfinished',
           error: null,
+          observed: null,
           requests: [],
         };
         effects.set(actorId, eff);
@@ -101,6 +104,7 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
           eff.ms = num(e.data.ms, Date.parse(e.at) - Date.parse(eff.startedAt));
           eff.outcome = e.kind === 'effect.succeeded' ? 'succeeded' : 'failed';
           eff.error = e.kind === 'effect.failed' ? ((e.data.error as JsonObject) ?? null) : null;
+          eff.observed = e.kind === 'effect.succeeded' ? observedState(e.data.output) : null;
         }
         break;
       }
@@ -145,4 +149,16 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
     }
   }
   return { run, states, notes, requests, retries, failure, events: events.length };
+}
+
+/** A node's states as an observing effect saw them: `cleaning (target available, power on)`. */
+function observedState(output: unknown): string | null {
+  if (!output || typeof output !== 'object' || !('provision_state' in output)) return null;
+  const n = output as Record<string, unknown>;
+  const extra: string[] = [];
+  if (typeof n.target_provision_state === 'string') extra.push(`target ${n.target_provision_state}`);
+  if (typeof n.power_state === 'string') extra.push(n.power_state);
+  if (typeof n.target_power_state === 'string') extra.push(`-> ${n.target_power_state}`);
+  const state = typeof n.provision_state === 'string' ? n.provision_state : 'no state';
+  return extra.length ? `${state} (${extra.join(', ')})` : state;
 }

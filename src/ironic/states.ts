@@ -96,5 +96,8 @@ export const ALL_PROVISION_STATES: readonly ProvisionStateName[] = Object.values
 );
 
 export function isProvisionState(value: unknown): value is ProvisionStateValue {
-  return value === null || (typeof value === 'string' && (ALL_PROVISION_STATES as readonly string[]).includes(value));
+  return (
+    value === null ||
+    (typeof value === 'string' && (ALL_PROVISION_STATES as readonly string[]).includes(value))
+  );
 }

@@ -3,7 +3,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
+import { lifecycles, type OpName } from '../../src/machines/index.js';
+import { EventStore } from '../../src/store/event-store.js';
+import { replayRun } from '../../src/store/replay.js';
 import { startSimulator, type SimOptions, type Simulator } from '../../src/sim/index.js';
 
 export interface World {
@@ -49,6 +53,7 @@ export async function makeWorld(
     },
     async close() {
       await world.engine.close({ deadlineMs: 100 });
+      replayEveryRun(db);
       await sim.close();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -57,3 +62,16 @@ export async function makeWorld(
 }
 
 export const INSTANCE = (i: number): string => `11111111-2222-4333-8444-${String(i).padStart(12, '0')}`;
+
+/** Every run a test produced must replay offline to exactly what was recorded. */
+export function replayEveryRun(db: string): void {
+  const store = EventStore.open(db, { mode: 'reader' });
+  try {
+    for (const run of store.listRuns({ limit: 100_000 })) {
+      const result = replayRun(lifecycles[run.op as OpName].machine, store.readStream(run.id));
+      expect(result.divergence, `replay of ${run.op} run ${run.id}`).toBeNull();
+    }
+  } finally {
+    store.close();
+  }
+}

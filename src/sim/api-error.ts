@@ -41,7 +41,7 @@ export const Fault = {
       409,
       `Instance ${instance} is already associated with a node, it cannot be associated with this other node ${node}`,
     ),
-  vifAlreadyAttached: (vif: string, objectType: 'port' | 'portgroup', objectUuid: string) =>
+  vifAlreadyAttached: (vif: string, objectType: 'Port' | 'Portgroup', objectUuid: string) =>
     new ApiError(
       409,
       `Unable to attach VIF because VIF ${vif} is already attached to Ironic ${objectType} ${objectUuid}`,

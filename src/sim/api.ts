@@ -23,6 +23,7 @@ import {
 } from './node-record.js';
 import type { ResolvedOptions } from './options.js';
 import { pyRepr } from './python-json.js';
+import { attachedVifs, freePortLike } from './vif-placement.js';
 
 export interface ApiRequest {
   method: string;
@@ -686,7 +687,7 @@ export class ApiHandlers {
 
   listVifs(req: ApiRequest, ident: string): ApiResponse {
     const node = this.node(ident);
-    return { status: 200, body: { vifs: vifsOf(node).map((v) => ({ id: v.vif })) } };
+    return { status: 200, body: { vifs: attachedVifs(node).map((id) => ({ id })) } };
   }
 
   attachVif(req: ApiRequest, ident: string): ApiResponse {
@@ -699,14 +700,7 @@ export class ApiHandlers {
     const node = this.node(ident);
     this.conductor.ensureUnlocked(node);
     if (node.networkInterface === 'noop') return { status: 204 };
-    const existing = vifsOf(node).find((v) => v.vif === vif);
-    if (existing) throw Fault.vifAlreadyAttached(vif, existing.type, existing.uuid);
-    // network/common.py get_free_port_like_object: portgroups first, then standalone ports.
-    const group = node.portgroups.find((g) => !('tenant_vif_port_id' in g.internalInfo));
-    const port = group
-      ? undefined
-      : node.ports.find((p) => p.portgroupUuid === null && !('tenant_vif_port_id' in p.internalInfo));
-    const target = group ?? port;
+    const target = freePortLike(node, vif);
     if (!target) throw Fault.noFreePhysicalPorts(vif);
     target.internalInfo = { ...target.internalInfo, tenant_vif_port_id: vif };
     target.updatedAt = isoTime(Date.now());
@@ -788,18 +782,4 @@ export class ApiHandlers {
     });
     return { status: 201, body, location: `${req.base}/v1/portgroups/${String(body.uuid)}` };
   }
-}
-
-/** VIFs recorded on a node's portgroups and ports (internal_info.tenant_vif_port_id). */
-export function vifsOf(node: SimNode): { vif: string; type: 'port' | 'portgroup'; uuid: string }[] {
-  const out: { vif: string; type: 'port' | 'portgroup'; uuid: string }[] = [];
-  for (const g of node.portgroups) {
-    const v = g.internalInfo.tenant_vif_port_id;
-    if (typeof v === 'string') out.push({ vif: v, type: 'portgroup', uuid: g.uuid });
-  }
-  for (const p of node.ports) {
-    const v = p.internalInfo.tenant_vif_port_id;
-    if (typeof v === 'string') out.push({ vif: v, type: 'port', uuid: p.uuid });
-  }
-  return out;
 }

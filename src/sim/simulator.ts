@@ -25,6 +25,7 @@ import { Prng } from './prng.js';
 import { RequestLog, type RequestLogEntry } from './request-log.js';
 import { Scheduler } from './scheduler.js';
 import { SimServer } from './server.js';
+import { attachedVifs } from './vif-placement.js';
 
 /** A plain copy of a node as the simulator holds it (wire field names, plus ports). */
 export interface SimNodeView {
@@ -158,11 +159,7 @@ class SimulatorImpl implements Simulator {
 }
 
 function viewOf(n: SimNode): SimNodeView {
-  const vifs: string[] = [];
-  for (const g of n.portgroups)
-    if (typeof g.internalInfo.tenant_vif_port_id === 'string') vifs.push(g.internalInfo.tenant_vif_port_id);
-  for (const p of n.ports)
-    if (typeof p.internalInfo.tenant_vif_port_id === 'string') vifs.push(p.internalInfo.tenant_vif_port_id);
+  const vifs = attachedVifs(n);
   return cloneJson({
     uuid: n.uuid,
     name: n.name,

@@ -12,26 +12,7 @@ export interface KnownDifference {
   reason: string;
 }
 
-const FLAT_VIFS = 'VIF errors on network_interface flat: no free port, attach twice, detach unknown';
-const EMPTY_PORTGROUP =
-  'Ironic skips portgroups without ports when it looks for a free port-like object ' +
-  '(drivers/modules/network/common.py, _get_free_portgroups_and_ports: "ignore empty portgroups"); ' +
-  'the simulator attaches the VIF to the empty portgroup. To be fixed in src/sim.';
-
-export const knownDifferences: readonly KnownDifference[] = [
-  {
-    scenario: FLAT_VIFS,
-    step: 'attach vif, portgroup has no ports',
-    sim: { step: 'attach vif, portgroup has no ports', status: 204 },
-    reason: EMPTY_PORTGROUP,
-  },
-  {
-    scenario: FLAT_VIFS,
-    step: 'attach vif',
-    sim: { step: 'attach vif', status: 409, fault: 'vif-already-attached' },
-    reason: `A consequence of the previous step: the VIF is already on the empty portgroup. ${EMPTY_PORTGROUP}`,
-  },
-];
+export const knownDifferences: readonly KnownDifference[] = [];
 
 export interface StepDifference {
   index: number;

@@ -18,7 +18,7 @@ describe('VIFs', () => {
     const again = await call(sim, 'POST', `/v1/nodes/${n.uuid}/vifs`, { id: 'vif-a' });
     expect(again.status).toBe(409);
     expect(faultstring(again)).toBe(
-      'Unable to attach VIF because VIF vif-a is already attached to Ironic port aaaaaaaa-2222-3333-4444-555555555555',
+      'Unable to attach VIF because VIF vif-a is already attached to Ironic Port aaaaaaaa-2222-3333-4444-555555555555',
     );
     const ports = await call(sim, 'GET', `/v1/ports/detail?node=${n.uuid}`);
     expect((ports.json as { ports: { internal_info: unknown }[] }).ports[0]!.internal_info).toEqual({
@@ -48,6 +48,51 @@ describe('VIFs', () => {
       mode: 'active-backup',
       internal_info: { tenant_vif_port_id: 'vif-a' },
     });
+  });
+
+  it('skips a portgroup without ports, like network/common.py _get_free_portgroups_and_ports', async () => {
+    sim = await startSimulator();
+    const n = sim.addNode({ ports: [] });
+    const g = sim.addPortgroup(n.uuid, { mode: 'active-backup' });
+    const r = await call(sim, 'POST', `/v1/nodes/${n.uuid}/vifs`, { id: 'vif-a' });
+    expect(r.status).toBe(400);
+    expect(faultstring(r)).toBe('Unable to attach VIF vif-a, not enough free physical ports.');
+    expect(sim.node(n.uuid)?.vifs).toEqual([]);
+    sim.addPort(n.uuid, { address: '52:54:00:00:00:01', portgroup: g.uuid as string });
+    expect((await call(sim, 'POST', `/v1/nodes/${n.uuid}/vifs`, { id: 'vif-a' })).status).toBe(204);
+    const again = await call(sim, 'POST', `/v1/nodes/${n.uuid}/vifs`, { id: 'vif-a' });
+    expect(faultstring(again)).toBe(
+      `Unable to attach VIF because VIF vif-a is already attached to Ironic Portgroup ${String(g.uuid)}`,
+    );
+  });
+
+  it('falls back to a standalone port when the only portgroup is empty', async () => {
+    sim = await startSimulator();
+    const n = sim.addNode({ ports: [{ address: '52:54:00:00:00:01' }] });
+    sim.addPortgroup(n.uuid, { mode: 'active-backup' });
+    expect((await call(sim, 'POST', `/v1/nodes/${n.uuid}/vifs`, { id: 'vif-a' })).status).toBe(204);
+    const ports = await call(sim, 'GET', `/v1/ports/detail?node=${n.uuid}`);
+    expect((ports.json as { ports: { internal_info: unknown }[] }).ports[0]!.internal_info).toEqual({
+      tenant_vif_port_id: 'vif-a',
+    });
+  });
+
+  it('offers the free member ports of a portgroup whose other member already carries a VIF', async () => {
+    sim = await startSimulator();
+    const n = sim.addNode({ ports: [] });
+    const g = sim.addPortgroup(n.uuid, { mode: 'active-backup' });
+    sim.addPort(n.uuid, { address: '52:54:00:00:00:01', portgroup: g.uuid as string, vifId: 'vif-a' });
+    sim.addPort(n.uuid, { address: '52:54:00:00:00:02', portgroup: g.uuid as string });
+    expect((await call(sim, 'POST', `/v1/nodes/${n.uuid}/vifs`, { id: 'vif-b' })).status).toBe(204);
+    const groups = (await call(sim, 'GET', `/v1/portgroups/detail?node=${n.uuid}`)).json as {
+      portgroups: { internal_info: unknown }[];
+    };
+    expect(groups.portgroups[0]!.internal_info).toEqual({});
+    expect((await call(sim, 'GET', `/v1/nodes/${n.uuid}/vifs`)).json).toEqual({
+      vifs: [{ id: 'vif-a' }, { id: 'vif-b' }],
+    });
+    const third = await call(sim, 'POST', `/v1/nodes/${n.uuid}/vifs`, { id: 'vif-c' });
+    expect(third.status).toBe(400);
   });
 
   it('detaches, and refuses to detach an unknown VIF with VifNotAttached', async () => {

@@ -1,0 +1,253 @@
+// Teardown benchmark (issue 6):
+//   npm run build && node bench/teardown.mjs [--sizes 1,100,1000,10000] [--clean-ms 3000]
+//                                            [--poll-ms 2000] [--delete-ms 100]
+//
+// N concurrent teardowns (waitForAvailable, so each run waits out deleting and cleaning)
+// against the simulator running in a child process, so the engine's CPU is measured alone
+// in this process. Per size: a fresh simulator with N `active` nodes (an instance and one
+// VIF port each) and a fresh SQLite file. Prints, per size, the wall time against the
+// simulator's own transition time plus one poll interval, Ironic requests per teardown
+// (all of them, and the watcher's while waiting, counted by the simulator per route),
+// engine CPU per teardown, heap per in-flight run, and events per teardown, next to the
+// issue's goals. Numbers only; no assertions.
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+const args = process.argv.slice(2);
+const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
+const SIZES = String(opt('--sizes', '1,100,1000,10000'))
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
+const CLEAN_MS = Number(opt('--clean-ms', 3000));
+const POLL_MS = Number(opt('--poll-ms', 2000));
+const DELETE_MS = Number(opt('--delete-ms', 100));
+const instanceOf = (i) => `11111111-2222-4333-8444-${String(i).padStart(12, '0')}`;
+
+if (args.includes('--serve')) await serve();
+else await main();
+
+/** The child: one simulator at a time, driven over the IPC channel. */
+async function serve() {
+  const { startSimulator } = await import('../dist/sim/index.js');
+  let sim = null;
+  process.on('message', async (m) => {
+    if (m.cmd === 'start') {
+      if (sim) await sim.close();
+      sim = await startSimulator({ deleteMs: m.deleteMs, cleanMs: m.cleanMs, log: false });
+      for (let i = 0; i < m.n; i++) {
+        const mac = [0x52, 0x54, 0x02, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff]
+          .map((b) => b.toString(16).padStart(2, '0'))
+          .join(':');
+        sim.addNode({
+          provisionState: 'active',
+          powerState: 'power on',
+          instanceUuid: instanceOf(i),
+          instanceInfo: { image_source: 'http://img/x.qcow2' },
+          ports: [{ address: mac, vifId: `vif-${i}` }],
+        });
+      }
+      process.send({ url: sim.url });
+    } else if (m.cmd === 'stats') {
+      const cpu = process.cpuUsage();
+      process.send({ ...sim.stats(), busy: sim.busyNodes(), cpuMs: (cpu.user + cpu.system) / 1000 });
+    } else if (m.cmd === 'stop') {
+      if (sim) await sim.close();
+      process.exit(0);
+    }
+  });
+  process.send({ ready: true });
+}
+
+async function main() {
+  const { Engine } = await import('../dist/engine/engine.js');
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc');
+  const child = fork(fileURLToPath(import.meta.url), ['--serve'], { stdio: 'inherit' });
+  const next = () => new Promise((resolve) => child.once('message', resolve));
+  const ask = (msg) => {
+    const reply = next();
+    child.send(msg);
+    return reply;
+  };
+  await next();
+
+  const fmt = (n, digits = 0) =>
+    Number.isFinite(n)
+      ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+      : '-';
+  console.log(
+    `machine: ${cpus().length} cores, load ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}, node ${process.version}`,
+  );
+  console.log(
+    `simulator: deleteMs ${DELETE_MS}, cleanMs ${CLEAN_MS}; engine: pollIntervalMs ${POLL_MS}, listThreshold default (16)`,
+  );
+
+  const rows = [];
+  for (const n of SIZES) {
+    const { url } = await ask({ cmd: 'start', n, deleteMs: DELETE_MS, cleanMs: CLEAN_MS });
+    const dir = mkdtempSync(join(tmpdir(), 'ironledger-bench-'));
+    const engine = await Engine.open({
+      db: join(dir, 'runs.db'),
+      ironic: { url },
+      concurrency: Math.max(n, 1000),
+      pollIntervalMs: POLL_MS,
+      maxPolls: 1000,
+    });
+    gc();
+    const heap0 = process.memoryUsage().heapUsed;
+    const rss0 = process.memoryUsage().rss;
+    const sim0 = await ask({ cmd: 'stats' });
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+
+    const handles = [];
+    for (let i = 0; i < n; i++)
+      handles.push(engine.destroy({ instance: instanceOf(i), vifs: [`vif-${i}`], waitForAvailable: true }));
+    const startedMs = performance.now() - t0;
+    let done = 0;
+    let lastDoneMs = 0;
+    const statuses = {};
+    const all = Promise.all(
+      handles.map((h) =>
+        h.done.then((r) => {
+          done++;
+          lastDoneMs = performance.now() - t0;
+          statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+          if (r.status !== 'succeeded' && statuses[r.status] <= 3)
+            console.log(`  run ${r.runId} ${r.status}: ${JSON.stringify(r.error)}`);
+        }),
+      ),
+    );
+
+    // Live heap per in-flight run: once every run is waiting (mid-cleaning), collect and measure.
+    let heapPerRun = NaN;
+    let peakHeap = heap0;
+    let waitingAtSample = 0;
+    let allWaitingMs = NaN;
+    const sampler = setInterval(() => {
+      peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+      if (!Number.isNaN(allWaitingMs) || done > 0) return;
+      const waiting = handles.filter(
+        (h) => h.state.startsWith('unprovision.') && h.state !== 'unprovision.requestDeleted',
+      ).length;
+      if (waiting === n) allWaitingMs = performance.now() - t0;
+    }, 50);
+    const measure = new Promise((resolve) => {
+      const check = setInterval(() => {
+        if (done > 0) {
+          clearInterval(check);
+          resolve();
+          return;
+        }
+        if (Number.isNaN(allWaitingMs)) return;
+        clearInterval(check);
+        gc();
+        const used = process.memoryUsage().heapUsed;
+        waitingAtSample = n - done;
+        heapPerRun = (used - heap0) / waitingAtSample;
+        resolve();
+      }, 50);
+    });
+    await all;
+    await measure;
+    clearInterval(sampler);
+    const wallMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const sim1 = await ask({ cmd: 'stats' });
+    const rss1 = process.memoryUsage().rss;
+    const stats = engine.stats();
+    await engine.close({ deadlineMs: 2000 });
+    rmSync(dir, { recursive: true, force: true });
+
+    const route = (k) => (sim1.byRoute[k] ?? 0) - (sim0.byRoute[k] ?? 0);
+    const simRequests = sim1.requests - sim0.requests;
+    // Each teardown looks its node up once with GET /v1/nodes?instance_uuid= (no faults here);
+    // every other GET /v1/nodes is a page of a watcher sweep.
+    const listPages = route('GET /v1/nodes') - n;
+    const nodeGets = route('GET /v1/nodes/{node}');
+    const watcherRequests = listPages + nodeGets;
+    const ticks = stats.watcher.ticks;
+    const sweepTicks = stats.watcher.listSweeps;
+    const targetMs = DELETE_MS + CLEAN_MS + POLL_MS;
+    rows.push({
+      n,
+      statuses,
+      wallMs,
+      startedMs,
+      allWaitingMs,
+      lastDoneMs,
+      targetMs,
+      ratio: wallMs / targetMs,
+      perRun: simRequests / n,
+      waitingPerRun: watcherRequests / n,
+      listPages,
+      nodeGets,
+      ticks,
+      sweepTicks,
+      pagesPerSweep: sweepTicks ? listPages / sweepTicks : NaN,
+      engineSide: stats.watcher.getRequests + stats.watcher.listSweeps,
+      engineRequests: stats.ironicRequests,
+      cpuMsPerRun: (cpu.user + cpu.system) / 1000 / n,
+      simCpuMsPerRun: (sim1.cpuMs - sim0.cpuMs) / n,
+      heapPerRun,
+      peakHeapPerRun: (peakHeap - heap0) / n,
+      rssDeltaMb: (rss1 - rss0) / 2 ** 20,
+      eventsPerRun: stats.eventsAppended / n,
+      byRoute: Object.fromEntries(
+        Object.keys(sim1.byRoute)
+          .map((k) => [k, route(k)])
+          .filter(([, v]) => v > 0),
+      ),
+    });
+    const r = rows.at(-1);
+    console.log(`\nN = ${fmt(n)}: ${JSON.stringify(r.statuses)}`);
+    console.log(`  simulator requests by route: ${JSON.stringify(r.byRoute)}`);
+    console.log(
+      `  all started (sync) ${fmt(r.startedMs)} ms; all waiting at ${fmt(r.allWaitingMs)} ms; last done at ${fmt(r.lastDoneMs)} ms`,
+    );
+    console.log(
+      `  watcher: ${r.ticks} ticks, ${r.sweepTicks} list sweeps (${fmt(r.pagesPerSweep, 1)} pages each), ${fmt(r.nodeGets)} per-node GETs; engine counted ${fmt(r.engineRequests)} requests (sim ${fmt(simRequests)})`,
+    );
+    console.log(
+      `  heap: live ${fmt(r.heapPerRun / 1024, 1)} KB/run after gc with ${fmt(waitingAtSample)} waiting; peak (with garbage) ${fmt(r.peakHeapPerRun / 1024, 1)} KB/run; rss +${fmt(r.rssDeltaMb, 1)} MB; sim CPU ${fmt(r.simCpuMsPerRun, 2)} ms/run`,
+    );
+  }
+  child.send({ cmd: 'stop' });
+
+  const cols = [
+    ['N', (r) => fmt(r.n)],
+    ['done', (r) => `${r.statuses.succeeded ?? 0}/${r.n}`],
+    ['wall ms', (r) => fmt(r.wallMs)],
+    ['sim+poll ms', (r) => fmt(r.targetMs)],
+    ['ratio', (r) => fmt(r.ratio, 2)],
+    ['req/run', (r) => fmt(r.perRun, 2)],
+    ['wait req/run', (r) => fmt(r.waitingPerRun, 3)],
+    ['list pages/tick', (r) => fmt(r.ticks ? r.listPages / r.ticks : NaN, 2)],
+    ['GETs/tick', (r) => fmt(r.ticks ? r.nodeGets / r.ticks : NaN, 2)],
+    ['CPU ms/run', (r) => fmt(r.cpuMsPerRun, 2)],
+    ['KB/run live', (r) => fmt(r.heapPerRun / 1024, 1)],
+    ['KB/run peak', (r) => fmt(r.peakHeapPerRun / 1024, 1)],
+    ['events/run', (r) => fmt(r.eventsPerRun, 1)],
+  ];
+  const widths = cols.map(([h, f]) => Math.max(h.length, ...rows.map((r) => f(r).length)));
+  console.log(`\n${cols.map(([h], i) => h.padStart(widths[i])).join('  ')}`);
+  for (const r of rows) console.log(cols.map(([, f], i) => f(r).padStart(widths[i])).join('  '));
+  console.log(`
+Goals (issue 6):
+  10,000 concurrent teardowns complete                      -> 'done' column
+  wall time within 1.2x of sim transition + one poll         -> 'ratio' <= 1.20 (sim+poll = deleteMs + cleanMs + pollIntervalMs)
+  while waiting, at most one list request per tick in total  -> 'list pages/tick' <= 1 and 'GETs/tick' ~0 at scale
+  under 50 KB memory per in-flight run                       -> 'KB/run live' < 50
+load now: ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`);
+}

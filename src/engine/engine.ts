@@ -405,7 +405,11 @@ export class Engine {
       signal: call.signal,
       hooks: this.hooks,
       secrets: this.secrets.get(call.runId) ?? {},
-      observeNode: (node) => this.waitingOn(call, this.watcher.observe(node, call.signal)),
+      observeNode: (node) =>
+        this.waitingOn(
+          call,
+          this.watcher.observe(node, call.signal, (a) => this.recordHttp(call.runId, a, false)),
+        ),
       sleep: (ms) => this.waitingOn(call, sleep(ms, call.signal)),
       note: (level, message, data) => {
         void this.recorder
@@ -439,9 +443,12 @@ export class Engine {
     return api;
   }
 
-  private recordHttp(runId: string, a: HttpAttempt): void {
-    this.totalRequests++;
-    this.requestsByRun.set(runId, (this.requestsByRun.get(runId) ?? 0) + 1);
+  /** `count`: false for the watcher's attempts, which the engine already counted once for all runs. */
+  private recordHttp(runId: string, a: HttpAttempt, count = true): void {
+    if (count) {
+      this.totalRequests++;
+      this.requestsByRun.set(runId, (this.requestsByRun.get(runId) ?? 0) + 1);
+    }
     if (this.recorder.lastSeq(runId) === undefined) return;
     const data: JsonObject = {
       method: a.method,

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { stateToString } from '../store/replay.js';
 import type { JsonObject, NewEvent, RunStatus } from '../store/types.js';
 import type { Recorder } from './recorder.js';
-import { toEffectError, toJson, type EffectError } from './effect-error.js';
+import { toEffectErrorJson } from '../machines/effect-error.js';
 
 export interface EffectCall {
   runId: string;
@@ -224,7 +224,7 @@ export class Run {
         data: { actorId: spawn.actorId, output, ms: roundMs },
       });
     } else {
-      const error: EffectError = toEffectError(outcome.error);
+      const error = toEffectErrorJson(outcome.error) as unknown as JsonObject;
       event = { type: `xstate.error.actor.${spawn.actorId}`, error };
       events.push({
         kind: 'effect.failed',
@@ -301,7 +301,7 @@ export class Run {
     if (this.finished) return;
     this.finished = true;
     this.stop();
-    const error = toEffectError(err);
+    const error = toEffectErrorJson(err);
     this.log.error({ err: error }, 'run stopped: could not record its progress');
     this.resolveDone({
       runId: this.id,
@@ -325,6 +325,12 @@ export class Run {
     };
     for (const l of this.listeners) l(progress);
   }
+}
+
+/** Round-trips through JSON: drops undefined, functions and class identity. */
+function toJson(value: unknown): JsonObject[keyof JsonObject] {
+  if (value === undefined) return null;
+  return JSON.parse(JSON.stringify(value)) as JsonObject;
 }
 
 function asObject(value: unknown): JsonObject {

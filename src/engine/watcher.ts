@@ -3,7 +3,7 @@
 // request per run per tick would be the load. Few watched nodes: one GET each;
 // many: one paged `GET /v1/nodes?fields=...` sweep answers them all.
 import { IronicNotFoundError } from '../ironic/errors.js';
-import type { IronicApi, Node, NodeField } from '../ironic/types.js';
+import type { HttpAttempt, IronicApi, Node, NodeField } from '../ironic/types.js';
 import { NODE_FIELDS } from '../ironic/types.js';
 
 export interface WatcherOptions {
@@ -26,6 +26,19 @@ export interface WatcherStats {
 interface Waiter {
   resolve: (node: Node) => void;
   reject: (err: unknown) => void;
+  /** Told of every failed or retried attempt made on its behalf (a wait's retries belong in its run's log). */
+  onFailedAttempt?: (attempt: HttpAttempt) => void;
+}
+
+function failed(a: HttpAttempt): boolean {
+  return a.willRetry || a.status === null || a.status >= 400;
+}
+
+function tellWaiters(waiters: Iterable<Waiter>): (a: HttpAttempt) => void {
+  return (a) => {
+    if (!failed(a)) return;
+    for (const w of waiters) w.onFailedAttempt?.(a);
+  };
 }
 
 const WATCH_FIELDS: readonly NodeField[] = [...NODE_FIELDS, 'reservation'];
@@ -40,10 +53,10 @@ export class NodeWatcher {
   constructor(private readonly opts: WatcherOptions) {}
 
   /** Resolves with the node as Ironic reports it at the next tick. */
-  observe(node: string, signal?: AbortSignal): Promise<Node> {
+  observe(node: string, signal?: AbortSignal, onFailedAttempt?: (a: HttpAttempt) => void): Promise<Node> {
     if (this.closed) return Promise.reject(new Error('node watcher is closed'));
     return new Promise<Node>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject };
+      const waiter: Waiter = { resolve, reject, onFailedAttempt };
       const list = this.waiters.get(node);
       if (list) list.push(waiter);
       else this.waiters.set(node, [waiter]);
@@ -119,7 +132,10 @@ export class NodeWatcher {
         const [node, waiters] = entries[next++]!;
         this.stats.getRequests++;
         try {
-          const found = await this.opts.ironic.getNode(node, { fields: WATCH_FIELDS });
+          const found = await this.opts.ironic.getNode(node, {
+            fields: WATCH_FIELDS,
+            observer: tellWaiters(waiters),
+          });
           this.settle(waiters, found);
         } catch (err) {
           for (const w of waiters) w.reject(err);
@@ -133,7 +149,11 @@ export class NodeWatcher {
     this.stats.listSweeps++;
     let nodes: Node[];
     try {
-      nodes = await this.opts.ironic.listNodes({ fields: WATCH_FIELDS, limit: 0 });
+      const all = [...batch.values()].flat();
+      nodes = await this.opts.ironic.listNodes(
+        { fields: WATCH_FIELDS, limit: 0 },
+        { observer: tellWaiters(all) },
+      );
     } catch (err) {
       for (const list of batch.values()) for (const w of list) w.reject(err);
       return;

@@ -11,6 +11,9 @@ export interface EffectErrorJson {
   status?: number | null;
   faultstring?: string | null;
   node?: string | null;
+  method?: string;
+  path?: string;
+  attempts?: number;
 }
 
 /** Codes raised by effects themselves (Ironic's own are IronicErrorCode). */
@@ -58,10 +61,10 @@ export class EffectError extends Error {
   }
 }
 
-/** Turns whatever an effect threw into the JSON the machine sees. */
+/** Turns whatever an effect threw into the JSON the machine sees (and the log keeps). */
 export function toEffectErrorJson(err: unknown): EffectErrorJson {
   if (err instanceof IronicError) {
-    return {
+    const out: EffectErrorJson = {
       name: err.name,
       code: err.code,
       message: err.message,
@@ -69,9 +72,18 @@ export function toEffectErrorJson(err: unknown): EffectErrorJson {
       faultstring: err.faultstring,
       node: err.node,
     };
+    // The request that failed and how often it was tried: what an operator reads in `show`.
+    if (err.method !== null) out.method = err.method;
+    if (err.path !== null) out.path = err.path;
+    out.attempts = err.attempts;
+    return out;
   }
   if (err instanceof EffectError) return err.toJSON();
-  if (err instanceof Error) return { name: err.name, code: 'EFFECT_FAILED', message: err.message };
+  if (err instanceof Error) {
+    // Other layers' errors (a hook's, the engine's) keep their own stable code when they have one.
+    const code = (err as { code?: unknown }).code;
+    return { name: err.name, code: typeof code === 'string' ? code : 'EFFECT_FAILED', message: err.message };
+  }
   return { name: 'Error', code: 'EFFECT_FAILED', message: String(err) };
 }
 

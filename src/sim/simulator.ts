@@ -6,6 +6,7 @@ import type { JsonObject } from '../ironic/types.js';
 import { ApiHandlers, isUuidLike, type NodeCreateFields } from './api.js';
 import { Conductor } from './conductor.js';
 import { FaultInjector } from './faults.js';
+import { inspectedProperties } from './hardware.js';
 import { TARGET_OF } from './fsm.js';
 import { Inventory } from './inventory.js';
 import {
@@ -371,7 +372,9 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
       return portgroupBody(g, '');
     },
   });
-  for (let i = 0; i < options.nodes; i++) factory.seedNode({});
+  // A stream of its own, so the pre-enrolled nodes' hardware does not shift the UUIDs drawn after it.
+  const hardware = new Prng(options.seed ^ 0x4a3d);
+  for (let i = 0; i < options.nodes; i++) factory.seedNode({ properties: inspectedProperties(hardware) });
   const counters = { requests: 0, byRoute: new Map<string, number>() };
   const log = options.log ? new RequestLog(options.logCapacity) : undefined;
   const server = new SimServer({ options, handlers, inventory, faults, log, requestIds, stats: counters });

@@ -10,6 +10,7 @@ import type { HttpAttempt, IronicApi } from '../ironic/types.js';
 import { effects as defaultEffects } from '../machines/effects.js';
 import type { EffectContext, EffectImpl, FilteringHooks, RunSecrets } from '../machines/effect-context.js';
 import {
+  ABORT,
   lifecycles,
   type ConsoleInput,
   type DeployInput,
@@ -143,7 +144,21 @@ export class Engine {
     return engine;
   }
 
-  /** Teardown (seed: destroy). */
+  /**
+   * Asks a running deploy or rebuild to stop waiting for `active` (seed: _wait_for_active
+   * aborts when the instance is being deleted). Returns false when there is no such run.
+   */
+  abort(runId: string, reason: string): boolean {
+    const run = this.runs.get(runId);
+    if (!run || run.isFinished) return false;
+    run.send({ type: ABORT, reason });
+    return true;
+  }
+
+  /**
+   * Teardown (seed: destroy). A deploy or rebuild of the same instance still waiting for
+   * `active` is aborted, and the teardown runs as soon as it has stopped.
+   */
   destroy(input: DestroyInput): RunHandle {
     return this.start('destroy', input as unknown as JsonObject, {}, input.instance, input.node ?? null);
   }
@@ -294,9 +309,11 @@ export class Engine {
     assertRunInput(op, input);
     const lifecycle = lifecycles[op];
     const keys = lockKeys(instance, node);
+    const preempted = op === 'destroy' ? this.preemptDeploy(instance) : null;
     if ((this.opts.busy ?? 'refuse') === 'refuse') {
       for (const key of keys) {
         const holder = this.busyKeys.get(key);
+        if (holder && holder === preempted) continue;
         if (holder) {
           throw new EngineError(
             'ENGINE_NODE_BUSY',
@@ -322,6 +339,16 @@ export class Engine {
     if (Object.keys(secrets).length > 0) this.secrets.set(id, secrets);
     const run = this.newRun(id, op, instance, node);
     return this.admit(run, () => run.begin(withDefaults));
+  }
+
+  /** Aborts a deploy or rebuild of `instance`; returns its run id, which the teardown then waits for. */
+  private preemptDeploy(instance: string): string | null {
+    const holder = this.busyKeys.get(`instance:${instance}`);
+    const run = holder ? this.runs.get(holder) : undefined;
+    if (!run || run.isFinished || (run.op !== 'deploy' && run.op !== 'rebuild')) return null;
+    run.send({ type: ABORT, reason: `instance ${instance} is being destroyed` });
+    this.log.info({ runId: run.id, instance }, 'aborting deploy: its instance is being destroyed');
+    return run.id;
   }
 
   private newRun(id: string, op: OpName, instance: string | null, node: string | null): Run {

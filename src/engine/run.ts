@@ -179,6 +179,27 @@ export class Run {
     return this.chain;
   }
 
+  /**
+   * Sends the machine an event from outside (the engine's ABORT). Recorded like any
+   * machine event, so replay folds it too. An event the current state ignores is
+   * recorded as a stay.
+   */
+  send(event: EventObject & Record<string, unknown>): void {
+    this.enqueue(async () => {
+      if (this.stopped || this.finished || !this.snapshot) return;
+      const from = stateToString(this.snapshot.value);
+      const [next, actions] = transition(this.machine, this.snapshot, event);
+      for (const id of stoppedOf(actions)) this.abandon(id);
+      const spawns = spawnsOf(actions);
+      const events: NewEvent[] = [
+        { kind: 'machine.event', type: event.type, data: { event: toJson(event) as JsonObject } },
+        { kind: 'transition', from, to: stateToString(next.value), data: this.nodeLearned(next) },
+        ...startedEvents(spawns),
+      ];
+      await this.commit(next, events, spawns, from);
+    });
+  }
+
   private launch(spawn: Spawn): void {
     if (this.stopped || this.draining) return;
     const ac = new AbortController();

@@ -14,7 +14,8 @@ import type { BaseContext, LifecycleOutput, MachineError } from './lifecycle-out
 import { doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-output.js';
 import type { NodeView } from './node-view.js';
 import type { WaitActiveContext } from './wait-active.js';
-import { activeWaitError, waitActiveGuards, waitActiveState } from './wait-active.js';
+import { abortedError, activeWaitError, waitActiveGuards, waitActiveState } from './wait-active.js';
+import type { AbortEvent } from './wait-active.js';
 
 export interface DeployInput {
   instance: string;
@@ -57,6 +58,7 @@ export const deployMachine = setup({
     context: {} as DeployContext,
     input: {} as DeployInput,
     output: {} as LifecycleOutput,
+    events: {} as AbortEvent,
   },
   actors: effectActors,
   guards: {
@@ -133,6 +135,7 @@ export const deployMachine = setup({
         error: activeWaitError(context, node),
       };
     }),
+    failAborted: assign(({ context, event }) => ({ error: abortedError(context, event) })),
     failNodeGone: assign(({ context, event }) => ({
       error: {
         ...fromEffectError(

@@ -20,6 +20,8 @@ export type { PowerOffInput, PowerOnInput } from './power.js';
 export type { RebootInput } from './reboot.js';
 export type { RebuildInput } from './rebuild.js';
 export type { DestroyInput } from './teardown.js';
+export { ABORT } from './wait-active.js';
+export type { AbortEvent } from './wait-active.js';
 export type { LifecycleOutput, MachineError } from './lifecycle-output.js';
 export type { EffectErrorJson } from './effect-error.js';
 
@@ -45,9 +47,9 @@ export interface Lifecycle<I> {
 }
 
 export const lifecycles: { [K in OpName]: Lifecycle<OpInputs[K]> } = {
-  deploy: { op: 'deploy', machine: deployMachine, version: 1 },
+  deploy: { op: 'deploy', machine: deployMachine, version: 2 },
   destroy: { op: 'destroy', machine: teardownMachine, version: 1 },
-  rebuild: { op: 'rebuild', machine: rebuildMachine, version: 1 },
+  rebuild: { op: 'rebuild', machine: rebuildMachine, version: 2 },
   reboot: { op: 'reboot', machine: rebootMachine, version: 1 },
   powerOff: { op: 'powerOff', machine: powerOffMachine, version: 1 },
   powerOn: { op: 'powerOn', machine: powerOnMachine, version: 1 },

@@ -10,7 +10,8 @@ import { doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-outp
 import type { NodeView } from './node-view.js';
 import { DEFAULT_DEPLOY_MAX_POLLS } from './deploy.js';
 import type { WaitActiveContext } from './wait-active.js';
-import { activeWaitError, waitActiveGuards, waitActiveState } from './wait-active.js';
+import { abortedError, activeWaitError, waitActiveGuards, waitActiveState } from './wait-active.js';
+import type { AbortEvent } from './wait-active.js';
 
 export interface RebuildInput {
   instance: string;
@@ -38,6 +39,7 @@ export const rebuildMachine = setup({
     context: {} as RebuildContext,
     input: {} as RebuildInput,
     output: {} as LifecycleOutput,
+    events: {} as AbortEvent,
   },
   actors: effectActors,
   guards: {
@@ -74,6 +76,7 @@ export const rebuildMachine = setup({
         error: activeWaitError(context, node),
       };
     }),
+    failAborted: assign(({ context, event }) => ({ error: abortedError(context, event) })),
     failNodeGone: assign(({ context, event }) => ({
       error: {
         ...fromEffectError(

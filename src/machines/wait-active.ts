@@ -62,6 +62,24 @@ export function activeWaitError(context: WaitActiveContext, node: NodeView): Mac
   };
 }
 
+/** The event the engine sends a deploy or rebuild whose instance is being destroyed. */
+export const ABORT = 'ABORT';
+export interface AbortEvent {
+  type: typeof ABORT;
+  reason: string;
+}
+
+/** The run's failure when it was aborted while waiting for `active`. */
+export function abortedError(context: WaitActiveContext, event: unknown): MachineError {
+  const reason = (event as Partial<AbortEvent>).reason ?? 'no reason given';
+  return {
+    code: 'DEPLOY_ABORTED',
+    message: `provisioning of instance ${context.instance} was aborted: ${reason}`,
+    state: context.lastState,
+    node: context.node,
+  };
+}
+
 /** The `waitActive` compound state. `machineId` is the id of the machine using it. */
 export function waitActiveState(machineId: string) {
   const observe = {
@@ -90,6 +108,9 @@ export function waitActiveState(machineId: string) {
   } as const;
   return {
     initial: 'waiting',
+    // The instance is being deleted while it deploys (seed: _wait_for_active checks the
+    // instance's task state on every poll): stop waiting at once; the teardown takes over.
+    on: { [ABORT]: { target: `#${machineId}.failed`, actions: 'failAborted' } },
     states: {
       waiting: { invoke: observe },
       deploying: { invoke: observe },

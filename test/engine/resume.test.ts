@@ -99,3 +99,49 @@ describe('engine: resume and secrets', () => {
     }
   });
 });
+
+describe('engine: a teardown preempts a deploy of the same instance', () => {
+  it('aborts the deploy waiting for active and tears the instance down after it (seed: _wait_for_active)', async () => {
+    world = await makeWorld({ deployMs: 800, cleanMs: 100 });
+    const w = world;
+    // Ironic holds the node while deploying: the teardown's VIF detach is retried until it lets go.
+    await w.engine.close();
+    await w.reopen({ ironic: { url: w.sim.url, retryIntervalMs: 10, maxRetries: 500 } });
+    const node = w.sim.addNode({
+      provisionState: 'available',
+      ports: [{ address: '52:54:00:00:00:31' }],
+    }).uuid;
+    const deploy = w.engine.deploy({
+      instance: INSTANCE(31),
+      node,
+      vifs: [{ id: 'vif-31' }],
+      image: { source: 'http://img/x.qcow2' },
+      flavor: { vcpus: 1, memoryMb: 512, rootGb: 10, ephemeralGb: 0, swapMb: 0 },
+      configDrivePlan: { required: false, hasAdminPassword: false, hasUserData: false, injectedFiles: 0 },
+      maxPolls: 1000,
+    });
+    await new Promise<void>((resolve) => {
+      const off = deploy.subscribe((p) => {
+        if (p.state.startsWith('waitActive')) {
+          off();
+          resolve();
+        }
+      });
+    });
+
+    const destroy = w.engine.destroy({
+      instance: INSTANCE(31),
+      vifs: ['vif-31'],
+      waitForAvailable: true,
+      maxPolls: 1000,
+    });
+    const [d, t] = await Promise.all([deploy.done, destroy.done]);
+
+    expect(d.status).toBe('failed');
+    expect(d.error?.code).toBe('DEPLOY_ABORTED');
+    expect(String(d.error?.message)).toMatch(/being destroyed/);
+    expect(t.status, JSON.stringify(t.error)).toBe('succeeded');
+    expect(w.sim.node(node)?.provision_state).toBe('available');
+    expect(w.sim.node(node)?.instance_uuid).toBeNull();
+  });
+});

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { initialTransition, transition } from 'xstate';
 import { deployMachine } from '../../src/machines/deploy.js';
 import { FLAVOR, FULL_NODE, IMAGE, INSTANCE, NODE, OTHER_INSTANCE, fail, observed, ok } from './fixtures.js';
 import type { Script } from './script.js';
@@ -180,5 +181,56 @@ describe('deploy machine', () => {
     );
     expect(r.srcs.filter((s) => s === 'observeNode')).toHaveLength(4);
     expect(r.output.error).toMatchObject({ code: 'DEPLOY_TIMEOUT', state: 'wait call-back' });
+  });
+});
+
+describe('deploy: aborted while waiting for active', () => {
+  it('fails with DEPLOY_ABORTED when the instance is being deleted, without further polls (seed: _wait_for_active)', () => {
+    const [started] = initialTransition(deployMachine, {
+      instance: '11111111-2222-4333-8444-555555555555',
+      node: 'node-1',
+      vifs: [],
+      image: { source: 'http://img/x' },
+      flavor: { vcpus: 1, memoryMb: 512, rootGb: 10, ephemeralGb: 0, swapMb: 0 },
+      configDrivePlan: { required: false, hasAdminPassword: false, hasUserData: false, injectedFiles: 0 },
+    });
+    // Walk to waitActive with success answers.
+    let snapshot = started;
+    const answers: Record<string, unknown> = {
+      getNode: {
+        uuid: 'node-1',
+        provision_state: 'available',
+        instance_uuid: null,
+        power_state: 'power off',
+        target_power_state: null,
+        target_provision_state: null,
+        last_error: null,
+        maintenance: false,
+        properties: {},
+      },
+      addInstanceInfo: { paths: ['/instance_uuid'] },
+      validateNode: { deploy: { result: true, reason: null }, power: { result: true, reason: null } },
+      plugVifs: { attached: [], alreadyAttached: [] },
+      startFiltering: { done: true },
+      requestActive: { configDriveSent: false, alreadyRequested: false },
+    };
+    for (let i = 0; i < 20 && !JSON.stringify(snapshot.value).includes('waitActive'); i++) {
+      const child = Object.keys(snapshot.children)[0];
+      expect(child, `stuck in ${JSON.stringify(snapshot.value)}`).toBeDefined();
+      [snapshot] = transition(deployMachine, snapshot, {
+        type: `xstate.done.actor.${child}`,
+        output: answers[child!],
+      } as never);
+    }
+    expect(JSON.stringify(snapshot.value)).toContain('waitActive');
+
+    const [after, actions] = transition(deployMachine, snapshot, {
+      type: 'ABORT',
+      reason: 'instance is being destroyed',
+    });
+
+    expect(after.status).toBe('done');
+    expect(after.output).toMatchObject({ status: 'failed', error: { code: 'DEPLOY_ABORTED' } });
+    expect(actions.some((a) => a.type === 'xstate.spawnChild')).toBe(false);
   });
 });

@@ -348,6 +348,46 @@ describe.skipIf(url === null || log === null).concurrent('our engine against the
     }
     await pollNode(base, node, settledIn('active'), REAL_POLL);
   });
+
+  it('resets an enabled fake console and reports it unusable for a serial console: its console_info has no socat type (seed: get_serial_console)', async () => {
+    const node = await availableNode(base);
+    const instance = randomUUID();
+    await deployFakeNode(base, node, { instanceUuid: instance, vifs: [] });
+    expect((await call(base, 'PUT', `/v1/nodes/${node}/states/console`, { enabled: true })).status).toBe(202);
+    await pollConsole(base, node, true);
+    // fake-hardware's console interface answers console_info {} once enabled: a console that
+    // exists but names no type, so no socat endpoint to hand out.
+    expect((await call(base, 'GET', `/v1/nodes/${node}/states/console`)).json).toEqual({
+      console_enabled: true,
+      console_info: {},
+    });
+    const db = join(tmp.dir, 'console.db');
+    const engine = await openRealEngine(base, db);
+    const mark = await logMark(base, logPath, node);
+    let unusable;
+    try {
+      unusable = await engine.console({ instance, timeoutMs: 20_000 }).done;
+    } finally {
+      await engine.close();
+    }
+    const changes = mutating(await between(logPath, node, mark, await logMark(base, logPath, node)));
+
+    expect(unusable.status).toBe('failed');
+    expect(unusable.error).toMatchObject({
+      code: 'CONSOLE_UNAVAILABLE',
+      message: `serial console unavailable for instance ${instance}: console type "null" is not socat`,
+    });
+    // The reset ran first (seed: _get_node_console_with_reset): disabled, then enabled again.
+    expect(changes.map((r) => describeRequest(r, node))).toEqual([
+      'PUT /v1/nodes/N/states/console 202',
+      'PUT /v1/nodes/N/states/console 202',
+    ]);
+    expect((await call(base, 'GET', `/v1/nodes/${node}/states/console`)).json).toEqual({
+      console_enabled: true,
+      console_info: {},
+    });
+    expect(replay(db, unusable.runId, 'console').matches).toBe(true);
+  });
 });
 
 async function pollConsole(baseUrl: string, node: string, enabled: boolean): Promise<void> {

@@ -11,6 +11,7 @@
 // engine CPU per teardown, heap per in-flight run, and events per teardown, next to the
 // issue's goals. Numbers only; no assertions.
 import { fork } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -173,6 +174,17 @@ async function main() {
     const rss1 = process.memoryUsage().rss;
     const stats = engine.stats();
     await engine.close({ deadlineMs: 2000 });
+    // Failed attempts by error code, as the runs recorded them (no faults are injected here).
+    const db = new Database(join(dir, 'runs.db'), { readonly: true });
+    const failedAttempts = Object.fromEntries(
+      db
+        .prepare(
+          "SELECT json_extract(data, '$.errorCode') AS code, count(*) AS n FROM events WHERE kind = 'http' AND json_extract(data, '$.errorCode') IS NOT NULL GROUP BY code",
+        )
+        .all()
+        .map((r) => [r.code, r.n]),
+    );
+    db.close();
     rmSync(dir, { recursive: true, force: true });
 
     const route = (k) => (sim1.byRoute[k] ?? 0) - (sim0.byRoute[k] ?? 0);
@@ -210,6 +222,7 @@ async function main() {
       peakHeapPerRun: (peakHeap - heap0) / n,
       rssDeltaMb: (rss1 - rss0) / 2 ** 20,
       eventsPerRun: stats.eventsAppended / n,
+      failedAttempts,
       byRoute: Object.fromEntries(
         Object.keys(sim1.byRoute)
           .map((k) => [k, route(k)])
@@ -219,6 +232,7 @@ async function main() {
     const r = rows.at(-1);
     console.log(`\nN = ${fmt(n)}: ${JSON.stringify(r.statuses)}`);
     console.log(`  simulator requests by route: ${JSON.stringify(r.byRoute)}`);
+    console.log(`  failed attempts recorded by the runs, by code: ${JSON.stringify(r.failedAttempts)}`);
     console.log(
       `  all started (sync) ${fmt(r.startedMs)} ms; waiting (after the deleted request): median run at ${fmt(r.waitP50)} ms, all at ${fmt(r.allWaitingMs)} ms; last done at ${fmt(r.lastDoneMs)} ms`,
     );

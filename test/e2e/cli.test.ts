@@ -160,6 +160,30 @@ describe('ironledger CLI on the simulator', () => {
     }
   });
 
+  it('nodes shows owners on the hash ring and resources; instances shows the deployed instance (seed: _refresh_cache, get_info)', async () => {
+    const nodes = await cli(args('--json', 'nodes', '--hosts', 'h1,h2,h3', '--host', 'h2'));
+    expect(nodes.code, nodes.stderr).toBe(0);
+    const rows =
+      json<
+        Array<{ node: { uuid: string; instance_uuid: string | null }; owner: string | null; owned: boolean }>
+      >(nodes);
+    expect(rows.length).toBe(sim.nodeIds().length);
+    const unassigned = rows.filter((r) => r.node.instance_uuid === null);
+    // Every unassigned node has exactly one owner among the live hosts.
+    expect(unassigned.every((r) => ['h1', 'h2', 'h3'].includes(r.owner ?? ''))).toBe(true);
+    expect(unassigned.filter((r) => r.owned).every((r) => r.owner === 'h2')).toBe(true);
+    // The instance this database deployed (and did not tear down) is managed by this host.
+    const deployed = rows.find((r) => r.node.instance_uuid === INSTANCE(2));
+    expect(deployed).toMatchObject({ owner: 'h2', owned: true });
+
+    const instances = await cli(args('--json', 'instances', '--host', 'h2'));
+    expect(instances.code, instances.stderr).toBe(0);
+    const mine = json<Array<{ instance: string; owner: string | null; info: { state: string } }>>(
+      instances,
+    ).find((r) => r.instance === INSTANCE(2));
+    expect(mine).toMatchObject({ owner: 'h2', info: { state: 'running' } });
+  });
+
   it('refuses bad input with exit 2 and one line, no stack trace', async () => {
     const cases: Array<[string[], RegExp]> = [
       [args('destroy', '--instance', 'not-a-uuid'), /instance must be a UUID/],

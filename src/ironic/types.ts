@@ -71,7 +71,8 @@ export type NodeValidation = Record<string, InterfaceValidation>;
 
 export interface ConsoleInfo {
   console_enabled: boolean;
-  console_info: { type: string; url: string } | null;
+  /** What the console driver reports; the fake console reports `{}` (no type, no URL). */
+  console_info: { type?: string; url?: string } | null;
 }
 
 export interface Vif {

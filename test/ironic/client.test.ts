@@ -520,3 +520,25 @@ describe('observer views', () => {
     expect(runA[0]!.ms).toBeGreaterThanOrEqual(0);
   });
 });
+
+describe('console', () => {
+  it("accepts the fake console's empty console_info, as Ironic 2023.1 answers it when enabled", async () => {
+    const { client } = await world({
+      [`GET ${NODE_PATH}/states/console`]: {
+        status: 200,
+        body: '{"console_enabled": true, "console_info": {}}',
+      },
+    });
+    expect(await client.getConsole(N)).toEqual({ console_enabled: true, console_info: {} });
+  });
+
+  it('still refuses a console answer of the wrong shape', async () => {
+    const { client } = await world({
+      [`GET ${NODE_PATH}/states/console`]: {
+        status: 200,
+        body: '{"console_enabled": "yes", "console_info": null}',
+      },
+    });
+    expect((await failure(client.getConsole(N))).code).toBe('IRONIC_MALFORMED_RESPONSE');
+  });
+});

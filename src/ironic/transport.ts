@@ -79,6 +79,7 @@ const MIN_SECRET_CHARS = 3;
 
 export class IronicTransport {
   readonly timeoutMs: number;
+  private readonly slots: Slots;
   readonly maxRetries: number;
   readonly retryIntervalMs: number;
   readonly observer: HttpObserver | undefined;
@@ -118,6 +119,7 @@ export class IronicTransport {
     this.authHeaders = authHeadersOf(auth);
     this.secrets = secretsOf(auth);
     const ca = opts.tls?.caFile === undefined ? undefined : readCa(opts.tls.caFile);
+    this.slots = new Slots(opts.connections ?? DEFAULTS.connections);
     this.pool = new Pool(url.origin, {
       connections: opts.connections ?? DEFAULTS.connections,
       keepAliveTimeout: 30_000,
@@ -182,6 +184,9 @@ export class IronicTransport {
     signal: AbortSignal | undefined,
     timeoutMs: number,
   ): Promise<RawResponse> {
+    // Wait for one of the pool's connections first: time queued behind other runs is not
+    // Ironic being slow, so the attempt's timeout starts only once a connection is ours.
+    await this.slots.acquire(signal);
     const controller = new AbortController();
     const onAbort = () => controller.abort(new AttemptAborted('caller'));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -217,6 +222,7 @@ export class IronicTransport {
     } finally {
       if (timer !== undefined) clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
+      this.slots.release();
     }
   }
 
@@ -404,4 +410,41 @@ function sleep(ms: number, signal: AbortSignal | undefined, aborted: () => Error
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** As many permits as the pool has connections; waiting for one honours the caller's signal. */
+class Slots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(count: number) {
+    this.free = Math.max(1, count);
+  }
+
+  acquire(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(new AttemptAborted('caller'));
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const grant = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        const i = this.waiting.indexOf(grant);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(new AttemptAborted('caller'));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(grant);
+    });
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
 }

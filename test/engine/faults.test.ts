@@ -123,11 +123,19 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** The simulator's requests on behalf of one run's effects: its lookup by instance and its node's writes. */
-function effectRequestsOf(f: Finished): RequestLogEntry[] {
-  return requests.filter(
-    (r) => r.path.includes(`instance_uuid=${f.instance}`) || (r.node === f.node && r.method !== 'GET'),
-  );
+/** A page of the watcher's sweep: the node list without an instance filter. */
+const isSweep = (path: string): boolean => path.startsWith('/v1/nodes?') && !path.includes('instance_uuid=');
+
+/**
+ * The simulator's requests on behalf of one run: its lookup by instance, its node's writes and the
+ * watcher's GETs of its node. Sweeps serve every waiting run at once and are checked apart.
+ */
+function requestsOf(f: Finished): RequestLogEntry[] {
+  return requests.filter((r) => r.path.includes(`instance_uuid=${f.instance}`) || r.node === f.node);
+}
+
+function isVisibleFault(r: RequestLogEntry): boolean {
+  return r.fault !== undefined && r.fault in VISIBLE_FAULTS;
 }
 
 describe('engine: 1,000 teardowns with 30 % of Ironic requests failing', () => {
@@ -181,11 +189,13 @@ describe('engine: 1,000 teardowns with 30 % of Ironic requests failing', () => {
   it('records every failure the client saw as an attempt that was retried (seed: client wrapper retries)', () => {
     let compared = 0;
     for (const f of finished) {
-      const seen = effectRequestsOf(f)
-        .filter((r) => r.fault !== undefined && r.fault in VISIBLE_FAULTS)
+      const seen = requestsOf(f)
+        .filter(isVisibleFault)
         .map((r) => key(r.method, r.path, VISIBLE_FAULTS[r.fault!]!));
       const http = f.events.filter((e) => e.kind === 'http');
-      const failedAttempts = http.filter((e) => typeof e.data.errorCode === 'string');
+      const failedAttempts = http.filter(
+        (e) => typeof e.data.errorCode === 'string' && !isSweep(String(e.data.path)),
+      );
       const retried = failedAttempts.filter((e) => e.data.willRetry === true);
       const recorded = failedAttempts.map((e) =>
         key(String(e.data.method), String(e.data.path), (e.data.status as number | null) ?? null),
@@ -198,6 +208,21 @@ describe('engine: 1,000 teardowns with 30 % of Ironic requests failing', () => {
       compared += seen.length;
     }
     expect(compared).toBeGreaterThan(500);
+  });
+
+  it('records every failed sweep page in the streams of the runs it served, as a retried attempt', () => {
+    const seen = requests.filter((r) => isSweep(r.path) && isVisibleFault(r));
+    // One failed attempt goes into the stream of every run waiting at that tick: count it once.
+    const distinct = new Map<string, boolean>();
+    for (const f of finished)
+      for (const e of f.events)
+        if (e.kind === 'http' && typeof e.data.errorCode === 'string' && isSweep(String(e.data.path)))
+          distinct.set(
+            `${e.at} ${key(String(e.data.method), String(e.data.path), (e.data.status as number | null) ?? null)} #${String(e.data.attempt)}`,
+            e.data.willRetry === true,
+          );
+    expect(distinct.size).toBe(seen.length);
+    expect([...distinct.values()].every(Boolean)).toBe(true);
   });
 
   it('never asks for deleted before the VIF detach succeeded (seed: destroy, Nova bug 1659836)', () => {

@@ -331,3 +331,61 @@ describe('engine: slow answers and the client pool', () => {
     expect(timeouts).toEqual([]);
   });
 });
+
+describe('engine: a failed sweep under many waiting runs', () => {
+  let world: World | undefined;
+  afterAll(async () => {
+    await world?.close();
+  });
+
+  it('records a retried sweep page in the stream of every run that sweep served', async () => {
+    world = await makeWorld({ deleteMs: 20, cleanMs: 300 }, { listThreshold: 4 });
+    const w = world;
+    const runs = 8;
+    for (let i = 0; i < runs; i++)
+      w.sim.addNode({
+        provisionState: 'active',
+        powerState: 'power on',
+        instanceUuid: INSTANCE(7000 + i),
+        ports: [{ address: mac(7000 + i), vifId: `vif-s${i}` }],
+      });
+    let waiting = 0;
+    let armed!: () => void;
+    const allWaiting = new Promise<void>((resolve) => (armed = resolve));
+    const handles = Array.from({ length: runs }, (_, i) => {
+      const h = w.engine.destroy({
+        instance: INSTANCE(7000 + i),
+        vifs: [`vif-s${i}`],
+        waitForAvailable: true,
+      });
+      const off = h.subscribe((p) => {
+        if (
+          p.kind !== 'transition' ||
+          !p.state.startsWith('unprovision.') ||
+          p.state.endsWith('requestDeleted')
+        )
+          return;
+        off();
+        if (++waiting === runs) armed();
+      });
+      return h;
+    });
+    await allWaiting;
+    // Every lookup by instance is done: from here on only the watcher lists /v1/nodes.
+    w.sim.faults.script({ method: 'GET', path: '/v1/nodes' }, ['503', 'reset']);
+    const results = await Promise.all(handles.map((h) => h.done));
+    expect(results.map((r) => r.status)).toEqual(Array(runs).fill('succeeded'));
+    const injected = w.sim.requests().filter((r) => isSweep(r.path) && r.fault);
+    expect(injected.map((r) => r.fault)).toEqual(['503', 'reset']);
+
+    const store = EventStore.open(w.db, { mode: 'reader' });
+    const failedSweeps = handles.map((h) =>
+      store
+        .readStream(h.id)
+        .filter((e) => e.kind === 'http' && isSweep(String(e.data.path)) && e.data.willRetry === true)
+        .map((e) => e.data.status),
+    );
+    store.close();
+    expect(failedSweeps).toEqual(Array(runs).fill([503, null]));
+  });
+});

@@ -245,7 +245,7 @@ export class Engine {
               { runId: row.id, divergence: d },
             );
           }
-          return () => run.resume(replay.snapshot, replay.pendingEffects);
+          return () => run.resume(replay.snapshot, replay.pendingEffects, input);
         })()
       : () => run.begin(input);
     this.log.info({ runId: row.id, op: lifecycle.op, state: row.state }, 'resuming run');
@@ -432,6 +432,7 @@ export class Engine {
       signal: call.signal,
       hooks: this.hooks,
       secrets: this.secrets.get(call.runId) ?? {},
+      rerun: call.rerun,
       observeNode: (node) =>
         this.waitingOn(
           call,

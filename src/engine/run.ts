@@ -4,9 +4,9 @@
 //      the `effect.started` of whatever the new state invokes are committed together;
 //   2. only then is the next effect started.
 // A crash anywhere leaves a stream that resume can fold and continue from.
-import { initialTransition, transition } from 'xstate';
 import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
 import type { Logger } from 'pino';
+import { machineStepper, type MachineStepper } from '../store/machine-stepper.js';
 import { stateToString } from '../store/replay.js';
 import type { JsonObject, NewEvent, RunStatus } from '../store/types.js';
 import type { Recorder } from './recorder.js';
@@ -14,6 +14,8 @@ import { toEffectErrorJson } from '../machines/effect-error.js';
 
 export interface EffectCall {
   runId: string;
+  /** Started before a restart and run again by resume. */
+  rerun: boolean;
   actorId: string;
   src: string;
   input: JsonObject;
@@ -74,7 +76,8 @@ export class Run {
   node: string | null;
   readonly done: Promise<RunResult>;
   private snapshot: AnyMachineSnapshot | null = null;
-  private readonly machine: AnyStateMachine;
+  /** XState's pure transitions with one inert actor scope per run instead of one per step. */
+  private readonly stepper: MachineStepper;
   private readonly inFlight = new Map<string, AbortController>();
   /** Effects whose result must not be recorded (aborted by close): resume runs them again. */
   private readonly abandoned = new Set<AbortController>();
@@ -94,7 +97,7 @@ export class Run {
   ) {
     this.id = spec.id;
     this.op = spec.op;
-    this.machine = spec.machine;
+    this.stepper = machineStepper(spec.machine);
     this.instance = spec.instance;
     this.node = spec.node;
     this.done = new Promise<RunResult>((resolve) => (this.resolveDone = resolve));
@@ -115,7 +118,7 @@ export class Run {
 
   /** First step of a new run: its `run.started` is already stored (seq 1). */
   async begin(input: JsonObject): Promise<void> {
-    const [snapshot, actions] = initialTransition(this.machine, input);
+    const [snapshot, actions] = this.stepper.initialTransition(input);
     const spawns = spawnsOf(actions);
     const to = stateToString(snapshot.value);
     const events: NewEvent[] = [{ kind: 'transition', from: null, to, data: {} }, ...startedEvents(spawns)];
@@ -126,7 +129,8 @@ export class Run {
    * Continues a run folded from its stream. Effects that were started and never
    * finished run again: each is idempotent against Ironic.
    */
-  async resume(snapshot: AnyMachineSnapshot, pending: PendingEffectSpec[]): Promise<void> {
+  async resume(snapshot: AnyMachineSnapshot, pending: PendingEffectSpec[], input: JsonObject): Promise<void> {
+    this.stepper.initialTransition(input); // builds the run's actor scope with its real input
     this.snapshot = snapshot;
     this.currentState = stateToString(snapshot.value);
     const spawns = pending.map((p) => ({ actorId: p.actorId, src: p.src, input: asObject(p.input) }));
@@ -144,7 +148,7 @@ export class Run {
       await this.finish(snapshot);
       return;
     }
-    for (const s of spawns) this.launch(s);
+    for (const s of spawns) this.launch(s, true);
   }
 
   /** Starts no further effect; in-flight ones may still finish and be recorded. */
@@ -188,7 +192,7 @@ export class Run {
     this.enqueue(async () => {
       if (this.stopped || this.finished || !this.snapshot) return;
       const from = stateToString(this.snapshot.value);
-      const [next, actions] = transition(this.machine, this.snapshot, event);
+      const [next, actions] = this.stepper.transition(this.snapshot, event);
       for (const id of stoppedOf(actions)) this.abandon(id);
       const spawns = spawnsOf(actions);
       const events: NewEvent[] = [
@@ -200,7 +204,7 @@ export class Run {
     });
   }
 
-  private launch(spawn: Spawn): void {
+  private launch(spawn: Spawn, rerun = false): void {
     if (this.stopped || this.draining) return;
     const ac = new AbortController();
     this.inFlight.set(spawn.actorId, ac);
@@ -208,6 +212,7 @@ export class Run {
     const started = performance.now();
     this.runEffect({
       runId: this.id,
+      rerun,
       actorId: spawn.actorId,
       src: spawn.src,
       input: spawn.input,
@@ -255,7 +260,7 @@ export class Run {
       this.log.debug({ effect: spawn.src, code: error.code }, 'effect failed');
     }
     const from = stateToString(this.snapshot.value);
-    const [next, actions] = transition(this.machine, this.snapshot, event);
+    const [next, actions] = this.stepper.transition(this.snapshot, event);
     for (const id of stoppedOf(actions)) this.inFlight.get(id)?.abort(new Error('state left'));
     const spawns = spawnsOf(actions);
     events.push(

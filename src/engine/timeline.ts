@@ -104,8 +104,14 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
           eff.ms = num(e.data.ms, Date.parse(e.at) - Date.parse(eff.startedAt));
           eff.outcome = e.kind === 'effect.succeeded' ? 'succeeded' : 'failed';
           eff.error = e.kind === 'effect.failed' ? ((e.data.error as JsonObject) ?? null) : null;
-          eff.observed = e.kind === 'effect.succeeded' ? observedState(e.data.output) : null;
         }
+        break;
+      }
+      case 'machine.event': {
+        // An effect's output is recorded once, in the machine event it became.
+        const done = /^xstate\.done\.actor\.(.+)$/.exec(e.type ?? '');
+        const eff = done ? effects.get(done[1]!) : undefined;
+        if (eff) eff.observed = observedState((e.data.event as JsonObject | undefined)?.output);
         break;
       }
       case 'http': {

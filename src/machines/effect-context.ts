@@ -30,6 +30,11 @@ export interface EffectContext {
   sleep(ms: number): Promise<void>;
   /** Goes to the event log as a 'note'. */
   note(level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>): void;
+  /**
+   * True when this effect was started before a restart and runs again now: its request
+   * may already have reached Ironic, which then holds the node (409) rather than refusing.
+   */
+  rerun?: boolean;
 }
 
 export type EffectImpl = (input: JsonObject, ctx: EffectContext) => Promise<Json>;

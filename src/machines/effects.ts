@@ -205,6 +205,10 @@ export async function requestActive(
   ctx: EffectContext,
 ): Promise<RequestActiveOutput> {
   const plan = input.configDrivePlan;
+  // Checked before the secrets: a deploy accepted before a restart needs them no more.
+  if ((await alreadyPast(ctx, input.node, PAST_ACTIVE_REQUEST)) !== null) {
+    return { configDriveSent: plan.required, alreadyRequested: true };
+  }
   let configdrive: ConfigDrive | undefined;
   if (plan.required) {
     const missing: string[] = [];
@@ -262,8 +266,28 @@ export async function requestActive(
   }
 }
 
+/**
+ * For an effect run again after a restart: the state the node is in when it is already past
+ * what the effect asks for. The first attempt may have been accepted just before the crash;
+ * Ironic then holds the node (deploying, deleting, cleaning) and would answer the repeated
+ * request with 409 NodeLocked for as long as that lasts, instead of refusing it at once.
+ */
+async function alreadyPast(
+  ctx: EffectContext,
+  node: string,
+  past: readonly string[],
+): Promise<string | null> {
+  if (ctx.rerun !== true) return null;
+  const found = await ctx.ironic.getNode(node, { signal: ctx.signal, fields: ['uuid', 'provision_state'] });
+  return found.provision_state !== null && past.includes(found.provision_state)
+    ? found.provision_state
+    : null;
+}
+
 /** Seed: _unprovision. A refusal because the node is already past `deleted` is success. */
 export async function requestDeleted(input: NodeInput, ctx: EffectContext): Promise<RequestDeletedOutput> {
+  const past = await alreadyPast(ctx, input.node, PAST_DELETED);
+  if (past !== null) return { alreadyUnprovisioning: true, state: past };
   try {
     await ctx.ironic.setProvisionState(input.node, 'deleted', { signal: ctx.signal });
     return { alreadyUnprovisioning: false, state: null };
@@ -296,6 +320,7 @@ export async function removeInstanceInfo(
 }
 
 export async function requestRebuild(input: NodeInput, ctx: EffectContext): Promise<RequestRebuildOutput> {
+  if ((await alreadyPast(ctx, input.node, PAST_REBUILD_REQUEST)) !== null) return { alreadyRequested: true };
   try {
     await ctx.ironic.setProvisionState(input.node, 'rebuild', { signal: ctx.signal });
     return { alreadyRequested: false };

@@ -132,6 +132,37 @@ describe('effects', () => {
     });
   });
 
+  it('run again after a restart, does not repeat "deleted" once the node is already cleaning (Ironic would hold it with 409s)', async () => {
+    const ironic = new FakeIronic();
+    ironic.node = { ...ironic.node, provision_state: 'cleaning' };
+    const out = await requestDeleted({ node: NODE }, { ...fakeContext(ironic), rerun: true });
+    expect(out).toEqual({ alreadyUnprovisioning: true, state: 'cleaning' });
+    expect(ironic.calls.map((c) => c.method)).toEqual(['getNode']);
+  });
+
+  it('run again after a restart, still asks for "deleted" when the first request never reached Ironic', async () => {
+    const ironic = new FakeIronic();
+    ironic.node = { ...ironic.node, provision_state: 'active' };
+    const out = await requestDeleted({ node: NODE }, { ...fakeContext(ironic), rerun: true });
+    expect(out).toEqual({ alreadyUnprovisioning: false, state: null });
+    expect(ironic.calls.map((c) => c.method)).toEqual(['getNode', 'setProvisionState']);
+  });
+
+  it('run again after a restart, a deploy Ironic already took needs neither the secrets nor a second request (seed: spawn)', async () => {
+    const ironic = new FakeIronic();
+    ironic.node = { ...ironic.node, provision_state: 'deploying' };
+    const out = await requestActive(
+      {
+        node: NODE,
+        instance: INSTANCE,
+        configDrivePlan: { required: true, hasAdminPassword: true, hasUserData: false, injectedFiles: 0 },
+      },
+      { ...fakeContext(ironic, { secrets: {} }), rerun: true },
+    );
+    expect(out).toEqual({ configDriveSent: true, alreadyRequested: true });
+    expect(ironic.calls.map((c) => c.method)).toEqual(['getNode']);
+  });
+
   it('fails "deleted" refused for any other reason (seed: _unprovision)', async () => {
     const ironic = new FakeIronic();
     ironic.failWith('setProvisionState', () => refused('manageable'));

@@ -20,7 +20,12 @@ const node = (provision_state, target_provision_state) => ({
 
 export const name = `teardown machine, ${POLLS} polls`;
 export const machine = lifecycles.destroy.machine;
-export const input = { instance: INSTANCE, vifs: ['vif-a', 'vif-b'], waitForAvailable: true, maxPolls: POLLS + 10 };
+export const input = {
+  instance: INSTANCE,
+  vifs: ['vif-a', 'vif-b'],
+  waitForAvailable: true,
+  maxPolls: POLLS + 10,
+};
 
 export function respond(src, _input, nth) {
   switch (src) {

@@ -12,9 +12,8 @@ import type { EffectErrorJson } from './effect-error.js';
 import type { ConfigDrivePlan, PlugVifsOutput, ValidateNodeOutput } from './effect-types.js';
 import type { BaseContext, LifecycleOutput, MachineError } from './lifecycle-output.js';
 import { doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-output.js';
-import type { NodeView } from './node-view.js';
 import type { WaitActiveContext } from './wait-active.js';
-import { abortedError, activeWaitError, waitActiveGuards, waitActiveState } from './wait-active.js';
+import { waitActiveActions, waitActiveGuards, waitActiveState } from './wait-active.js';
 import type { AbortEvent } from './wait-active.js';
 
 export interface DeployInput {
@@ -71,6 +70,7 @@ export const deployMachine = setup({
     configDriveRequired: ({ context }) => context.configDrivePlan.required,
   },
   actions: {
+    ...waitActiveActions<DeployContext, AbortEvent>('deploying'),
     failNodeMissing: assign(({ context }) => ({
       error: {
         code: 'NODE_REQUIRED',
@@ -122,29 +122,6 @@ export const deployMachine = setup({
         ...context.warnings,
         `cleanup after failed deploy: ${errorOf(event).code}: ${errorOf(event).message}`,
       ],
-    })),
-    recordActiveObservation: assign(({ context, event }) => ({
-      polls: context.polls + 1,
-      lastState: doneOutput<NodeView>(event).provision_state,
-    })),
-    failActiveWait: assign(({ context, event }) => {
-      const node = doneOutput<NodeView>(event);
-      return {
-        polls: context.polls + 1,
-        lastState: node.provision_state,
-        error: activeWaitError(context, node),
-      };
-    }),
-    failAborted: assign(({ context, event }) => ({ error: abortedError(context, event) })),
-    failNodeGone: assign(({ context, event }) => ({
-      error: {
-        ...fromEffectError(
-          errorOf(event),
-          `node ${context.node ?? '?'} disappeared while deploying instance ${context.instance}`,
-        ),
-        code: 'INSTANCE_GONE',
-        cause: 'IRONIC_NOT_FOUND',
-      },
     })),
     setError: assign(({ event }) => ({ error: fromEffectError(errorOf(event)) })),
   },

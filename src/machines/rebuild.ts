@@ -10,7 +10,7 @@ import { doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-outp
 import type { NodeView } from './node-view.js';
 import { DEFAULT_DEPLOY_MAX_POLLS } from './deploy.js';
 import type { WaitActiveContext } from './wait-active.js';
-import { abortedError, activeWaitError, waitActiveGuards, waitActiveState } from './wait-active.js';
+import { waitActiveActions, waitActiveGuards, waitActiveState } from './wait-active.js';
 import type { AbortEvent } from './wait-active.js';
 
 export interface RebuildInput {
@@ -47,6 +47,7 @@ export const rebuildMachine = setup({
     nodeKnown: ({ context }) => context.node !== null,
   },
   actions: {
+    ...waitActiveActions<RebuildContext, AbortEvent>('rebuilding'),
     recordNodeUuid: assign(({ event }) => ({ node: doneOutput<NodeView>(event).uuid })),
     recordNodeInfo: assign(({ event }) => ({ nodeInfo: doneOutput<Node>(event) })),
     failLookup: assign(({ context, event }) => ({
@@ -62,29 +63,6 @@ export const rebuildMachine = setup({
       error: {
         ...failure(`failed to request Ironic to rebuild instance ${context.instance}`, errorOf(event)),
         code: 'REBUILD_REQUEST_FAILED',
-      },
-    })),
-    recordActiveObservation: assign(({ context, event }) => ({
-      polls: context.polls + 1,
-      lastState: doneOutput<NodeView>(event).provision_state,
-    })),
-    failActiveWait: assign(({ context, event }) => {
-      const node = doneOutput<NodeView>(event);
-      return {
-        polls: context.polls + 1,
-        lastState: node.provision_state,
-        error: activeWaitError(context, node),
-      };
-    }),
-    failAborted: assign(({ context, event }) => ({ error: abortedError(context, event) })),
-    failNodeGone: assign(({ context, event }) => ({
-      error: {
-        ...fromEffectError(
-          errorOf(event),
-          `node ${context.node ?? '?'} disappeared while rebuilding instance ${context.instance}`,
-        ),
-        code: 'INSTANCE_GONE',
-        cause: 'IRONIC_NOT_FOUND',
       },
     })),
     setError: assign(({ event }) => ({ error: fromEffectError(errorOf(event)) })),

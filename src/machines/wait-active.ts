@@ -1,10 +1,12 @@
 // Waiting for `active` after a deploy or rebuild request (seed: _wait_for_active). Shared by
-// deploy.ts and rebuild.ts: both name these guards and actions in their setup() and use
+// deploy.ts and rebuild.ts: both spread these guards and actions into their setup() and use
 // waitActiveState() as their `waitActive` state.
+import { assign } from 'xstate';
+import type { EventObject } from 'xstate';
 import { ProvisionState } from '../ironic/states.js';
 import type { ProvisionStateValue } from '../ironic/states.js';
-import type { MachineError } from './lifecycle-output.js';
-import { doneOutput, errorOf } from './lifecycle-output.js';
+import type { BaseContext, MachineError } from './lifecycle-output.js';
+import { doneOutput, errorOf, fromEffectError } from './lifecycle-output.js';
 import type { NodeView } from './node-view.js';
 
 export interface WaitActiveContext {
@@ -135,3 +137,42 @@ export const waitActiveGuards = {
   observedWaitCallBack: verdictIs('waitCallBack'),
   nodeGone: ({ event }: { event: unknown }): boolean => errorOf(event).code === 'IRONIC_NOT_FOUND',
 };
+
+type ActionContext = WaitActiveContext & BaseContext;
+
+/**
+ * The actions waitActiveState() names; spread into the machine's setup({ actions }).
+ * `doing` names the operation in the node-gone message ("deploying", "rebuilding"). The machine's
+ * context and event types are parameters because XState only accepts actions typed for them.
+ */
+export function waitActiveActions<TContext extends ActionContext, TEvent extends EventObject>(doing: string) {
+  const update = assign<TContext, TEvent, undefined, TEvent, never>;
+  // TContext only adds fields to ActionContext, so these updates are updates of TContext.
+  const fields = (changes: Partial<ActionContext>) => changes as Partial<TContext>;
+  return {
+    recordActiveObservation: update(({ context, event }) =>
+      fields({ polls: context.polls + 1, lastState: doneOutput<NodeView>(event).provision_state }),
+    ),
+    failActiveWait: update(({ context, event }) => {
+      const node = doneOutput<NodeView>(event);
+      return fields({
+        polls: context.polls + 1,
+        lastState: node.provision_state,
+        error: activeWaitError(context, node),
+      });
+    }),
+    failAborted: update(({ context, event }) => fields({ error: abortedError(context, event) })),
+    failNodeGone: update(({ context, event }) =>
+      fields({
+        error: {
+          ...fromEffectError(
+            errorOf(event),
+            `node ${context.node ?? '?'} disappeared while ${doing} instance ${context.instance}`,
+          ),
+          code: 'INSTANCE_GONE',
+          cause: 'IRONIC_NOT_FOUND',
+        },
+      }),
+    ),
+  };
+}

@@ -2,13 +2,14 @@
 // Power off with a timeout tries a soft power off first and waits; when the node is still not
 // off afterwards, or Ironic refuses the soft request, it powers off hard and waits again.
 import { assign, setup } from 'xstate';
+import type { AnyEventObject } from 'xstate';
 import { PowerState } from '../ironic/states.js';
 import { effectActors } from './actors.js';
 import type { BaseContext, LifecycleOutput } from './lifecycle-output.js';
 import { DEFAULT_MAX_POLLS, doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-output.js';
 import type { NodeView } from './node-view.js';
 import type { WaitPowerContext } from './wait-power.js';
-import { powerObservation, powerTimeoutError, waitPowerGuards } from './wait-power.js';
+import { powerObservation, waitPowerActions, waitPowerGuards, waitPowerState } from './wait-power.js';
 
 export interface PowerOffInput {
   instance: string;
@@ -59,13 +60,7 @@ export const powerOffMachine = setup({
       };
     }),
     startHardWait: assign({ polls: 0 }),
-    recordPowerObservation: assign(({ context, event }) =>
-      powerObservation(context, doneOutput<NodeView>(event)),
-    ),
-    failPowerBudget: assign(({ context, event }) => {
-      const node = doneOutput<NodeView>(event);
-      return { ...powerObservation(context, node), error: powerTimeoutError(context, node, 'powering off') };
-    }),
+    ...waitPowerActions<PowerOffContext, AnyEventObject>('powering off'),
     setError: assign(({ event }) => ({ error: fromEffectError(errorOf(event)) })),
   },
 }).createMachine({
@@ -134,19 +129,7 @@ export const powerOffMachine = setup({
         onError: { target: 'failed', actions: 'setError' },
       },
     },
-    waitOff: {
-      invoke: {
-        id: 'observeNode',
-        src: 'observeNode',
-        input: ({ context }) => ({ node: context.node ?? '' }),
-        onDone: [
-          { guard: 'powerSettled', target: 'succeeded', actions: 'recordPowerObservation' },
-          { guard: 'powerPollBudgetSpent', target: 'failed', actions: 'failPowerBudget' },
-          { target: 'waitOff', reenter: true, actions: 'recordPowerObservation' },
-        ],
-        onError: { target: 'failed', actions: 'setError' },
-      },
-    },
+    waitOff: waitPowerState('waitOff'),
     succeeded: { type: 'final' },
     failed: { type: 'final' },
   },
@@ -163,13 +146,7 @@ export const powerOnMachine = setup({
   guards: waitPowerGuards,
   actions: {
     recordNode: assign(({ event }) => ({ node: doneOutput<NodeView>(event).uuid })),
-    recordPowerObservation: assign(({ context, event }) =>
-      powerObservation(context, doneOutput<NodeView>(event)),
-    ),
-    failPowerBudget: assign(({ context, event }) => {
-      const node = doneOutput<NodeView>(event);
-      return { ...powerObservation(context, node), error: powerTimeoutError(context, node, 'powering on') };
-    }),
+    ...waitPowerActions<PowerOnContext, AnyEventObject>('powering on'),
     setError: assign(({ event }) => ({ error: fromEffectError(errorOf(event)) })),
   },
 }).createMachine({
@@ -204,19 +181,7 @@ export const powerOnMachine = setup({
         onError: { target: 'failed', actions: 'setError' },
       },
     },
-    waitOn: {
-      invoke: {
-        id: 'observeNode',
-        src: 'observeNode',
-        input: ({ context }) => ({ node: context.node ?? '' }),
-        onDone: [
-          { guard: 'powerSettled', target: 'succeeded', actions: 'recordPowerObservation' },
-          { guard: 'powerPollBudgetSpent', target: 'failed', actions: 'failPowerBudget' },
-          { target: 'waitOn', reenter: true, actions: 'recordPowerObservation' },
-        ],
-        onError: { target: 'failed', actions: 'setError' },
-      },
-    },
+    waitOn: waitPowerState('waitOn'),
     succeeded: { type: 'final' },
     failed: { type: 'final' },
   },

@@ -1,12 +1,13 @@
 // Reboot (seed: reboot): soft when asked, falling back to hard when Ironic refuses soft with
 // a 400 (the hardware type does not support it); then wait until target_power_state clears.
 import { assign, setup } from 'xstate';
+import type { AnyEventObject } from 'xstate';
 import { effectActors } from './actors.js';
 import type { BaseContext, LifecycleOutput } from './lifecycle-output.js';
 import { DEFAULT_MAX_POLLS, doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-output.js';
 import type { NodeView } from './node-view.js';
 import type { WaitPowerContext } from './wait-power.js';
-import { powerObservation, powerTimeoutError, waitPowerGuards } from './wait-power.js';
+import { waitPowerActions, waitPowerGuards, waitPowerState } from './wait-power.js';
 
 export interface RebootInput {
   instance: string;
@@ -38,13 +39,7 @@ export const rebootMachine = setup({
         `soft reboot not supported by the node's hardware type, rebooting hard: ${errorOf(event).message}`,
       ],
     })),
-    recordPowerObservation: assign(({ context, event }) =>
-      powerObservation(context, doneOutput<NodeView>(event)),
-    ),
-    failPowerBudget: assign(({ context, event }) => {
-      const node = doneOutput<NodeView>(event);
-      return { ...powerObservation(context, node), error: powerTimeoutError(context, node, 'rebooting') };
-    }),
+    ...waitPowerActions<RebootContext, AnyEventObject>('rebooting'),
     setError: assign(({ event }) => ({ error: fromEffectError(errorOf(event)) })),
   },
 }).createMachine({
@@ -95,19 +90,7 @@ export const rebootMachine = setup({
         onError: { target: 'failed', actions: 'setError' },
       },
     },
-    waitReboot: {
-      invoke: {
-        id: 'observeNode',
-        src: 'observeNode',
-        input: ({ context }) => ({ node: context.node ?? '' }),
-        onDone: [
-          { guard: 'powerSettled', target: 'succeeded', actions: 'recordPowerObservation' },
-          { guard: 'powerPollBudgetSpent', target: 'failed', actions: 'failPowerBudget' },
-          { target: 'waitReboot', reenter: true, actions: 'recordPowerObservation' },
-        ],
-        onError: { target: 'failed', actions: 'setError' },
-      },
-    },
+    waitReboot: waitPowerState('waitReboot'),
     succeeded: { type: 'final' },
     failed: { type: 'final' },
   },

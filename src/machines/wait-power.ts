@@ -1,7 +1,10 @@
 // Waiting for a power change to finish (seed: _wait_for_power_state): Ironic clears
-// `target_power_state` when the change is done, whichever way it went.
+// `target_power_state` when the change is done, whichever way it went. Shared by power.ts and
+// reboot.ts: they spread these guards and actions into their setup() and use waitPowerState().
+import { assign } from 'xstate';
+import type { EventObject } from 'xstate';
 import type { PowerStateValue } from '../ironic/states.js';
-import type { MachineError } from './lifecycle-output.js';
+import type { BaseContext, MachineError } from './lifecycle-output.js';
 import { doneOutput } from './lifecycle-output.js';
 import type { NodeView } from './node-view.js';
 
@@ -30,11 +33,55 @@ export function powerObservation(context: WaitPowerContext, node: NodeView) {
   };
 }
 
-export function powerTimeoutError(context: WaitPowerContext, node: NodeView, what: string): MachineError {
+function powerTimeoutError(context: WaitPowerContext, node: NodeView, what: string): MachineError {
   return {
     code: 'POWER_TIMEOUT',
     message: `node ${node.uuid} did not finish ${what} after ${context.polls + 1} observations (power state "${node.power_state ?? 'null'}", target "${node.target_power_state ?? 'null'}")`,
     state: node.power_state,
     node: node.uuid,
+  };
+}
+
+/**
+ * A top-level state named `self` that observes the node until the power change settles
+ * (`succeeded`) or the observation budget is spent (`failed`). An observation failure goes to
+ * `failed` through the machine's own `setError` action.
+ */
+export function waitPowerState(self: string) {
+  return {
+    invoke: {
+      id: 'observeNode',
+      src: 'observeNode',
+      input: ({ context }: { context: WaitPowerContext }) => ({ node: context.node ?? '' }),
+      onDone: [
+        { guard: 'powerSettled', target: 'succeeded', actions: 'recordPowerObservation' },
+        { guard: 'powerPollBudgetSpent', target: 'failed', actions: 'failPowerBudget' },
+        { target: self, reenter: true, actions: 'recordPowerObservation' },
+      ],
+      onError: { target: 'failed', actions: 'setError' },
+    },
+  } as const;
+}
+
+type ActionContext = WaitPowerContext & BaseContext;
+
+/**
+ * The actions waitPowerState() names, except `setError`; spread into the machine's
+ * setup({ actions }). `what` names the change in the timeout message ("powering off"). The
+ * machine's context and event types are parameters because XState only accepts actions typed
+ * for them.
+ */
+export function waitPowerActions<TContext extends ActionContext, TEvent extends EventObject>(what: string) {
+  const update = assign<TContext, TEvent, undefined, TEvent, never>;
+  // TContext only adds fields to ActionContext, so these updates are updates of TContext.
+  const fields = (changes: Partial<ActionContext>) => changes as Partial<TContext>;
+  return {
+    recordPowerObservation: update(({ context, event }) =>
+      fields(powerObservation(context, doneOutput<NodeView>(event))),
+    ),
+    failPowerBudget: update(({ context, event }) => {
+      const node = doneOutput<NodeView>(event);
+      return fields({ ...powerObservation(context, node), error: powerTimeoutError(context, node, what) });
+    }),
   };
 }

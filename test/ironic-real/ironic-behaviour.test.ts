@@ -14,6 +14,7 @@ import {
   REAL_POLL,
   settledIn,
 } from './helpers.js';
+import { logMark } from './engine-helpers.js';
 
 const url = inject('ironicUrl');
 const log = inject('ironicLog');
@@ -55,6 +56,8 @@ describe.skipIf(url === null || log === null).concurrent('the real Ironic (fake-
     expect(faultOf(patch)?.faultstring).toBe(
       `Node ${node} can not be updated while a state transition is in progress.`,
     );
+    // Ironic logs a request after answering it: wait until a later sentinel GET is logged.
+    await logMark(base, logPath, node);
     const ordered = (await loggedRequests(logPath, node)).filter((r) => r.method !== 'GET');
     expect(ordered.slice(-3).map((r) => `${r.method} ${r.path.replace(node, 'N')} ${r.status}`)).toEqual([
       'PUT /v1/nodes/N/states/provision 202',

@@ -63,6 +63,77 @@ function unavailable(context: ConsoleContext, reason: string): MachineError {
   };
 }
 
+/** Where a mode change goes when its wait times out or a request fails, and with which actions. */
+interface ModeChangeFailure {
+  target: string;
+  timeout: 'recordResetTimeout' | 'failTimeout';
+  error: 'recordResetFailure' | 'failRead';
+}
+
+/** A failed reset still enables the console once more (see the top of this file). */
+const resetFailed: ModeChangeFailure = {
+  target: '#console.recover',
+  timeout: 'recordResetTimeout',
+  error: 'recordResetFailure',
+};
+const recoveryFailed: ModeChangeFailure = {
+  target: '#console.failed',
+  timeout: 'failTimeout',
+  error: 'failRead',
+};
+
+/** A request for the console to become `mode`; once Ironic accepts it, go to the wait `next`. */
+function setModeState(mode: 'enabled' | 'disabled', next: string, failure: ModeChangeFailure) {
+  return {
+    invoke: {
+      id: 'setConsoleMode',
+      src: 'setConsoleMode',
+      input: ({ context }: { context: ConsoleContext }) => ({
+        node: context.node ?? '',
+        enabled: mode === 'enabled',
+      }),
+      onDone: { target: next },
+      onError: { target: failure.target, actions: failure.error },
+    },
+  } as const;
+}
+
+/**
+ * A wait for the console to become `mode`: read it, and until it is, sleep a doubling interval
+ * and read again, up to the timeout. Reaching the mode goes to `reached`.
+ */
+function waitModeState(mode: 'enabled' | 'disabled', reached: string, failure: ModeChangeFailure) {
+  const inMode = mode === 'enabled' ? 'consoleEnabled' : 'consoleDisabled';
+  return {
+    entry: 'startWait',
+    initial: 'check',
+    states: {
+      check: {
+        invoke: {
+          id: 'getConsole',
+          src: 'getConsole',
+          input: ({ context }: { context: ConsoleContext }) => ({ node: context.node ?? '' }),
+          onDone: [
+            { guard: inMode, target: reached, actions: 'recordConsole' },
+            { guard: 'waitTimedOut', target: failure.target, actions: failure.timeout },
+            { target: 'backoff', actions: 'recordConsole' },
+          ],
+          onError: { target: failure.target, actions: failure.error },
+        },
+      },
+      backoff: {
+        invoke: {
+          id: 'sleep',
+          src: 'sleep',
+          input: ({ context }: { context: ConsoleContext }) => ({ ms: nextSleepMs(context) }),
+          onDone: { target: 'check', actions: 'countSleep' },
+          onError: { target: failure.target, actions: failure.error },
+        },
+      },
+    },
+  } as const;
+}
+
 export const consoleMachine = setup({
   types: {
     context: {} as ConsoleContext,
@@ -165,123 +236,18 @@ export const consoleMachine = setup({
     reset: {
       initial: 'disable',
       states: {
-        disable: {
-          invoke: {
-            id: 'setConsoleMode',
-            src: 'setConsoleMode',
-            input: ({ context }) => ({ node: context.node ?? '', enabled: false }),
-            onDone: { target: 'waitDisabled' },
-            onError: { target: '#console.recover', actions: 'recordResetFailure' },
-          },
-        },
-        waitDisabled: {
-          entry: 'startWait',
-          initial: 'check',
-          states: {
-            check: {
-              invoke: {
-                id: 'getConsole',
-                src: 'getConsole',
-                input: ({ context }) => ({ node: context.node ?? '' }),
-                onDone: [
-                  { guard: 'consoleDisabled', target: '#console.reset.enable', actions: 'recordConsole' },
-                  { guard: 'waitTimedOut', target: '#console.recover', actions: 'recordResetTimeout' },
-                  { target: 'backoff', actions: 'recordConsole' },
-                ],
-                onError: { target: '#console.recover', actions: 'recordResetFailure' },
-              },
-            },
-            backoff: {
-              invoke: {
-                id: 'sleep',
-                src: 'sleep',
-                input: ({ context }) => ({ ms: nextSleepMs(context) }),
-                onDone: { target: 'check', actions: 'countSleep' },
-                onError: { target: '#console.recover', actions: 'recordResetFailure' },
-              },
-            },
-          },
-        },
-        enable: {
-          invoke: {
-            id: 'setConsoleMode',
-            src: 'setConsoleMode',
-            input: ({ context }) => ({ node: context.node ?? '', enabled: true }),
-            onDone: { target: 'waitEnabled' },
-            onError: { target: '#console.recover', actions: 'recordResetFailure' },
-          },
-        },
-        waitEnabled: {
-          entry: 'startWait',
-          initial: 'check',
-          states: {
-            check: {
-              invoke: {
-                id: 'getConsole',
-                src: 'getConsole',
-                input: ({ context }) => ({ node: context.node ?? '' }),
-                onDone: [
-                  { guard: 'consoleEnabled', target: '#console.evaluate', actions: 'recordConsole' },
-                  { guard: 'waitTimedOut', target: '#console.recover', actions: 'recordResetTimeout' },
-                  { target: 'backoff', actions: 'recordConsole' },
-                ],
-                onError: { target: '#console.recover', actions: 'recordResetFailure' },
-              },
-            },
-            backoff: {
-              invoke: {
-                id: 'sleep',
-                src: 'sleep',
-                input: ({ context }) => ({ ms: nextSleepMs(context) }),
-                onDone: { target: 'check', actions: 'countSleep' },
-                onError: { target: '#console.recover', actions: 'recordResetFailure' },
-              },
-            },
-          },
-        },
+        disable: setModeState('disabled', 'waitDisabled', resetFailed),
+        waitDisabled: waitModeState('disabled', '#console.reset.enable', resetFailed),
+        enable: setModeState('enabled', 'waitEnabled', resetFailed),
+        waitEnabled: waitModeState('enabled', '#console.evaluate', resetFailed),
       },
     },
     recover: {
       // Seed: if enabling again fails too, the console may stay disabled and refuse connections.
       initial: 'enable',
       states: {
-        enable: {
-          invoke: {
-            id: 'setConsoleMode',
-            src: 'setConsoleMode',
-            input: ({ context }) => ({ node: context.node ?? '', enabled: true }),
-            onDone: { target: 'waitEnabled' },
-            onError: { target: '#console.failed', actions: 'failRead' },
-          },
-        },
-        waitEnabled: {
-          entry: 'startWait',
-          initial: 'check',
-          states: {
-            check: {
-              invoke: {
-                id: 'getConsole',
-                src: 'getConsole',
-                input: ({ context }) => ({ node: context.node ?? '' }),
-                onDone: [
-                  { guard: 'consoleEnabled', target: '#console.evaluate', actions: 'recordConsole' },
-                  { guard: 'waitTimedOut', target: '#console.failed', actions: 'failTimeout' },
-                  { target: 'backoff', actions: 'recordConsole' },
-                ],
-                onError: { target: '#console.failed', actions: 'failRead' },
-              },
-            },
-            backoff: {
-              invoke: {
-                id: 'sleep',
-                src: 'sleep',
-                input: ({ context }) => ({ ms: nextSleepMs(context) }),
-                onDone: { target: 'check', actions: 'countSleep' },
-                onError: { target: '#console.failed', actions: 'failRead' },
-              },
-            },
-          },
-        },
+        enable: setModeState('enabled', 'waitEnabled', recoveryFailed),
+        waitEnabled: waitModeState('enabled', '#console.evaluate', recoveryFailed),
       },
     },
     evaluate: {

@@ -8,10 +8,9 @@
 import { assign, setup } from 'xstate';
 import type { FlavorInfo, ImageInfo, Json, NetworkVif, Node } from '../ironic/types.js';
 import { effectActors } from './actors.js';
-import type { EffectErrorJson } from './effect-error.js';
 import type { ConfigDrivePlan, PlugVifsOutput, ValidateNodeOutput } from './effect-types.js';
-import type { BaseContext, LifecycleOutput, MachineError } from './lifecycle-output.js';
-import { doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-output.js';
+import type { BaseContext, LifecycleOutput } from './lifecycle-output.js';
+import { doneOutput, errorOf, failureFrom, fromEffectError, outputOf } from './lifecycle-output.js';
 import type { WaitActiveContext } from './wait-active.js';
 import { waitActiveActions, waitActiveGuards, waitActiveState } from './wait-active.js';
 import type { AbortEvent } from './wait-active.js';
@@ -42,10 +41,6 @@ export interface DeployContext extends BaseContext, WaitActiveContext {
   nodeInfo: Node | null;
   networkData: Json | null;
   attachedVifs: string[];
-}
-
-function failure(prefix: string, err: EffectErrorJson): MachineError {
-  return { ...fromEffectError(err, `${prefix}: ${err.message}`), cause: err.code };
 }
 
 function describeCheck(check: { result: boolean | null; reason: string | null }): string {
@@ -79,16 +74,16 @@ export const deployMachine = setup({
     })),
     recordNodeInfo: assign(({ event }) => ({ nodeInfo: doneOutput<Node>(event) })),
     failGetNode: assign(({ context, event }) => ({
-      error: failure(`cannot read node ${context.node ?? '?'}`, errorOf(event)),
+      error: failureFrom(`cannot read node ${context.node ?? '?'}`, errorOf(event)),
     })),
     failAddInstanceInfo: assign(({ context, event }) => ({
-      error: failure(
+      error: failureFrom(
         `failed to add deploy parameters on node ${context.node ?? '?'} for instance ${context.instance}`,
         errorOf(event),
       ),
     })),
     failValidationRequest: assign(({ context, event }) => ({
-      error: failure(`cannot validate node ${context.node ?? '?'}`, errorOf(event)),
+      error: failureFrom(`cannot validate node ${context.node ?? '?'}`, errorOf(event)),
     })),
     failValidation: assign(({ context, event }) => {
       const out = doneOutput<ValidateNodeOutput>(event);
@@ -105,17 +100,20 @@ export const deployMachine = setup({
       return { attachedVifs: [...out.attached, ...out.alreadyAttached] };
     }),
     failPrepare: assign(({ context, event }) => ({
-      error: failure(
+      error: failureFrom(
         `error preparing deploy for instance ${context.instance} on node ${context.node ?? '?'}`,
         errorOf(event),
       ),
     })),
     recordNetworkData: assign(({ event }) => ({ networkData: doneOutput<Json>(event) })),
     failConfigDrive: assign(({ event }) => ({
-      error: failure('failed to build config drive', errorOf(event)),
+      error: failureFrom('failed to build config drive', errorOf(event)),
     })),
     failRequestActive: assign(({ context, event }) => ({
-      error: failure(`failed to request Ironic to provision instance ${context.instance}`, errorOf(event)),
+      error: failureFrom(
+        `failed to request Ironic to provision instance ${context.instance}`,
+        errorOf(event),
+      ),
     })),
     warnCleanup: assign(({ context, event }) => ({
       warnings: [

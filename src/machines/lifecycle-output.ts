@@ -53,6 +53,11 @@ export function fromEffectError(err: EffectErrorJson, message?: string): Machine
   return out;
 }
 
+/** An effect failure as the run's failure, its message prefixed with what was being done. */
+export function failureFrom(prefix: string, err: EffectErrorJson): MachineError {
+  return { ...fromEffectError(err, `${prefix}: ${err.message}`), cause: err.code };
+}
+
 /** The output of an `xstate.done.actor.*` event (named guards see the machine's generic event). */
 export function doneOutput<T>(event: unknown): T {
   return (event as { output: T }).output;

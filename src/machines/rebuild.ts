@@ -4,9 +4,8 @@
 import { assign, setup } from 'xstate';
 import type { FlavorInfo, ImageInfo, Node } from '../ironic/types.js';
 import { effectActors } from './actors.js';
-import type { EffectErrorJson } from './effect-error.js';
-import type { BaseContext, LifecycleOutput, MachineError } from './lifecycle-output.js';
-import { doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-output.js';
+import type { BaseContext, LifecycleOutput } from './lifecycle-output.js';
+import { doneOutput, errorOf, failureFrom, fromEffectError, outputOf } from './lifecycle-output.js';
 import type { NodeView } from './node-view.js';
 import { DEFAULT_DEPLOY_MAX_POLLS } from './deploy.js';
 import type { WaitActiveContext } from './wait-active.js';
@@ -30,10 +29,6 @@ export interface RebuildContext extends BaseContext, WaitActiveContext {
   nodeInfo: Node | null;
 }
 
-function failure(prefix: string, err: EffectErrorJson): MachineError {
-  return { ...fromEffectError(err, `${prefix}: ${err.message}`), cause: err.code };
-}
-
 export const rebuildMachine = setup({
   types: {
     context: {} as RebuildContext,
@@ -51,17 +46,17 @@ export const rebuildMachine = setup({
     recordNodeUuid: assign(({ event }) => ({ node: doneOutput<NodeView>(event).uuid })),
     recordNodeInfo: assign(({ event }) => ({ nodeInfo: doneOutput<Node>(event) })),
     failLookup: assign(({ context, event }) => ({
-      error: failure(`cannot find the node of instance ${context.instance}`, errorOf(event)),
+      error: failureFrom(`cannot find the node of instance ${context.instance}`, errorOf(event)),
     })),
     failAddInstanceInfo: assign(({ context, event }) => ({
-      error: failure(
+      error: failureFrom(
         `failed to add deploy parameters on node ${context.node ?? '?'} for instance ${context.instance}`,
         errorOf(event),
       ),
     })),
     failRequestRebuild: assign(({ context, event }) => ({
       error: {
-        ...failure(`failed to request Ironic to rebuild instance ${context.instance}`, errorOf(event)),
+        ...failureFrom(`failed to request Ironic to rebuild instance ${context.instance}`, errorOf(event)),
         code: 'REBUILD_REQUEST_FAILED',
       },
     })),

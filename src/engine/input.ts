@@ -1,13 +1,8 @@
 // Bad input is refused before a run is created: nothing reaches the store or Ironic.
+import { isUuid } from '../ironic/validate.js';
 import { redact } from '../store/redact.js';
 import type { JsonObject } from '../store/types.js';
 import { EngineError } from './errors.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: unknown): value is string {
-  return typeof value === 'string' && UUID.test(value);
-}
 
 function fail(message: string, facts: Record<string, unknown> = {}): never {
   throw new EngineError('ENGINE_INVALID_INPUT', message, facts);

@@ -1,34 +1,13 @@
-// One pino logger; a child per run. Redaction is configured here, once, so that no
-// token, password or user data reaches a log line whatever a caller logs.
+// One pino logger; a child per run. Every log record passes the same redaction step as
+// the event log (src/store/redact.ts), so one list of secret keys covers both: no token,
+// password, user data or config drive reaches a log line whatever a caller logs.
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
-
-export const REDACT_PATHS = [
-  'token',
-  '*.token',
-  'password',
-  '*.password',
-  'adminPassword',
-  '*.adminPassword',
-  'admin_pass',
-  '*.admin_pass',
-  'userData',
-  '*.userData',
-  'user_data',
-  '*.user_data',
-  'configdrive',
-  '*.configdrive',
-  'configDrive',
-  '*.configDrive',
-  'secrets',
-  '*.secrets',
-  'authorization',
-  '*.authorization',
-];
+import { redact } from '../store/redact.js';
 
 /** Logs to stderr by default: stdout is for a command's result (and `--json`). */
 export function createLogger(level: LevelWithSilent = 'info', stream?: DestinationStream): Logger {
   return pino(
-    { level, base: undefined, redact: { paths: REDACT_PATHS, censor: '[REDACTED]' } },
+    { level, base: undefined, formatters: { log: (record) => redact(record) } },
     stream ?? pino.destination({ dest: 2, sync: true }),
   );
 }

@@ -92,7 +92,6 @@ export class Engine {
   private readonly queue: Ticket[] = [];
   private readonly secrets = new Map<string, RunSecrets>();
   private readonly apis = new Map<string, IronicApi>();
-  private readonly requestsByRun = new Map<string, number>();
   /** Effects currently inside observeNode/sleep, by `runId/actorId`. */
   private readonly waiting = new Map<string, number>();
   private active = 0;
@@ -262,9 +261,9 @@ export class Engine {
     };
   }
 
-  /** Requests sent to Ironic on behalf of one run (attempts included). */
+  /** Requests sent to Ironic so far on behalf of a run still executing (attempts included); a finished run reports them in its result. */
   requestsFor(runId: string): number {
-    return this.requestsByRun.get(runId) ?? 0;
+    return this.runs.get(runId)?.requests ?? 0;
   }
 
   /**
@@ -475,7 +474,7 @@ export class Engine {
   private recordHttp(runId: string, a: HttpAttempt, count = true): void {
     if (count) {
       this.totalRequests++;
-      this.requestsByRun.set(runId, (this.requestsByRun.get(runId) ?? 0) + 1);
+      this.runs.get(runId)?.countRequest();
     }
     if (this.recorder.lastSeq(runId) === undefined) return;
     const data: JsonObject = {

@@ -33,6 +33,8 @@ export interface RunResult {
   error: JsonObject | null;
   warnings: string[];
   output: JsonObject | null;
+  /** HTTP attempts this run sent to Ironic, retries included (the shared watcher's polls are not). */
+  requests: number;
 }
 
 export interface RunProgress {
@@ -88,6 +90,7 @@ export class Run {
   private readonly listeners = new Set<(p: RunProgress) => void>();
   private resolveDone!: (r: RunResult) => void;
   private currentState = 'created';
+  private requestCount = 0;
 
   constructor(
     spec: RunSpec,
@@ -105,6 +108,15 @@ export class Run {
 
   get state(): string {
     return this.currentState;
+  }
+
+  /** Counts one HTTP attempt made on this run's behalf. */
+  countRequest(): void {
+    this.requestCount++;
+  }
+
+  get requests(): number {
+    return this.requestCount;
   }
 
   get isFinished(): boolean {
@@ -319,6 +331,7 @@ export class Run {
       error,
       warnings,
       output,
+      requests: this.requestCount,
     });
   }
 
@@ -338,6 +351,7 @@ export class Run {
       error: { ...error, code: 'RUN_INTERRUPTED', cause: error.code },
       warnings: [],
       output: null,
+      requests: this.requestCount,
     });
   }
 

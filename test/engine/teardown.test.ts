@@ -98,7 +98,8 @@ describe('engine: teardown on the simulator', () => {
     const node = activeNode(w, 3, ['vif-d']);
     w.sim.faults.script({ method: 'DELETE', path: '/v1/nodes/*/vifs/*', node }, ['409-locked', '409-locked']);
     const handle = w.engine.destroy({ instance: INSTANCE(3), vifs: ['vif-d'] });
-    expect((await handle.done).status).toBe('succeeded');
+    const result = await handle.done;
+    expect(result.status).toBe('succeeded');
 
     const http = readStream(w, handle.id).filter((e) => e.kind === 'http' && e.data.method === 'DELETE');
     expect(http.map((e) => [e.data.status, e.data.attempt, e.data.willRetry])).toEqual([
@@ -107,6 +108,10 @@ describe('engine: teardown on the simulator', () => {
       [204, 3, false],
     ]);
     expect(http[0]?.data.errorCode).toBe('IRONIC_NODE_LOCKED');
+    // The result counts every attempt the run itself sent: lookup, 3 detaches, deleted.
+    const all = readStream(w, handle.id).filter((e) => e.kind === 'http');
+    expect(result.requests).toBe(all.length);
+    expect(result.requests).toBe(5);
   });
 
   it('fails past the poll budget naming the state the node was stuck in (seed: _unprovision)', async () => {

@@ -7,7 +7,7 @@ import { buildTimeline } from '../../engine/timeline.js';
 import { IronicClient } from '../../ironic/client.js';
 import { isIronicError } from '../../ironic/errors.js';
 import { startSimulator } from '../../sim/index.js';
-import { EventStore } from '../../store/event-store.js';
+import { withReader } from '../reader.js';
 import { intOption, makeContext, type GlobalOptions } from '../context.js';
 import { EXIT_OK, EXIT_RUN_FAILED } from '../output.js';
 import { renderTimeline } from '../render.js';
@@ -103,17 +103,14 @@ export function registerDemoCommand(
           if (lockShown && lockShown !== 'pending') ctx.out.info(lockShown);
           const first = results[0]!;
           await engine.close();
-          const store = EventStore.open(g.db, { mode: 'reader' });
-          try {
+          const timeline = withReader(g.db, (store) => {
             const row = store.getRun(first.runId)!;
-            const timeline = buildTimeline(row, store.readStream(row.id));
-            ctx.out.result(
-              `\nTimeline of teardown ${row.id} (ironledger show ${row.id}):\n\n${renderTimeline(timeline)}`,
-              { deploys: deployed, teardowns: results, timeline },
-            );
-          } finally {
-            store.close();
-          }
+            return buildTimeline(row, store.readStream(row.id));
+          });
+          ctx.out.result(
+            `\nTimeline of teardown ${first.runId} (ironledger show ${first.runId}):\n\n${renderTimeline(timeline)}`,
+            { deploys: deployed, teardowns: results, timeline },
+          );
           return [...deployed, ...results].every((r) => r.status === 'succeeded') ? EXIT_OK : EXIT_RUN_FAILED;
         } finally {
           await engine.close();

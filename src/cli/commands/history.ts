@@ -2,19 +2,16 @@
 import type { Command } from 'commander';
 import { buildTimeline } from '../../engine/timeline.js';
 import { lifecycles, type OpName } from '../../machines/index.js';
-import { EventStore } from '../../store/event-store.js';
+import type { EventStore } from '../../store/event-store.js';
+import { withReader } from '../reader.js';
 import { replayRun } from '../../store/replay.js';
 import type { RunFilters, RunRow, RunStatus } from '../../store/types.js';
 import { intOption, makeContext, type GlobalOptions } from '../context.js';
 import { CliError, EXIT_OK, EXIT_RUN_FAILED } from '../output.js';
 import { renderRuns, renderTimeline } from '../render.js';
-import { follow, openEngine } from './lifecycle.js';
+import { follow, openEngine, resultDoc } from './lifecycle.js';
 
 const STATUSES: RunStatus[] = ['running', 'succeeded', 'failed', 'cancelled'];
-
-function openReader(db: string): EventStore {
-  return EventStore.open(db, { mode: 'reader' });
-}
 
 function findRun(store: EventStore, id: string): RunRow {
   const row = store.getRun(id);
@@ -52,13 +49,8 @@ export function registerHistoryCommands(
         if (o.op) filters.op = o.op;
         if (o.node) filters.node = o.node;
         if (o.instance) filters.instance = o.instance;
-        const store = openReader(g.db);
-        try {
-          const rows = store.listRuns(filters);
-          ctx.out.result(renderRuns(rows), rows);
-        } finally {
-          store.close();
-        }
+        const rows = withReader(g.db, (store) => store.listRuns(filters));
+        ctx.out.result(renderRuns(rows), rows);
         return EXIT_OK;
       }),
     );
@@ -70,14 +62,11 @@ export function registerHistoryCommands(
     .action(async (id: string) =>
       run(async (g) => {
         const ctx = makeContext(g);
-        const store = openReader(g.db);
-        try {
+        const timeline = withReader(g.db, (store) => {
           const row = findRun(store, id);
-          const timeline = buildTimeline(row, store.readStream(row.id));
-          ctx.out.result(renderTimeline(timeline), timeline);
-        } finally {
-          store.close();
-        }
+          return buildTimeline(row, store.readStream(row.id));
+        });
+        ctx.out.result(renderTimeline(timeline), timeline);
         return EXIT_OK;
       }),
     );
@@ -89,37 +78,31 @@ export function registerHistoryCommands(
     .action(async (id: string) =>
       run(async (g) => {
         const ctx = makeContext(g);
-        const store = openReader(g.db);
-        try {
-          const row = findRun(store, id);
-          const lifecycle = lifecycles[row.op as OpName];
-          if (!lifecycle)
-            throw new CliError(
-              `run ${row.id} uses an unknown operation ${row.op}.`,
-              2,
-              'RUN_UNKNOWN_MACHINE',
-            );
-          const result = replayRun(lifecycle.machine, store.readStream(row.id));
-          const lines = result.transitions.map(
-            (t) => `${String(t.seq).padStart(5)}  ${t.at.slice(11, 23)}  ${t.from ?? '(start)'} -> ${t.to}`,
-          );
-          const d = result.divergence;
-          lines.push(
-            result.matches
-              ? `replay of ${row.id}: matches the record (${result.transitions.length} transitions${result.finished ? ', finished' : ', unfinished'})`
-              : `replay of ${row.id}: DIVERGES at seq ${d?.seq}: recorded ${d?.recorded.from ?? '(start)'} -> ${d?.recorded.to}, recomputed ${d?.recomputed ? `${d.recomputed.from ?? '(start)'} -> ${d.recomputed.to}` : 'nothing'} (${d?.reason})`,
-          );
-          ctx.out.result(lines.join('\n'), {
-            runId: row.id,
-            matches: result.matches,
-            divergence: result.divergence,
-            transitions: result.transitions,
-            pendingEffects: result.pendingEffects,
-          });
-          return result.matches ? EXIT_OK : EXIT_RUN_FAILED;
-        } finally {
-          store.close();
-        }
+        const { row, events } = withReader(g.db, (store) => {
+          const found = findRun(store, id);
+          return { row: found, events: store.readStream(found.id) };
+        });
+        const lifecycle = lifecycles[row.op as OpName];
+        if (!lifecycle)
+          throw new CliError(`run ${row.id} uses an unknown operation ${row.op}.`, 2, 'RUN_UNKNOWN_MACHINE');
+        const result = replayRun(lifecycle.machine, events);
+        const lines = result.transitions.map(
+          (t) => `${String(t.seq).padStart(5)}  ${t.at.slice(11, 23)}  ${t.from ?? '(start)'} -> ${t.to}`,
+        );
+        const d = result.divergence;
+        lines.push(
+          result.matches
+            ? `replay of ${row.id}: matches the record (${result.transitions.length} transitions${result.finished ? ', finished' : ', unfinished'})`
+            : `replay of ${row.id}: DIVERGES at seq ${d?.seq}: recorded ${d?.recorded.from ?? '(start)'} -> ${d?.recorded.to}, recomputed ${d?.recomputed ? `${d.recomputed.from ?? '(start)'} -> ${d.recomputed.to}` : 'nothing'} (${d?.reason})`,
+        );
+        ctx.out.result(lines.join('\n'), {
+          runId: row.id,
+          matches: result.matches,
+          divergence: result.divergence,
+          transitions: result.transitions,
+          pendingEffects: result.pendingEffects,
+        });
+        return result.matches ? EXIT_OK : EXIT_RUN_FAILED;
       }),
     );
 
@@ -142,14 +125,7 @@ export function registerHistoryCommands(
           const results = await Promise.all(handles.map((h) => h.done));
           ctx.out.result(
             results.map((r) => `${r.runId}  ${r.op}  ${r.status}`).join('\n'),
-            results.map((r) => ({
-              runId: r.runId,
-              status: r.status,
-              op: r.op,
-              node: r.node,
-              instance: r.instance,
-              error: r.error,
-            })),
+            results.map(resultDoc),
           );
           return results.every((r) => r.status === 'succeeded') ? EXIT_OK : EXIT_RUN_FAILED;
         } finally {

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { IronicClient } from '../../ironic/client.js';
 import { Inventory } from '../../inventory/inventory.js';
-import { EventStore } from '../../store/event-store.js';
+import { withReader } from '../reader.js';
 import { ironicOptions, makeContext, type CliContext, type GlobalOptions } from '../context.js';
 import { CliError, EXIT_OK } from '../output.js';
 import { table } from '../render.js';
@@ -17,16 +17,11 @@ import { table } from '../render.js';
 export function managedInstances(db: string): Set<string> {
   const managed = new Set<string>();
   if (!existsSync(db)) return managed;
-  const store = EventStore.open(db, { mode: 'reader' });
-  try {
-    const rows = store.listRuns({ status: 'succeeded' }).reverse();
-    for (const r of rows) {
-      if (!r.instanceUuid) continue;
-      if (r.op === 'deploy' || r.op === 'rebuild') managed.add(r.instanceUuid);
-      else if (r.op === 'destroy') managed.delete(r.instanceUuid);
-    }
-  } finally {
-    store.close();
+  const rows = withReader(db, (store) => store.listRuns({ status: 'succeeded' })).reverse();
+  for (const r of rows) {
+    if (!r.instanceUuid) continue;
+    if (r.op === 'deploy' || r.op === 'rebuild') managed.add(r.instanceUuid);
+    else if (r.op === 'destroy') managed.delete(r.instanceUuid);
   }
   return managed;
 }

@@ -39,6 +39,7 @@ export function resultDoc(r: RunResult): Record<string, unknown> {
     error: r.error,
     warnings: r.warnings,
     output: r.output,
+    requests: r.requests,
   };
 }
 

@@ -117,7 +117,7 @@ async function main() {
     for (let i = 0; i < n; i++) {
       const h = engine.destroy({ instance: instanceOf(i), vifs: [`vif-${i}`], waitForAvailable: true });
       const off = h.subscribe((p) => {
-        if (p.kind !== 'transition' || p.state !== 'unprovision.waiting') return;
+        if (p.kind !== 'transition' || p.state !== 'unprovision.watching.waiting') return;
         waitedAt.push(performance.now() - t0);
         off();
       });

@@ -87,7 +87,9 @@ export function renderTimeline(t: Timeline): string {
       }
       const outcome = last.outcome === 'unfinished' ? 'UNFINISHED' : last.outcome;
       const err = e.error ? `  ${String(e.error.code ?? '')}: ${String(e.error.message ?? '')}` : '';
-      const seen = e.observed ? `  saw ${e.observed}` : '';
+      const times =
+        e.observations > 0 ? `  ${e.observations} observation${e.observations === 1 ? '' : 's'}` : '';
+      const seen = e.observed ? `${times}  saw ${e.observed}` : times;
       out.push(`              effect ${e.src.padEnd(26)} ${outcome} ${dur(e.ms)}${seen}${err}`);
       for (const q of e.requests) {
         const status = q.status === null ? (q.errorCode ?? 'no answer') : String(q.status);

@@ -63,7 +63,7 @@ export interface RunHandle {
   readonly done: Promise<RunResult>;
   /** Follows the run's transitions and effects; returns an unsubscribe function. */
   subscribe(listener: (p: RunProgress) => void): () => void;
-  /** The run's current state (dotted), e.g. `unprovision.cleaning`. */
+  /** The run's current state (dotted), e.g. `unprovision.watching.cleaning`. */
   readonly state: string;
 }
 
@@ -438,6 +438,7 @@ export class Engine {
           this.watcher.observe(node, call.signal, (a) => this.recordHttp(call.runId, a, false)),
         ),
       sleep: (ms) => this.waitingOn(call, sleep(ms, call.signal)),
+      emit: (event) => call.emit(event),
       note: (level, message, data) => {
         void this.recorder
           .append(call.runId, [

@@ -20,6 +20,11 @@ export interface EffectCall {
   src: string;
   input: JsonObject;
   signal: AbortSignal;
+  /**
+   * Feeds the machine an event from this effect (a long-lived effect's report); resolves once
+   * the step is recorded. Dropped once the machine has stopped the effect.
+   */
+  emit: (event: EventObject) => Promise<void>;
 }
 
 export type EffectRunner = (call: EffectCall) => Promise<unknown>;
@@ -81,7 +86,11 @@ export class Run {
   /** XState's pure transitions with one inert actor scope per run instead of one per step. */
   private readonly stepper: MachineStepper;
   private readonly inFlight = new Map<string, AbortController>();
-  /** Effects whose result must not be recorded (aborted by close): resume runs them again. */
+  /**
+   * Effects whose result must not be recorded: aborted by close (still pending in the log, so
+   * resume runs them again), or stopped by the machine leaving their state (XState ignores a
+   * stopped child's result too).
+   */
   private readonly abandoned = new Set<AbortController>();
   private draining = false;
   private chain: Promise<void> = Promise.resolve();
@@ -204,15 +213,65 @@ export class Run {
     this.enqueue(async () => {
       if (this.stopped || this.finished || !this.snapshot) return;
       const from = stateToString(this.snapshot.value);
-      const [next, actions] = this.stepper.transition(this.snapshot, event);
-      for (const id of stoppedOf(actions)) this.abandon(id);
-      const spawns = spawnsOf(actions);
-      const events: NewEvent[] = [
-        { kind: 'machine.event', type: event.type, data: { event: toJson(event) as JsonObject } },
-        { kind: 'transition', from, to: stateToString(next.value), data: this.nodeLearned(next) },
-        ...startedEvents(spawns),
-      ];
-      await this.commit(next, events, spawns, from);
+      await this.step(event, { event: toJson(event) as JsonObject }, from);
+    });
+  }
+
+  /**
+   * One machine step for an event that is not an effect's result: its machine.event, the
+   * transition (with the in-flight effects it stopped) and the effects it starts, recorded together.
+   */
+  private async step(
+    event: EventObject,
+    eventData: JsonObject,
+    from: string,
+    before: NewEvent[] = [],
+  ): Promise<void> {
+    const [next, actions] = this.stepper.transition(this.snapshot as AnyMachineSnapshot, event);
+    const stopped = this.stopEffects(actions);
+    const spawns = spawnsOf(actions);
+    const events: NewEvent[] = [
+      ...before,
+      { kind: 'machine.event', type: event.type, data: eventData },
+      { kind: 'transition', from, to: stateToString(next.value), data: this.transitionData(next, stopped) },
+      ...startedEvents(spawns),
+    ];
+    await this.commit(next, events, spawns, from);
+  }
+
+  /**
+   * Aborts the in-flight effects a step stops (their state was left); their results are dropped.
+   * Returns their actor ids, recorded with the transition so the log shows where each ended.
+   */
+  private stopEffects(actions: ReadonlyArray<{ type: string; params?: unknown }>): string[] {
+    const stopped: string[] = [];
+    for (const id of stoppedOf(actions)) {
+      const ac = this.inFlight.get(id);
+      if (!ac) continue;
+      this.inFlight.delete(id);
+      this.abandoned.add(ac);
+      ac.abort(new Error('state left'));
+      stopped.push(id);
+    }
+    return stopped;
+  }
+
+  /** An event reported by a running effect: taken only while the machine still runs that effect. */
+  private report(spawn: Spawn, ac: AbortController, event: EventObject): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.enqueue(async () => {
+        try {
+          if (this.inFlight.get(spawn.actorId) !== ac || this.stopped || this.finished || !this.snapshot)
+            return;
+          const from = stateToString(this.snapshot.value);
+          await this.step(event, { event: toJson(event) as JsonObject, actorId: spawn.actorId }, from);
+          // Closing: a long-lived effect goes no further than the report in hand; it stays
+          // pending in the log and resume starts it again.
+          if (this.draining) this.abandon(spawn.actorId);
+        } finally {
+          resolve();
+        }
+      });
     });
   }
 
@@ -229,6 +288,7 @@ export class Run {
       src: spawn.src,
       input: spawn.input,
       signal: ac.signal,
+      emit: (event) => this.report(spawn, ac, event),
     }).then(
       (output) =>
         this.enqueue(() => this.onResult(spawn, ac, { ok: true, output }, performance.now() - started)),
@@ -272,23 +332,20 @@ export class Run {
       this.log.debug({ effect: spawn.src, code: error.code }, 'effect failed');
     }
     const from = stateToString(this.snapshot.value);
-    const [next, actions] = this.stepper.transition(this.snapshot, event);
-    for (const id of stoppedOf(actions)) this.inFlight.get(id)?.abort(new Error('state left'));
-    const spawns = spawnsOf(actions);
-    events.push(
-      { kind: 'machine.event', type: event.type, data: { event: event as unknown as JsonObject } },
-      { kind: 'transition', from, to: stateToString(next.value), data: this.nodeLearned(next) },
-      ...startedEvents(spawns),
-    );
-    await this.commit(next, events, spawns, from);
+    await this.step(event, { event: event as unknown as JsonObject }, from, events);
   }
 
-  /** Names the node in the stream as soon as the machine learns it (teardown looks it up by instance). */
-  private nodeLearned(next: AnyMachineSnapshot): JsonObject {
+  /**
+   * Names the node in the stream as soon as the machine learns it (teardown looks it up by
+   * instance), and the effects this transition stopped.
+   */
+  private transitionData(next: AnyMachineSnapshot, stopped: string[]): JsonObject {
+    const data: JsonObject = stopped.length > 0 ? { stopped } : {};
     const node = (next.context as { node?: unknown } | undefined)?.node;
-    if (typeof node !== 'string' || node === this.node) return {};
+    if (typeof node !== 'string' || node === this.node) return data;
     this.node = node;
-    return { nodeUuid: node };
+    data.nodeUuid = node;
+    return data;
   }
 
   private async commit(

@@ -21,10 +21,13 @@ export interface TimelineEffect {
   startedSeq: number;
   startedAt: string;
   ms: number | null;
-  outcome: 'succeeded' | 'failed' | 'unfinished';
+  /** 'stopped': a long-lived effect ended by the machine leaving its state. */
+  outcome: 'succeeded' | 'failed' | 'stopped' | 'unfinished';
   error: JsonObject | null;
   /** For effects that observe a node: what Ironic reported, e.g. `cleaning -> available`. */
   observed: string | null;
+  /** Reports a long-lived effect sent the machine (one per watcher tick for observeNode). */
+  observations: number;
   requests: TimelineRequest[];
 }
 
@@ -63,6 +66,7 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
   const states: TimelineState[] = [];
   const notes: TimelineNote[] = [];
   const effects = new Map<string, TimelineEffect>();
+  const lastSeen = new Map<TimelineEffect, string>();
   let current: TimelineEffect | null = null;
   let requests = 0;
   let retries = 0;
@@ -72,7 +76,15 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
   for (const e of events) {
     switch (e.kind) {
       case 'transition': {
-        if (e.to === lastState && states.length > 0) break; // a re-entry (poll loop) stays one row
+        const stopped = Array.isArray(e.data.stopped) ? e.data.stopped : [];
+        for (const id of stopped) {
+          const eff = effects.get(String(id));
+          if (eff && eff.outcome === 'unfinished') {
+            eff.outcome = 'stopped';
+            eff.ms = Date.parse(e.at) - Date.parse(eff.startedAt);
+          }
+        }
+        if (e.to === lastState && states.length > 0) break; // an observation that changed nothing stays one row
         const prev = states[states.length - 1];
         if (prev) prev.ms = Date.parse(e.at) - Date.parse(prev.enteredAt);
         states.push({ seq: e.seq, state: e.to ?? '?', enteredAt: e.at, ms: null, effects: [] });
@@ -90,6 +102,7 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
           outcome: 'unfinished',
           error: null,
           observed: null,
+          observations: 0,
           requests: [],
         };
         effects.set(actorId, eff);
@@ -108,10 +121,23 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
         break;
       }
       case 'machine.event': {
-        // An effect's output is recorded once, in the machine event it became.
+        // An effect's output is recorded once, in the machine event it became; a long-lived
+        // effect's reports name it in data.actorId.
+        const event = e.data.event as JsonObject | undefined;
+        if (typeof e.data.actorId === 'string') {
+          const eff = effects.get(e.data.actorId);
+          const seen = observedState(event?.node);
+          if (eff) {
+            eff.observations++;
+            if (seen !== null && lastSeen.get(eff) !== seen)
+              eff.observed = eff.observed === null ? seen : `${eff.observed} -> ${seen}`;
+            if (seen !== null) lastSeen.set(eff, seen);
+          }
+          break;
+        }
         const done = /^xstate\.done\.actor\.(.+)$/.exec(e.type ?? '');
         const eff = done ? effects.get(done[1]!) : undefined;
-        if (eff) eff.observed = observedState((e.data.event as JsonObject | undefined)?.output);
+        if (eff) eff.observed = observedState(event?.output);
         break;
       }
       case 'http': {

@@ -14,6 +14,7 @@ import { doneOutput, errorOf, failureFrom, fromEffectError, outputOf } from './l
 import type { WaitActiveContext } from './wait-active.js';
 import { waitActiveActions, waitActiveGuards, waitActiveState } from './wait-active.js';
 import type { AbortEvent } from './wait-active.js';
+import type { NodeObservedEvent } from './node-view.js';
 
 export interface DeployInput {
   instance: string;
@@ -52,7 +53,7 @@ export const deployMachine = setup({
     context: {} as DeployContext,
     input: {} as DeployInput,
     output: {} as LifecycleOutput,
-    events: {} as AbortEvent,
+    events: {} as AbortEvent | NodeObservedEvent,
   },
   actors: effectActors,
   guards: {
@@ -65,7 +66,7 @@ export const deployMachine = setup({
     configDriveRequired: ({ context }) => context.configDrivePlan.required,
   },
   actions: {
-    ...waitActiveActions<DeployContext, AbortEvent>('deploying'),
+    ...waitActiveActions<DeployContext, AbortEvent | NodeObservedEvent>('deploying'),
     failNodeMissing: assign(({ context }) => ({
       error: {
         code: 'NODE_REQUIRED',

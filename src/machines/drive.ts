@@ -1,11 +1,15 @@
 // A pure driver: runs a machine with XState's initialTransition()/transition() only, turning
-// each `xstate.spawnChild` action into an effect call and each answer into the
-// `xstate.done.actor.<id>` / `xstate.error.actor.<id>` event the engine would feed back.
-// Tests walk machines with it; the engine and replay may reuse its event shapes.
+// each `xstate.spawnChild` action into an effect call and each answer into the event the engine
+// would feed back: `xstate.done.actor.<id>` / `xstate.error.actor.<id>` for a one-shot effect;
+// for a long-lived one (observeNode) an output is one report (`node.observed`) and the call stays
+// open until the machine stops it, an error ends it. Tests walk machines with it.
 import { initialTransition, transition } from 'xstate';
 import type { AnyMachineSnapshot, AnyStateMachine, StateValue } from 'xstate';
 import type { Json } from '../ironic/types.js';
 import type { EffectErrorJson } from './effect-error.js';
+import { LONG_LIVED_EFFECTS } from './effect-types.js';
+import { NODE_OBSERVED } from './node-view.js';
+import type { NodeObservedEvent, NodeView } from './node-view.js';
 
 export interface EffectCall {
   id: string;
@@ -17,7 +21,7 @@ export type EffectAnswer = { output: Json } | { error: EffectErrorJson };
 
 export interface Step {
   snapshot: AnyMachineSnapshot;
-  /** The effects the transition asks to start, in order. */
+  /** The effects running after this step, oldest first (the next to answer is the first). */
   calls: EffectCall[];
 }
 
@@ -27,6 +31,16 @@ export function stateValueToString(value: StateValue): string {
   return Object.entries(value)
     .map(([key, child]) => (child === undefined ? key : `${key}.${stateValueToString(child)}`))
     .join(',');
+}
+
+function stoppedOf(actions: readonly { type: string; params?: unknown }[]): Set<string> {
+  const ids = new Set<string>();
+  for (const action of actions) {
+    if (action.type !== 'xstate.stopChild') continue;
+    const params = action.params as { id?: unknown } | undefined;
+    if (params && typeof params.id === 'string') ids.add(params.id);
+  }
+  return ids;
 }
 
 function callsOf(actions: readonly { type: string; params?: unknown }[]): EffectCall[] {
@@ -47,22 +61,31 @@ export function startMachine(machine: AnyStateMachine, input: unknown): Step {
 /** The event the engine feeds back for an effect's answer. */
 export type EffectEvent =
   | { type: `xstate.done.actor.${string}`; output: Json }
-  | { type: `xstate.error.actor.${string}`; error: EffectErrorJson };
+  | { type: `xstate.error.actor.${string}`; error: EffectErrorJson }
+  | NodeObservedEvent;
 
-export function answerEvent(call: EffectCall, answer: EffectAnswer): EffectEvent {
-  return 'error' in answer
-    ? { type: `xstate.error.actor.${call.id}`, error: answer.error }
-    : { type: `xstate.done.actor.${call.id}`, output: answer.output };
+function isLongLived(call: EffectCall): boolean {
+  return LONG_LIVED_EFFECTS.has(call.src);
 }
 
+export function answerEvent(call: EffectCall, answer: EffectAnswer): EffectEvent {
+  if ('error' in answer) return { type: `xstate.error.actor.${call.id}`, error: answer.error };
+  if (isLongLived(call)) return { type: NODE_OBSERVED, node: answer.output as unknown as NodeView };
+  return { type: `xstate.done.actor.${call.id}`, output: answer.output };
+}
+
+/** Feeds `answer` to `call` (one of `step.calls`) and returns the effects running afterwards. */
 export function answerCall(
   machine: AnyStateMachine,
-  snapshot: AnyMachineSnapshot,
+  step: Step,
   call: EffectCall,
   answer: EffectAnswer,
 ): Step {
-  const [next, actions] = transition(machine, snapshot, answerEvent(call, answer));
-  return { snapshot: next, calls: callsOf(actions) };
+  const [next, actions] = transition(machine, step.snapshot, answerEvent(call, answer));
+  const stopped = stoppedOf(actions);
+  const ended = 'error' in answer || !isLongLived(call);
+  const still = step.calls.filter((c) => !(c === call && ended) && !stopped.has(c.id));
+  return { snapshot: next, calls: [...still, ...callsOf(actions)] };
 }
 
 export interface TraceEntry {
@@ -100,7 +123,7 @@ export function driveMachine(
     const state = stateValueToString(step.snapshot.value);
     const answer = respond(call, trace, state);
     trace.push({ state, call, answer });
-    step = answerCall(machine, step.snapshot, call, answer);
+    step = answerCall(machine, step, call, answer);
   }
   return {
     status: 'done',

@@ -1,6 +1,7 @@
 // What the engine hands every effect implementation. Effects reach Ironic, the embedder's
 // filtering hooks and time only through this, so tests fake it at this boundary.
 import type { IronicApi, Json, JsonObject, Node } from '../ironic/types.js';
+import type { NodeObservedEvent } from './node-view.js';
 
 /** The embedder's network filtering (the seed's firewall driver); default no-op. */
 export interface FilteringHooks {
@@ -28,6 +29,12 @@ export interface EffectContext {
   observeNode(node: string): Promise<Node>;
   /** Resolves after `ms`, or rejects when `signal` aborts. */
   sleep(ms: number): Promise<void>;
+  /**
+   * Sends the machine that invoked this effect an event (a long-lived effect's report). Resolves
+   * once the machine has taken it and its step is recorded; by then `signal` is aborted if the
+   * step left the state that runs this effect.
+   */
+  emit(event: NodeObservedEvent): Promise<void>;
   /** Goes to the event log as a 'note'. */
   note(level: 'info' | 'warn' | 'error', message: string, data?: Record<string, unknown>): void;
   /**

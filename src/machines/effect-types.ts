@@ -132,7 +132,8 @@ export interface SleepOutput {
 export interface EffectSignatures {
   lookupNode: { input: LookupNodeInput; output: NodeView };
   getNode: { input: GetNodeInput; output: Node };
-  observeNode: { input: ObserveNodeInput; output: NodeView };
+  /** Long-lived: sends `node.observed` at every tick until its state is left; never returns. */
+  observeNode: { input: ObserveNodeInput; output: never };
   unplugVifs: { input: VifsInput; output: UnplugVifsOutput };
   plugVifs: { input: VifsInput; output: PlugVifsOutput };
   startFiltering: { input: FilteringInput; output: FilteringOutput };
@@ -150,3 +151,6 @@ export interface EffectSignatures {
   sleep: { input: SleepInput; output: SleepOutput };
 }
 export type EffectName = keyof EffectSignatures;
+
+/** Effects that run for as long as their state and report through events instead of returning. */
+export const LONG_LIVED_EFFECTS: ReadonlySet<string> = new Set<EffectName>(['observeNode']);

@@ -41,7 +41,7 @@ import type {
   VifsInput,
 } from './effect-types.js';
 import type { NodeView } from './node-view.js';
-import { toNodeView } from './node-view.js';
+import { NODE_OBSERVED, toNodeView } from './node-view.js';
 import { refusedInState } from './refused-state.js';
 
 /** States a node reaches after `deleted` was accepted: asking again changes nothing. */
@@ -74,8 +74,16 @@ export async function getNode(input: GetNodeInput, ctx: EffectContext): Promise<
   return ctx.ironic.getNode(input.node, { fields: NODE_FIELDS, signal: ctx.signal });
 }
 
-export async function observeNode(input: ObserveNodeInput, ctx: EffectContext): Promise<NodeView> {
-  return toNodeView(await ctx.observeNode(input.node));
+/**
+ * Watches the node for as long as the machine stays in the waiting state: every watcher tick
+ * becomes one `node.observed` event. Leaving the state stops this effect (its signal aborts the
+ * pending observation); a failed observation (404, retries spent) ends it with that error.
+ */
+export async function observeNode(input: ObserveNodeInput, ctx: EffectContext): Promise<never> {
+  for (;;) {
+    const node = toNodeView(await ctx.observeNode(input.node));
+    await ctx.emit({ type: NODE_OBSERVED, node });
+  }
 }
 
 /** Seed: _unplug_vifs. Ironic answers 400 for a VIF that is not attached: already done. */

@@ -47,11 +47,11 @@ export interface Lifecycle<I> {
 }
 
 export const lifecycles: { [K in OpName]: Lifecycle<OpInputs[K]> } = {
-  deploy: { op: 'deploy', machine: deployMachine, version: 2 },
-  destroy: { op: 'destroy', machine: teardownMachine, version: 1 },
-  rebuild: { op: 'rebuild', machine: rebuildMachine, version: 2 },
-  reboot: { op: 'reboot', machine: rebootMachine, version: 1 },
-  powerOff: { op: 'powerOff', machine: powerOffMachine, version: 1 },
-  powerOn: { op: 'powerOn', machine: powerOnMachine, version: 1 },
+  deploy: { op: 'deploy', machine: deployMachine, version: 3 },
+  destroy: { op: 'destroy', machine: teardownMachine, version: 2 },
+  rebuild: { op: 'rebuild', machine: rebuildMachine, version: 3 },
+  reboot: { op: 'reboot', machine: rebootMachine, version: 2 },
+  powerOff: { op: 'powerOff', machine: powerOffMachine, version: 2 },
+  powerOn: { op: 'powerOn', machine: powerOnMachine, version: 2 },
   console: { op: 'console', machine: consoleMachine, version: 1 },
 };

@@ -26,3 +26,20 @@ export function toNodeView(node: Node): NodeView {
     maintenance: node.maintenance ?? false,
   };
 }
+
+/**
+ * What the observeNode effect sends its machine at every watcher tick. A wait is one long-lived
+ * effect that reports observations, not one effect per poll: the state (and its effect) stays,
+ * so a poll costs one machine event instead of an effect start, a result and a re-entry.
+ */
+export const NODE_OBSERVED = 'node.observed';
+
+export interface NodeObservedEvent {
+  type: typeof NODE_OBSERVED;
+  node: NodeView;
+}
+
+/** The node carried by a `node.observed` event (named guards see the machine's generic event). */
+export function observedNode(event: unknown): NodeView {
+  return (event as NodeObservedEvent).node;
+}

@@ -2,12 +2,12 @@
 // Power off with a timeout tries a soft power off first and waits; when the node is still not
 // off afterwards, or Ironic refuses the soft request, it powers off hard and waits again.
 import { assign, setup } from 'xstate';
-import type { AnyEventObject } from 'xstate';
 import { PowerState } from '../ironic/states.js';
 import { effectActors } from './actors.js';
 import type { BaseContext, LifecycleOutput } from './lifecycle-output.js';
 import { DEFAULT_MAX_POLLS, doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-output.js';
-import type { NodeView } from './node-view.js';
+import type { NodeObservedEvent, NodeView } from './node-view.js';
+import { NODE_OBSERVED, observedNode } from './node-view.js';
 import type { WaitPowerContext } from './wait-power.js';
 import { powerObservation, waitPowerActions, waitPowerGuards, waitPowerState } from './wait-power.js';
 
@@ -34,13 +34,14 @@ export const powerOffMachine = setup({
     context: {} as PowerOffContext,
     input: {} as PowerOffInput,
     output: {} as LifecycleOutput,
+    events: {} as NodeObservedEvent,
   },
   actors: effectActors,
   guards: {
     ...waitPowerGuards,
     softRequested: ({ context }) => context.softTimeoutSeconds > 0,
     settledOff: ({ event }) => {
-      const node = doneOutput<NodeView>(event);
+      const node = observedNode(event);
       return node.target_power_state === null && node.power_state === PowerState.POWER_OFF;
     },
   },
@@ -50,7 +51,7 @@ export const powerOffMachine = setup({
       warnings: [...context.warnings, `soft power off refused, powering off hard: ${errorOf(event).message}`],
     })),
     warnSoftNotOff: assign(({ context, event }) => {
-      const node = doneOutput<NodeView>(event);
+      const node = observedNode(event);
       return {
         ...powerObservation(context, node),
         warnings: [
@@ -60,7 +61,7 @@ export const powerOffMachine = setup({
       };
     }),
     startHardWait: assign({ polls: 0 }),
-    ...waitPowerActions<PowerOffContext, AnyEventObject>('powering off'),
+    ...waitPowerActions<PowerOffContext, NodeObservedEvent>('powering off'),
     setError: assign(({ event }) => ({ error: fromEffectError(errorOf(event)) })),
   },
 }).createMachine({
@@ -110,13 +111,15 @@ export const powerOffMachine = setup({
         id: 'observeNode',
         src: 'observeNode',
         input: ({ context }) => ({ node: context.node ?? '' }),
-        onDone: [
+        onError: { target: 'failed', actions: 'setError' },
+      },
+      on: {
+        [NODE_OBSERVED]: [
           { guard: 'settledOff', target: 'succeeded', actions: 'recordPowerObservation' },
           { guard: 'powerSettled', target: 'requestHardOff', actions: 'warnSoftNotOff' },
           { guard: 'powerPollBudgetSpent', target: 'requestHardOff', actions: 'warnSoftNotOff' },
-          { target: 'waitSoftOff', reenter: true, actions: 'recordPowerObservation' },
+          { actions: 'recordPowerObservation' },
         ],
-        onError: { target: 'failed', actions: 'setError' },
       },
     },
     requestHardOff: {
@@ -129,7 +132,7 @@ export const powerOffMachine = setup({
         onError: { target: 'failed', actions: 'setError' },
       },
     },
-    waitOff: waitPowerState('waitOff'),
+    waitOff: waitPowerState(),
     succeeded: { type: 'final' },
     failed: { type: 'final' },
   },
@@ -141,12 +144,13 @@ export const powerOnMachine = setup({
     context: {} as PowerOnContext,
     input: {} as PowerOnInput,
     output: {} as LifecycleOutput,
+    events: {} as NodeObservedEvent,
   },
   actors: effectActors,
   guards: waitPowerGuards,
   actions: {
     recordNode: assign(({ event }) => ({ node: doneOutput<NodeView>(event).uuid })),
-    ...waitPowerActions<PowerOnContext, AnyEventObject>('powering on'),
+    ...waitPowerActions<PowerOnContext, NodeObservedEvent>('powering on'),
     setError: assign(({ event }) => ({ error: fromEffectError(errorOf(event)) })),
   },
 }).createMachine({
@@ -181,7 +185,7 @@ export const powerOnMachine = setup({
         onError: { target: 'failed', actions: 'setError' },
       },
     },
-    waitOn: waitPowerState('waitOn'),
+    waitOn: waitPowerState(),
     succeeded: { type: 'final' },
     failed: { type: 'final' },
   },

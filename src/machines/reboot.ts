@@ -1,11 +1,10 @@
 // Reboot (seed: reboot): soft when asked, falling back to hard when Ironic refuses soft with
 // a 400 (the hardware type does not support it); then wait until target_power_state clears.
 import { assign, setup } from 'xstate';
-import type { AnyEventObject } from 'xstate';
 import { effectActors } from './actors.js';
 import type { BaseContext, LifecycleOutput } from './lifecycle-output.js';
 import { DEFAULT_MAX_POLLS, doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-output.js';
-import type { NodeView } from './node-view.js';
+import type { NodeObservedEvent, NodeView } from './node-view.js';
 import type { WaitPowerContext } from './wait-power.js';
 import { waitPowerActions, waitPowerGuards, waitPowerState } from './wait-power.js';
 
@@ -24,6 +23,7 @@ export const rebootMachine = setup({
     context: {} as RebootContext,
     input: {} as RebootInput,
     output: {} as LifecycleOutput,
+    events: {} as NodeObservedEvent,
   },
   actors: effectActors,
   guards: {
@@ -39,7 +39,7 @@ export const rebootMachine = setup({
         `soft reboot not supported by the node's hardware type, rebooting hard: ${errorOf(event).message}`,
       ],
     })),
-    ...waitPowerActions<RebootContext, AnyEventObject>('rebooting'),
+    ...waitPowerActions<RebootContext, NodeObservedEvent>('rebooting'),
     setError: assign(({ event }) => ({ error: fromEffectError(errorOf(event)) })),
   },
 }).createMachine({
@@ -90,7 +90,7 @@ export const rebootMachine = setup({
         onError: { target: 'failed', actions: 'setError' },
       },
     },
-    waitReboot: waitPowerState('waitReboot'),
+    waitReboot: waitPowerState(),
     succeeded: { type: 'final' },
     failed: { type: 'final' },
   },

@@ -11,6 +11,7 @@ import { DEFAULT_DEPLOY_MAX_POLLS } from './deploy.js';
 import type { WaitActiveContext } from './wait-active.js';
 import { waitActiveActions, waitActiveGuards, waitActiveState } from './wait-active.js';
 import type { AbortEvent } from './wait-active.js';
+import type { NodeObservedEvent } from './node-view.js';
 
 export interface RebuildInput {
   instance: string;
@@ -34,7 +35,7 @@ export const rebuildMachine = setup({
     context: {} as RebuildContext,
     input: {} as RebuildInput,
     output: {} as LifecycleOutput,
-    events: {} as AbortEvent,
+    events: {} as AbortEvent | NodeObservedEvent,
   },
   actors: effectActors,
   guards: {
@@ -42,7 +43,7 @@ export const rebuildMachine = setup({
     nodeKnown: ({ context }) => context.node !== null,
   },
   actions: {
-    ...waitActiveActions<RebuildContext, AbortEvent>('rebuilding'),
+    ...waitActiveActions<RebuildContext, AbortEvent | NodeObservedEvent>('rebuilding'),
     recordNodeUuid: assign(({ event }) => ({ node: doneOutput<NodeView>(event).uuid })),
     recordNodeInfo: assign(({ event }) => ({ nodeInfo: doneOutput<Node>(event) })),
     failLookup: assign(({ context, event }) => ({

@@ -11,7 +11,8 @@ import { effectActors } from './actors.js';
 import type { RemoveInstanceInfoOutput, UnplugVifsOutput } from './effect-types.js';
 import type { BaseContext, LifecycleOutput } from './lifecycle-output.js';
 import { DEFAULT_MAX_POLLS, doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-output.js';
-import type { NodeView } from './node-view.js';
+import type { NodeObservedEvent, NodeView } from './node-view.js';
+import { NODE_OBSERVED, observedNode } from './node-view.js';
 
 export interface DestroyInput {
   instance: string;
@@ -46,22 +47,23 @@ function isUnprovisioned(context: TeardownContext, node: NodeView): boolean {
 }
 
 const observed = (state: ProvisionStateValue) => (args: { event: unknown }) =>
-  doneOutput<NodeView>(args.event).provision_state === state;
+  observedNode(args.event).provision_state === state;
 
 export const teardownMachine = setup({
   types: {
     context: {} as TeardownContext,
     input: {} as DestroyInput,
     output: {} as LifecycleOutput,
+    events: {} as NodeObservedEvent,
   },
   actors: effectActors,
   guards: {
     instanceUnknownToIronic: ({ event }) => errorOf(event).code === 'IRONIC_NOT_FOUND',
     provisionStarted: ({ context }) => UNPROVISION_STATES.includes(context.initialState),
-    unprovisioned: ({ context, event }) => isUnprovisioned(context, doneOutput<NodeView>(event)),
+    unprovisioned: ({ context, event }) => isUnprovisioned(context, observedNode(event)),
     // `clean failed` needs an operator; waiting for `available` past it would only burn the budget.
     cleanFailedBeforeAvailable: ({ context, event }) =>
-      context.waitForAvailable && doneOutput<NodeView>(event).provision_state === ProvisionState.CLEANFAIL,
+      context.waitForAvailable && observedNode(event).provision_state === ProvisionState.CLEANFAIL,
     pollBudgetSpent: ({ context }) => context.polls + 1 >= context.maxPolls,
     observedDeleting: observed(ProvisionState.DELETING),
     observedCleaning: observed(ProvisionState.CLEANING),
@@ -90,7 +92,7 @@ export const teardownMachine = setup({
     })),
     recordDetached: assign(({ event }) => ({ detachedVifs: doneOutput<UnplugVifsOutput>(event).detached })),
     recordObservation: assign(({ context, event }) => {
-      const node = doneOutput<NodeView>(event);
+      const node = observedNode(event);
       const warnings =
         node.provision_state === ProvisionState.CLEANFAIL
           ? [
@@ -101,7 +103,7 @@ export const teardownMachine = setup({
       return { polls: context.polls + 1, lastState: node.provision_state, warnings };
     }),
     failCleanFailed: assign(({ context, event }) => {
-      const node = doneOutput<NodeView>(event);
+      const node = observedNode(event);
       return {
         polls: context.polls + 1,
         lastState: node.provision_state,
@@ -114,7 +116,7 @@ export const teardownMachine = setup({
       };
     }),
     failPollBudget: assign(({ context, event }) => {
-      const node = doneOutput<NodeView>(event);
+      const node = observedNode(event);
       return {
         polls: context.polls + 1,
         lastState: node.provision_state,
@@ -215,14 +217,41 @@ export const teardownMachine = setup({
             id: 'requestDeleted',
             src: 'requestDeleted',
             input: ({ context }) => ({ node: context.node ?? '' }),
-            onDone: { target: 'waiting' },
+            onDone: { target: 'watching' },
             onError: { target: '#teardown.failed', actions: 'setError' },
           },
         },
-        waiting: { invoke: observeUnprovision() },
-        deleting: { invoke: observeUnprovision() },
-        cleaning: { invoke: observeUnprovision() },
-        cleanWait: { invoke: observeUnprovision() },
+        // One observeNode effect for the whole wait; each observation picks the substate that
+        // mirrors Ironic's provision state (a same-state observation only counts a poll).
+        watching: {
+          initial: 'waiting',
+          invoke: {
+            id: 'observeNode',
+            src: 'observeNode',
+            input: ({ context }) => ({ node: context.node ?? '' }),
+            onError: [
+              { guard: 'nodeGone', target: '#teardown.succeeded', actions: 'noteNodeGone' },
+              { target: '#teardown.failed', actions: 'setError' },
+            ],
+          },
+          on: {
+            [NODE_OBSERVED]: [
+              { guard: 'unprovisioned', target: '#teardown.succeeded', actions: 'recordObservation' },
+              { guard: 'cleanFailedBeforeAvailable', target: '#teardown.failed', actions: 'failCleanFailed' },
+              { guard: 'pollBudgetSpent', target: '#teardown.failed', actions: 'failPollBudget' },
+              { guard: 'observedDeleting', target: '.deleting', actions: 'recordObservation' },
+              { guard: 'observedCleaning', target: '.cleaning', actions: 'recordObservation' },
+              { guard: 'observedCleanWait', target: '.cleanWait', actions: 'recordObservation' },
+              { target: '.waiting', actions: 'recordObservation' },
+            ],
+          },
+          states: {
+            waiting: {},
+            deleting: {},
+            cleaning: {},
+            cleanWait: {},
+          },
+        },
       },
     },
     removeInstanceInfo: {
@@ -239,25 +268,3 @@ export const teardownMachine = setup({
   },
   output: ({ context }) => outputOf(context),
 });
-
-/** One observation of the node while unprovisioning; the observed state picks the next substate. */
-function observeUnprovision() {
-  return {
-    id: 'observeNode',
-    src: 'observeNode',
-    input: ({ context }: { context: TeardownContext }) => ({ node: context.node ?? '' }),
-    onDone: [
-      { guard: 'unprovisioned', target: '#teardown.succeeded', actions: 'recordObservation' },
-      { guard: 'cleanFailedBeforeAvailable', target: '#teardown.failed', actions: 'failCleanFailed' },
-      { guard: 'pollBudgetSpent', target: '#teardown.failed', actions: 'failPollBudget' },
-      { guard: 'observedDeleting', target: 'deleting', reenter: true, actions: 'recordObservation' },
-      { guard: 'observedCleaning', target: 'cleaning', reenter: true, actions: 'recordObservation' },
-      { guard: 'observedCleanWait', target: 'cleanWait', reenter: true, actions: 'recordObservation' },
-      { target: 'waiting', reenter: true, actions: 'recordObservation' },
-    ],
-    onError: [
-      { guard: 'nodeGone', target: '#teardown.succeeded', actions: 'noteNodeGone' },
-      { target: '#teardown.failed', actions: 'setError' },
-    ],
-  } as const;
-}

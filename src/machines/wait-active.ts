@@ -6,8 +6,9 @@ import type { EventObject } from 'xstate';
 import { ProvisionState } from '../ironic/states.js';
 import type { ProvisionStateValue } from '../ironic/states.js';
 import type { BaseContext, MachineError } from './lifecycle-output.js';
-import { doneOutput, errorOf, fromEffectError } from './lifecycle-output.js';
+import { errorOf, fromEffectError } from './lifecycle-output.js';
 import type { NodeView } from './node-view.js';
+import { NODE_OBSERVED, observedNode } from './node-view.js';
 
 export interface WaitActiveContext {
   instance: string;
@@ -84,39 +85,38 @@ export function abortedError(context: WaitActiveContext, event: unknown): Machin
 
 /** The `waitActive` compound state. `machineId` is the id of the machine using it. */
 export function waitActiveState(machineId: string) {
-  const observe = {
-    id: 'observeNode',
-    src: 'observeNode',
-    input: ({ context }: { context: WaitActiveContext }) => ({ node: context.node ?? '' }),
-    onDone: [
-      { guard: 'reachedActive', target: `#${machineId}.succeeded`, actions: 'recordActiveObservation' },
-      { guard: 'instanceGone', target: `#${machineId}.failed`, actions: 'failActiveWait' },
-      { guard: 'deployFailed', target: `#${machineId}.failed`, actions: 'failActiveWait' },
-      { guard: 'activePollBudgetSpent', target: `#${machineId}.failed`, actions: 'failActiveWait' },
-      { guard: 'observedDeploying', target: 'deploying', reenter: true, actions: 'recordActiveObservation' },
-      {
-        guard: 'observedWaitCallBack',
-        target: 'waitCallBack',
-        reenter: true,
-        actions: 'recordActiveObservation',
-      },
-      { target: 'waiting', reenter: true, actions: 'recordActiveObservation' },
-    ],
-    onError: [
-      // A 404 on the node means the instance cannot be deployed any more (seed: InstanceNotFound).
-      { guard: 'nodeGone', target: `#${machineId}.failed`, actions: 'failNodeGone' },
-      { target: `#${machineId}.failed`, actions: 'setError' },
-    ],
-  } as const;
   return {
     initial: 'waiting',
-    // The instance is being deleted while it deploys (seed: _wait_for_active checks the
-    // instance's task state on every poll): stop waiting at once; the teardown takes over.
-    on: { [ABORT]: { target: `#${machineId}.failed`, actions: 'failAborted' } },
+    // One observeNode effect for the whole wait; each observation picks the substate that
+    // mirrors Ironic's provision state (a same-state observation only counts a poll).
+    invoke: {
+      id: 'observeNode',
+      src: 'observeNode',
+      input: ({ context }: { context: WaitActiveContext }) => ({ node: context.node ?? '' }),
+      onError: [
+        // A 404 on the node means the instance cannot be deployed any more (seed: InstanceNotFound).
+        { guard: 'nodeGone', target: `#${machineId}.failed`, actions: 'failNodeGone' },
+        { target: `#${machineId}.failed`, actions: 'setError' },
+      ],
+    },
+    on: {
+      [NODE_OBSERVED]: [
+        { guard: 'reachedActive', target: `#${machineId}.succeeded`, actions: 'recordActiveObservation' },
+        { guard: 'instanceGone', target: `#${machineId}.failed`, actions: 'failActiveWait' },
+        { guard: 'deployFailed', target: `#${machineId}.failed`, actions: 'failActiveWait' },
+        { guard: 'activePollBudgetSpent', target: `#${machineId}.failed`, actions: 'failActiveWait' },
+        { guard: 'observedDeploying', target: '.deploying', actions: 'recordActiveObservation' },
+        { guard: 'observedWaitCallBack', target: '.waitCallBack', actions: 'recordActiveObservation' },
+        { target: '.waiting', actions: 'recordActiveObservation' },
+      ],
+      // The instance is being deleted while it deploys (seed: _wait_for_active checks the
+      // instance's task state on every poll): stop waiting at once; the teardown takes over.
+      [ABORT]: { target: `#${machineId}.failed`, actions: 'failAborted' },
+    },
     states: {
-      waiting: { invoke: observe },
-      deploying: { invoke: observe },
-      waitCallBack: { invoke: observe },
+      waiting: {},
+      deploying: {},
+      waitCallBack: {},
     },
   } as const;
 }
@@ -125,7 +125,7 @@ type GuardArgs = { context: WaitActiveContext; event: unknown };
 const verdictIs =
   (verdict: ActiveWaitVerdict) =>
   ({ context, event }: GuardArgs): boolean =>
-    judgeActiveWait(context, doneOutput<NodeView>(event)) === verdict;
+    judgeActiveWait(context, observedNode(event)) === verdict;
 
 /** The guards waitActiveState() names; spread into the machine's setup({ guards }). */
 export const waitActiveGuards = {
@@ -151,10 +151,10 @@ export function waitActiveActions<TContext extends ActionContext, TEvent extends
   const fields = (changes: Partial<ActionContext>) => changes as Partial<TContext>;
   return {
     recordActiveObservation: update(({ context, event }) =>
-      fields({ polls: context.polls + 1, lastState: doneOutput<NodeView>(event).provision_state }),
+      fields({ polls: context.polls + 1, lastState: observedNode(event).provision_state }),
     ),
     failActiveWait: update(({ context, event }) => {
-      const node = doneOutput<NodeView>(event);
+      const node = observedNode(event);
       return fields({
         polls: context.polls + 1,
         lastState: node.provision_state,

@@ -5,8 +5,8 @@ import { assign } from 'xstate';
 import type { EventObject } from 'xstate';
 import type { PowerStateValue } from '../ironic/states.js';
 import type { BaseContext, MachineError } from './lifecycle-output.js';
-import { doneOutput } from './lifecycle-output.js';
 import type { NodeView } from './node-view.js';
+import { NODE_OBSERVED, observedNode } from './node-view.js';
 
 export interface WaitPowerContext {
   instance: string;
@@ -20,8 +20,7 @@ export interface WaitPowerContext {
 type GuardArgs = { context: WaitPowerContext; event: unknown };
 
 export const waitPowerGuards = {
-  powerSettled: ({ event }: { event: unknown }): boolean =>
-    doneOutput<NodeView>(event).target_power_state === null,
+  powerSettled: ({ event }: { event: unknown }): boolean => observedNode(event).target_power_state === null,
   powerPollBudgetSpent: ({ context }: GuardArgs): boolean => context.polls + 1 >= context.maxPolls,
 };
 
@@ -43,22 +42,24 @@ function powerTimeoutError(context: WaitPowerContext, node: NodeView, what: stri
 }
 
 /**
- * A top-level state named `self` that observes the node until the power change settles
- * (`succeeded`) or the observation budget is spent (`failed`). An observation failure goes to
- * `failed` through the machine's own `setError` action.
+ * A top-level state that observes the node (one observeNode effect for the whole wait) until the
+ * power change settles (`succeeded`) or the observation budget is spent (`failed`). An
+ * observation failure goes to `failed` through the machine's own `setError` action.
  */
-export function waitPowerState(self: string) {
+export function waitPowerState() {
   return {
     invoke: {
       id: 'observeNode',
       src: 'observeNode',
       input: ({ context }: { context: WaitPowerContext }) => ({ node: context.node ?? '' }),
-      onDone: [
+      onError: { target: 'failed', actions: 'setError' },
+    },
+    on: {
+      [NODE_OBSERVED]: [
         { guard: 'powerSettled', target: 'succeeded', actions: 'recordPowerObservation' },
         { guard: 'powerPollBudgetSpent', target: 'failed', actions: 'failPowerBudget' },
-        { target: self, reenter: true, actions: 'recordPowerObservation' },
+        { actions: 'recordPowerObservation' },
       ],
-      onError: { target: 'failed', actions: 'setError' },
     },
   } as const;
 }
@@ -77,10 +78,10 @@ export function waitPowerActions<TContext extends ActionContext, TEvent extends 
   const fields = (changes: Partial<ActionContext>) => changes as Partial<TContext>;
   return {
     recordPowerObservation: update(({ context, event }) =>
-      fields(powerObservation(context, doneOutput<NodeView>(event))),
+      fields(powerObservation(context, observedNode(event))),
     ),
     failPowerBudget: update(({ context, event }) => {
-      const node = doneOutput<NodeView>(event);
+      const node = observedNode(event);
       return fields({ ...powerObservation(context, node), error: powerTimeoutError(context, node, what) });
     }),
   };

@@ -24,7 +24,7 @@ describe('engine: resume and secrets', () => {
     const handle = w.engine.destroy({ instance: INSTANCE(1), vifs: ['vif-1'], waitForAvailable: true });
     await new Promise<void>((resolve) => {
       const off = handle.subscribe((p) => {
-        if (p.state === 'unprovision.cleaning') {
+        if (p.state === 'unprovision.watching.cleaning') {
           off();
           resolve();
         }

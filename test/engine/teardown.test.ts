@@ -89,7 +89,7 @@ describe('engine: teardown on the simulator', () => {
     expect(replay.matches).toBe(true);
     expect(replay.finished).toBe(true);
     expect(replay.pendingEffects).toEqual([]);
-    expect(replay.transitions.map((t) => t.to)).toContain('unprovision.cleaning');
+    expect(replay.transitions.map((t) => t.to)).toContain('unprovision.watching.cleaning');
   });
 
   it('records every Ironic attempt, retries included, when the node is locked (seed: client wrapper retries 409)', async () => {

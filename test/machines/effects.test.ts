@@ -9,7 +9,9 @@ import {
 import { NODE_FIELDS } from '../../src/ironic/types.js';
 import type { Node } from '../../src/ironic/types.js';
 import { effectActors } from '../../src/machines/actors.js';
+import type { EffectContext } from '../../src/machines/effect-context.js';
 import { toEffectErrorJson } from '../../src/machines/effect-error.js';
+import type { NodeObservedEvent } from '../../src/machines/node-view.js';
 import { teardownMachine } from '../../src/machines/teardown.js';
 import {
   addInstanceInfo,
@@ -331,9 +333,30 @@ describe('effects', () => {
       type: 'socat',
       url: 'tcp://192.0.2.10:8023',
     });
-    expect((await observeNode({ node: NODE }, ctx)).provision_state).toBe('deleting');
     expect(await sleep({ ms: 250 }, ctx)).toEqual({ sleptMs: 250 });
     expect(ctx.slept).toEqual([250]);
+  });
+
+  it('observeNode reports every watcher tick as node.observed until an observation fails', async () => {
+    const ironic = new FakeIronic();
+    const ticks: Node[] = [
+      { ...ironic.node, provision_state: 'deleting' },
+      { ...ironic.node, provision_state: 'cleaning' },
+    ];
+    const ctx: EffectContext & { emitted: NodeObservedEvent[] } = {
+      ...fakeContext(ironic),
+      observeNode: async () => {
+        const next = ticks.shift();
+        if (!next) throw new IronicNotFoundError('node gone', { status: 404 });
+        return next;
+      },
+    };
+    const err = await observeNode({ node: NODE }, ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IronicNotFoundError);
+    expect(ctx.emitted.map((e) => [e.type, e.node.provision_state])).toEqual([
+      ['node.observed', 'deleting'],
+      ['node.observed', 'cleaning'],
+    ]);
   });
 
   it('the erased effects map keeps behaviour: input JSON in, output JSON out', async () => {

@@ -13,6 +13,7 @@ import type {
   Vif,
 } from '../../src/ironic/types.js';
 import type { EffectContext, FilteringHooks, RunSecrets } from '../../src/machines/effect-context.js';
+import type { NodeObservedEvent } from '../../src/machines/node-view.js';
 import { FULL_NODE } from './fixtures.js';
 
 export interface Call {
@@ -112,8 +113,9 @@ export class FakeIronic implements IronicApi {
 export function fakeContext(
   ironic: FakeIronic,
   over: { secrets?: RunSecrets; hooks?: FilteringHooks; observed?: Node[] } = {},
-): EffectContext & { notes: string[]; slept: number[]; hookCalls: string[] } {
+): EffectContext & { notes: string[]; slept: number[]; hookCalls: string[]; emitted: NodeObservedEvent[] } {
   const notes: string[] = [];
+  const emitted: NodeObservedEvent[] = [];
   const slept: number[] = [];
   const hookCalls: string[] = [];
   const observed = [...(over.observed ?? [])];
@@ -127,7 +129,9 @@ export function fakeContext(
     secrets: over.secrets ?? {},
     observeNode: async () => observed.shift() ?? ironic.node,
     sleep: async (ms) => void slept.push(ms),
+    emit: async (event) => void emitted.push(event),
     note: (_level, message) => void notes.push(message),
+    emitted,
     notes,
     slept,
     hookCalls,

@@ -27,8 +27,8 @@ describe('teardown machine', () => {
       'cleanup.unplugVifs:unplugVifs',
       'cleanup.stopFiltering:stopFiltering',
       'unprovision.requestDeleted:requestDeleted',
-      'unprovision.waiting:observeNode',
-      'unprovision.deleting:observeNode',
+      'unprovision.watching.waiting:observeNode',
+      'unprovision.watching.deleting:observeNode',
     ]);
     expect(r.trace[1]?.call.input).toEqual({ node: NODE, vifs: VIFS });
     expect(r.output).toEqual({ status: 'succeeded', node: NODE, warnings: [] });
@@ -48,10 +48,10 @@ describe('teardown machine', () => {
       }),
     );
     expect(r.steps.filter((s) => s.endsWith('observeNode')).map((s) => s.split(':')[0])).toEqual([
-      'unprovision.waiting',
-      'unprovision.deleting',
-      'unprovision.cleaning',
-      'unprovision.cleanWait',
+      'unprovision.watching.waiting',
+      'unprovision.watching.deleting',
+      'unprovision.watching.cleaning',
+      'unprovision.watching.cleanWait',
     ]);
     expect(r.state).toBe('succeeded');
   });

@@ -23,7 +23,7 @@ export interface WalkedPath {
   state: string;
   output: unknown;
   context: unknown;
-  /** The most effects any single transition asked to start on this path. */
+  /** The most effects running at once on this path. */
   maxSpawnsPerStep: number;
   /** True when a non-final snapshot asked for no effect (the machine would hang). */
   stuck: boolean;
@@ -59,7 +59,7 @@ export function walk(
     }
     const state = stateValueToString(snapshot.value);
     for (const { label, answer } of space(call, trace, state)) {
-      const next = answerCall(machine, snapshot, call, answer);
+      const next = answerCall(machine, step, call, answer);
       recurse(next, [...trace, { state, call, answer }], [...labels, `${call.src}:${label}`], spawns);
     }
   };

@@ -7,17 +7,20 @@
 //
 // --scenario <module.mjs>: replay through another machine. The module exports
 //   { name, machine, input, respond(src, input, nth) => ({ output } | { error }) }
-// and the bench records one run by answering every invoked effect with respond().
-// Default: a built-in teardown-shaped machine with a re-entering poll loop.
+// and the bench records one run by answering every invoked effect with respond() (for a
+// long-lived effect, each answer is one report). Default: bench/scenarios/teardown.mjs, the real
+// teardown machine waiting out 200 observations of deleting/cleaning.
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { assign, fromPromise, initialTransition, setup, transition } from 'xstate';
+import { initialTransition, transition } from 'xstate';
+import { answerCall, answerEvent, startMachine } from '../dist/machines/drive.js';
 import { EventStore } from '../dist/store/event-store.js';
 import { machineStepper } from '../dist/store/machine-stepper.js';
-import { recordedTransition, replayRun } from '../dist/store/replay.js';
+import { replayRun, stateToString } from '../dist/store/replay.js';
+import * as teardownScenario from './scenarios/teardown.mjs';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -130,173 +133,116 @@ function benchBatched(total, runsPerTx, eventsPerRun, opts = {}) {
 
 // ---- replay ---------------------------------------------------------------------------------
 
-function defaultScenario(polls) {
-  const standIn = fromPromise(async () => {
-    throw new Error('stand-in effect executed');
-  });
-  const machine = setup({
-    actors: { validate: standIn, unplugVifs: standIn, requestDeleted: standIn, observeNode: standIn },
-  }).createMachine({
-    id: 'bench-teardown',
-    context: ({ input }) => ({ nodeUuid: input.nodeUuid, polls: 0, maxPolls: input.maxPolls, last: null }),
-    initial: 'validating',
-    states: {
-      validating: {
-        invoke: {
-          id: 'validate',
-          src: 'validate',
-          input: ({ context }) => ({ nodeUuid: context.nodeUuid }),
-          onDone: 'cleanup',
-        },
-      },
-      cleanup: {
-        initial: 'unplugVifs',
-        states: {
-          unplugVifs: {
-            invoke: {
-              id: 'unplugVifs',
-              src: 'unplugVifs',
-              input: ({ context }) => ({ nodeUuid: context.nodeUuid }),
-              onDone: '#bench-teardown.unprovision',
-            },
-          },
-        },
-      },
-      unprovision: {
-        initial: 'requestDeleted',
-        states: {
-          requestDeleted: {
-            invoke: {
-              id: 'requestDeleted',
-              src: 'requestDeleted',
-              input: ({ context }) => ({ nodeUuid: context.nodeUuid }),
-              onDone: 'waiting',
-            },
-          },
-          waiting: {
-            invoke: {
-              id: 'observeNode',
-              src: 'observeNode',
-              input: ({ context }) => ({ nodeUuid: context.nodeUuid, poll: context.polls }),
-              onDone: [
-                {
-                  guard: ({ event }) => event.output.provisionState === 'available',
-                  target: '#bench-teardown.succeeded',
-                },
-                {
-                  guard: ({ context }) => context.polls + 1 >= context.maxPolls,
-                  target: '#bench-teardown.failed',
-                },
-                {
-                  target: 'waiting',
-                  reenter: true,
-                  actions: assign({
-                    polls: ({ context }) => context.polls + 1,
-                    last: ({ event }) => event.output.provisionState,
-                  }),
-                },
-              ],
-            },
-          },
-        },
-      },
-      succeeded: { type: 'final' },
-      failed: { type: 'final' },
-    },
-  });
-  return {
-    name: 'built-in teardown (poll loop)',
-    machine,
-    input: { nodeUuid: 'node-1', maxPolls: polls + 10 },
-    respond: (src, _input, nth) =>
-      src === 'observeNode'
-        ? { output: { provisionState: nth >= polls ? 'available' : 'cleaning' } }
-        : { output: { ok: true } },
-  };
-}
-
-// Records one run the way the engine does (see test/store/fixtures/drive.ts).
+// Records one run the way the engine does (src/engine/run.ts): each effect's result or report,
+// the machine event it becomes, the transition (with the effects it stopped) and the effects the
+// new state starts. Answers come from the scenario's respond(src, input, nth).
 function recordRun(store, { machine, input, respond }) {
   const { run, seq } = store.createRun({ op: 'bench', machine: machine.id, machineVersion: 1, input });
-  let [snapshot, actions] = initialTransition(machine, input);
-  let last = store.append(run.id, seq, [
-    {
-      kind: 'transition',
-      from: null,
-      to: recordedTransition(null, snapshot).to,
-      data: { context: snapshot.context },
-    },
-  ]);
-  const spawns = (acts) => acts.filter((a) => a.type === 'xstate.spawnChild').map((a) => a.params);
-  const queue = spawns(actions);
-  const nth = new Map();
-  const pending = [];
-  while (queue.length > 0) {
-    const sp = queue.shift();
-    pending.push({
-      runId: run.id,
+  let step = startMachine(machine, input);
+  const started = (calls) =>
+    calls.map((c) => ({
       kind: 'effect.started',
-      type: sp.src,
-      data: { actorId: sp.id, src: sp.src, input: sp.input ?? null },
-    });
-    const n = (nth.get(sp.src) ?? 0) + 1;
-    nth.set(sp.src, n);
-    const answer = respond(sp.src, sp.input, n);
-    const event =
-      'output' in answer
-        ? { type: `xstate.done.actor.${sp.id}`, output: answer.output }
-        : { type: `xstate.error.actor.${sp.id}`, error: answer.error };
-    const [next, nextActions] = transition(machine, snapshot, event);
-    const batch = [
-      pending.pop(),
-      'output' in answer
-        ? { kind: 'effect.succeeded', type: sp.src, data: { actorId: sp.id, output: answer.output, ms: 1 } }
-        : { kind: 'effect.failed', type: sp.src, data: { actorId: sp.id, error: answer.error, ms: 1 } },
-      { kind: 'machine.event', type: event.type, data: { event } },
-    ];
-    const t = recordedTransition(snapshot, next);
-    if (t) batch.push({ kind: 'transition', from: t.from, to: t.to, data: { context: next.context } });
-    if (next.status === 'done') batch.push({ kind: 'run.finished', data: { status: 'succeeded' } });
+      type: c.src,
+      data: { actorId: c.id, src: c.src, input: c.input ?? null },
+    }));
+  let last = store.append(run.id, seq, [
+    { kind: 'transition', from: null, to: stateToString(step.snapshot.value), data: {} },
+    ...started(step.calls),
+  ]);
+  const nth = new Map();
+  while (step.snapshot.status === 'active' && step.calls.length > 0) {
+    const call = step.calls[0];
+    const n = (nth.get(call.src) ?? 0) + 1;
+    nth.set(call.src, n);
+    const answer = respond(call.src, call.input, n);
+    const event = answerEvent(call, answer);
+    const batch = [];
+    if (event.type.startsWith('xstate.')) {
+      batch.push(
+        'output' in answer
+          ? {
+              kind: 'effect.succeeded',
+              type: call.src,
+              data: { actorId: call.id, output: answer.output, ms: 1 },
+            }
+          : { kind: 'effect.failed', type: call.src, data: { actorId: call.id, error: answer.error, ms: 1 } },
+        { kind: 'machine.event', type: event.type, data: { event } },
+      );
+    } else {
+      batch.push({ kind: 'machine.event', type: event.type, data: { event, actorId: call.id } });
+    }
+    const next = answerCall(machine, step, call, answer);
+    const fresh = next.calls.filter((c) => !step.calls.includes(c));
+    const stopped = step.calls.filter((c) => c !== call && !next.calls.includes(c)).map((c) => c.id);
+    if (next.calls.includes(call) === false && !event.type.startsWith('xstate.')) stopped.push(call.id);
+    batch.push(
+      {
+        kind: 'transition',
+        from: stateToString(step.snapshot.value),
+        to: stateToString(next.snapshot.value),
+        data: stopped.length ? { stopped } : {},
+      },
+      ...started(fresh),
+    );
+    if (next.snapshot.status === 'done') batch.push({ kind: 'run.finished', data: { status: 'succeeded' } });
     last = store.append(run.id, last, batch);
-    snapshot = next;
-    actions = nextActions;
-    queue.push(...spawns(actions));
+    step = next;
   }
   return run.id;
 }
 
-async function benchReplay(polls) {
-  const scenario = scenarioArg
-    ? await import(pathToFileURL(resolve(scenarioArg)).href)
-    : defaultScenario(polls);
+// Folds the recorded run again and again (as `replay` of many runs, or resume after a restart
+// would) until `target` transitions were recomputed; the first, cold fold is counted too.
+async function benchReplay(target) {
+  const scenario = scenarioArg ? await import(pathToFileURL(resolve(scenarioArg)).href) : teardownScenario;
   const path = join(dir, 'replay.db');
   const store = EventStore.open(path);
   const runId = recordRun(store, scenario);
   let events = [];
   const read = measure(() => (events = store.readStream(runId)).length);
-  let result;
-  const fold = measure(() => (result = replayRun(scenario.machine, events)).transitions.length);
   store.close();
+  let result;
+  const cold = measure(() => (result = replayRun(scenario.machine, events)).transitions.length);
   if (!result.matches) throw new Error(`replay diverged: ${JSON.stringify(result.divergence)}`);
-  return { name: scenario.name ?? scenarioArg, events: events.length, read, fold };
+  const perRun = result.transitions.length;
+  const folds = Math.max(1, Math.ceil(target / perRun));
+  const fold = measure(() => {
+    let n = cold.count;
+    for (let i = 1; i < folds; i++) n += replayRun(scenario.machine, events).transitions.length;
+    return n;
+  });
+  fold.wall += cold.wall;
+  fold.cpu += cold.cpu;
+  fold.rate = fold.count / fold.wall;
+  fold.cpuRate = fold.count / fold.cpu;
+  return {
+    name: scenario.name ?? scenarioArg,
+    events: events.length,
+    perRun,
+    folds,
+    read,
+    cold,
+    fold,
+    scenario,
+    stream: events,
+  };
 }
 
-// Transitions/s of the machine alone (no store, no comparison): xstate's pure transition(), which
-// builds an inert actor per call, and the store's machineStepper, which builds it once per run.
-function benchBareTransitions(n, step) {
-  const { machine } = defaultScenario(n);
-  const stepper = machineStepper(machine);
-  let [s] = stepper.initialTransition({ nodeUuid: 'n', maxPolls: n + 10 });
-  const next =
-    step === 'xstate'
-      ? (snap, ev) => transition(machine, snap, ev)[0]
-      : (snap, ev) => stepper.transition(snap, ev)[0];
-  s = next(s, { type: 'xstate.done.actor.validate', output: {} });
-  s = next(s, { type: 'xstate.done.actor.unplugVifs', output: {} });
-  s = next(s, { type: 'xstate.done.actor.requestDeleted', output: {} });
+// Transitions/s of the machine alone (no store, no comparison) over the recorded machine events:
+// xstate's pure transition(), which builds an inert actor per call, and the store's
+// machineStepper, which builds that scope once per run.
+function benchBareTransitions({ scenario, stream, folds }, how) {
+  const { machine, input } = scenario;
+  const machineEvents = stream.filter((e) => e.kind === 'machine.event').map((e) => e.data.event);
   return measure(() => {
-    for (let i = 0; i < n; i++) {
-      s = next(s, { type: 'xstate.done.actor.observeNode', output: { provisionState: 'cleaning' } });
+    let n = 0;
+    for (let i = 0; i < folds; i++) {
+      const stepper = machineStepper(machine);
+      let [s] = how === 'xstate' ? initialTransition(machine, input) : stepper.initialTransition(input);
+      for (const ev of machineEvents) {
+        s = how === 'xstate' ? transition(machine, s, ev)[0] : stepper.transition(s, ev)[0];
+        n++;
+      }
     }
     return n;
   });
@@ -360,13 +306,16 @@ try {
     line('bytes per event on disk (http event, ~130 B JSON)', (batched.bytes / batched.events).toFixed(1));
   }
   if (wants('replay')) {
-    const replay = await benchReplay(Math.round(50_000 * scale));
+    const replay = await benchReplay(Math.round(200_000 * scale));
     line(`replay transitions (${replay.name})`, rates(replay.fold), '>= 50,000/s');
-    line(`  events folded/s (${replay.events} events, all kinds)`, fmt(replay.events / replay.fold.wall));
+    line(
+      `  ${replay.folds} folds x ${replay.perRun} transitions (${replay.events} events each)`,
+      `${fmt((replay.events * replay.folds) / replay.fold.wall)} events folded/s`,
+    );
+    line('  first fold alone (cold JIT)', rates(replay.cold));
     line('  readStream events (SQLite + JSON.parse)', rates(replay.read));
-    const n = Math.round(20_000 * scale);
-    line('  machine alone: machineStepper.transition()', rates(benchBareTransitions(n, 'stepper')));
-    line('  machine alone: xstate transition()', rates(benchBareTransitions(n, 'xstate')));
+    line('  machine alone: machineStepper.transition()', rates(benchBareTransitions(replay, 'stepper')));
+    line('  machine alone: xstate transition()', rates(benchBareTransitions(replay, 'xstate')));
   }
   if (wants('open')) {
     const open = benchOpen(1_000_000 * scale);

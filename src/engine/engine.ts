@@ -121,7 +121,11 @@ export class Engine {
 
   static async open(opts: EngineOptions): Promise<Engine> {
     const log = opts.logger ?? pino({ level: 'silent' });
-    const store = EventStore.open(opts.db, { mode: 'writer', synchronous: opts.synchronous ?? 'NORMAL' });
+    const store = EventStore.open(opts.db, {
+      mode: 'writer',
+      synchronous: opts.synchronous ?? 'NORMAL',
+      onCheckpointError: (message) => log.warn({ db: opts.db, message }, 'background WAL checkpoint failed'),
+    });
     let client: IronicClient;
     let owns = false;
     try {

@@ -18,6 +18,7 @@ import {
   toStoreError,
   type WriterHolder,
 } from './errors.js';
+import { BackgroundCheckpointer } from './checkpointer.js';
 import { redact } from './redact.js';
 import { checkReadable, migrate } from './schema.js';
 import {
@@ -50,7 +51,21 @@ export interface StoreOptions {
    * (4 KiB per page) for throughput: each checkpoint copies pages into the main file and fsyncs.
    */
   walAutocheckpointPages?: number;
+  /**
+   * 'background' (default for a writer on a file): a worker thread checkpoints the WAL every
+   * `checkpointIntervalMs`, so appends never wait for a checkpoint's fsync; the writer keeps an
+   * auto-checkpoint at BACKSTOP_CHECKPOINT_PAGES in case the worker falls behind. 'inline':
+   * SQLite's auto-checkpoint on the writer's thread (walAutocheckpointPages).
+   */
+  checkpoint?: 'background' | 'inline';
+  /** Default 100 ms. */
+  checkpointIntervalMs?: number;
+  /** Told when a background checkpoint fails (the store stays usable; the backstop bounds the WAL). */
+  onCheckpointError?: (message: string) => void;
 }
+
+/** The writer's own auto-checkpoint when a background checkpointer runs: 16,384 pages, 64 MiB. */
+export const BACKSTOP_CHECKPOINT_PAGES = 16_384;
 
 /** Minimum length of a run id prefix accepted by getRun/resolveRunId. */
 export const MIN_RUN_ID_PREFIX = 6;
@@ -141,6 +156,7 @@ export class EventStore {
   readonly path: string;
   readonly mode: 'writer' | 'reader';
   private readonly db: Database.Database;
+  private checkpointer: BackgroundCheckpointer | null = null;
   private readonly writerToken: string | null;
   private readonly stmt: ReturnType<typeof prepareStatements>;
   private readonly listCache = new Map<string, Database.Statement>();
@@ -182,14 +198,27 @@ export class EventStore {
       db.pragma('user_version');
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${opts.synchronous ?? 'NORMAL'}`);
-      if (opts.walAutocheckpointPages !== undefined) {
+      const background = (opts.checkpoint ?? 'background') === 'background' && path !== ':memory:';
+      if (background) {
+        db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+        // After a checkpoint lets the WAL restart, trim a file grown by a burst back to this size.
+        db.pragma(`journal_size_limit = ${BACKSTOP_CHECKPOINT_PAGES * 4096}`);
+      } else if (opts.walAutocheckpointPages !== undefined) {
         db.pragma(`wal_autocheckpoint = ${Math.floor(opts.walAutocheckpointPages)}`);
       }
       if (opts.maxPageCount !== undefined) db.pragma(`max_page_count = ${Math.floor(opts.maxPageCount)}`);
       migrate(db, path);
       const token = acquireWriterLock(db, path, new Date().toISOString());
       if (created) restrictSidecars(path);
-      return new EventStore(path, mode, db, token);
+      const store = new EventStore(path, mode, db, token);
+      if (background) {
+        store.checkpointer = new BackgroundCheckpointer({
+          path,
+          intervalMs: opts.checkpointIntervalMs ?? 100,
+          onError: opts.onCheckpointError,
+        });
+      }
+      return store;
     } catch (err) {
       db?.close();
       throw toStoreError(err, { path });
@@ -308,6 +337,7 @@ export class EventStore {
   /** Releases the writer lock (if held) and closes the file. Idempotent. */
   close(): void {
     if (!this.db.open) return;
+    this.checkpointer?.stop();
     try {
       if (this.writerToken !== null) releaseWriterLock(this.db, this.writerToken);
     } catch (err) {

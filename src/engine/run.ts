@@ -319,7 +319,8 @@ export class Run {
       events.push({
         kind: 'effect.succeeded',
         type: spawn.src,
-        data: { actorId: spawn.actorId, output, ms: roundMs },
+        // The output is recorded once, in the machine event it becomes (next in this batch).
+        data: { actorId: spawn.actorId, ms: roundMs },
       });
     } else {
       const error = toEffectErrorJson(outcome.error) as unknown as JsonObject;

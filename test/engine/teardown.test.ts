@@ -1,6 +1,7 @@
 // A teardown through the whole stack: engine, machines, client over real HTTP, the
 // simulator, and the SQLite store. Assertions are on what Ironic saw and what the log holds.
 import { afterEach, describe, expect, it } from 'vitest';
+import { buildTimeline } from '../../src/engine/timeline.js';
 import { lifecycles } from '../../src/machines/index.js';
 import { EventStore } from '../../src/store/event-store.js';
 import { replayRun } from '../../src/store/replay.js';
@@ -90,6 +91,45 @@ describe('engine: teardown on the simulator', () => {
     expect(replay.finished).toBe(true);
     expect(replay.pendingEffects).toEqual([]);
     expect(replay.transitions.map((t) => t.to)).toContain('unprovision.watching.cleaning');
+  });
+
+  it('waits out cleaning with one observeNode effect: every tick is a node.observed event, and leaving the wait stops it', async () => {
+    world = await makeWorld({ cleanMs: 300 });
+    const w = world;
+    activeNode(w, 4, ['vif-e']);
+    const handle = w.engine.destroy({ instance: INSTANCE(4), vifs: ['vif-e'], waitForAvailable: true });
+    expect((await handle.done).status).toBe('succeeded');
+
+    const events = readStream(w, handle.id);
+    const starts = events.filter((e) => e.kind === 'effect.started' && e.type === 'observeNode');
+    expect(starts).toHaveLength(1);
+    const reports = events.filter((e) => e.kind === 'machine.event' && e.type === 'node.observed');
+    expect(reports.length).toBeGreaterThanOrEqual(2);
+    expect(reports.every((e) => e.data.actorId === 'observeNode')).toBe(true);
+    // No result is recorded for it: the machine ended it, named in the transition that left the wait.
+    expect(
+      events.some(
+        (e) => e.kind.startsWith('effect.') && e.kind !== 'effect.started' && e.type === 'observeNode',
+      ),
+    ).toBe(false);
+    const leaving = events.filter((e) => e.kind === 'transition' && Array.isArray(e.data.stopped));
+    expect(leaving.map((e) => [e.from?.startsWith('unprovision.watching.'), e.to, e.data.stopped])).toEqual([
+      [true, 'succeeded', ['observeNode']],
+    ]);
+    const reported = reports.map(
+      (e) => (e.data.event as { node: { provision_state: string } }).node.provision_state,
+    );
+    expect(reported.at(-1)).toBe('available');
+    expect(replayRun(lifecycles.destroy.machine, events).matches).toBe(true);
+
+    // What `show` tells an operator: one effect, stopped when the node was available, with its ticks.
+    const store = EventStore.open(w.db, { mode: 'reader' });
+    const timeline = buildTimeline(store.getRun(handle.id)!, events);
+    store.close();
+    const watches = timeline.states.flatMap((st) => st.effects).filter((e) => e.src === 'observeNode');
+    expect(watches).toHaveLength(1);
+    expect(watches[0]).toMatchObject({ outcome: 'stopped', observations: reports.length });
+    expect(watches[0]?.observed).toMatch(/available/);
   });
 
   it('records every Ironic attempt, retries included, when the node is locked (seed: client wrapper retries 409)', async () => {

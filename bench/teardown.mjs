@@ -1,6 +1,6 @@
 // Teardown benchmark (issue 6):
 //   npm run build && node bench/teardown.mjs [--sizes 1,100,1000,10000] [--clean-ms 3000]
-//                                            [--poll-ms 2000] [--delete-ms 100]
+//                                            [--poll-ms 2000] [--delete-ms 100] [--connections 8]
 //
 // N concurrent teardowns (waitForAvailable, so each run waits out deleting and cleaning)
 // against the simulator running in a child process, so the engine's CPU is measured alone
@@ -30,6 +30,7 @@ const SIZES = String(opt('--sizes', '1,100,1000,10000'))
 const CLEAN_MS = Number(opt('--clean-ms', 3000));
 const POLL_MS = Number(opt('--poll-ms', 2000));
 const DELETE_MS = Number(opt('--delete-ms', 100));
+const CONNECTIONS = Number(opt('--connections', 8));
 const instanceOf = (i) => `11111111-2222-4333-8444-${String(i).padStart(12, '0')}`;
 
 if (args.includes('--serve')) await serve();
@@ -99,7 +100,7 @@ async function main() {
     const dir = mkdtempSync(join(tmpdir(), 'ironledger-bench-'));
     const engine = await Engine.open({
       db: join(dir, 'runs.db'),
-      ironic: { url },
+      ironic: { url, connections: CONNECTIONS },
       concurrency: Math.max(n, 1000),
       pollIntervalMs: POLL_MS,
       maxPolls: 1000,

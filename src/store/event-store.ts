@@ -67,6 +67,11 @@ export interface StoreOptions {
 /** The writer's own auto-checkpoint when a background checkpointer runs: 16,384 pages, 64 MiB. */
 export const BACKSTOP_CHECKPOINT_PAGES = 16_384;
 
+type RunHead = Pick<RunRecord, 'last_seq' | 'state' | 'status' | 'error' | 'node_uuid' | 'updated_at'>;
+
+/** Beyond this many running runs, appends to the others read their row as before. */
+const MAX_CACHED_HEADS = 100_000;
+
 /** Minimum length of a run id prefix accepted by getRun/resolveRunId. */
 export const MIN_RUN_ID_PREFIX = 6;
 
@@ -100,8 +105,11 @@ interface EventRecord {
   v: number;
 }
 
+/** A run's last seq and update time are its stream's last event (one primary-key probe each). */
 const RUN_COLUMNS =
-  'id, op, instance_uuid, node_uuid, machine, machine_version, status, state, last_seq, created_at, updated_at, error';
+  'id, op, instance_uuid, node_uuid, machine, machine_version, status, state, created_at, error, ' +
+  '(SELECT seq FROM events WHERE run_id = runs.id ORDER BY seq DESC LIMIT 1) AS last_seq, ' +
+  '(SELECT at FROM events WHERE run_id = runs.id ORDER BY seq DESC LIMIT 1) AS updated_at';
 
 function toRun(r: RunRecord): RunRow {
   return {
@@ -157,6 +165,14 @@ export class EventStore {
   readonly mode: 'writer' | 'reader';
   private readonly db: Database.Database;
   private checkpointer: BackgroundCheckpointer | null = null;
+  /**
+   * The summary row of each running run as this writer last committed it, so an append need not
+   * read it back first. Sound because this process is the database's only writer (writer lock)
+   * and entries change only once their transaction has committed.
+   */
+  private readonly heads = new Map<string, RunHead>();
+  /** Rows written by the transaction in progress; merged into `heads` only if it commits. */
+  private txHeads = new Map<string, RunHead>();
   private readonly writerToken: string | null;
   private readonly stmt: ReturnType<typeof prepareStatements>;
   private readonly listCache = new Map<string, Database.Statement>();
@@ -229,7 +245,16 @@ export class EventStore {
   createRun(run: NewRun): { run: RunRow; seq: number } {
     this.live();
     try {
-      return this.createTx(run);
+      const created = this.createTx(run);
+      this.remember(created.run.id, {
+        last_seq: created.seq,
+        state: created.run.state,
+        status: 'running',
+        error: null,
+        node_uuid: created.run.nodeUuid,
+        updated_at: created.run.updatedAt,
+      });
+      return created;
     } catch (err) {
       throw toStoreError(err, { path: this.path, runId: run.id ?? null });
     }
@@ -247,7 +272,10 @@ export class EventStore {
   appendBatch(batch: ReadonlyArray<AppendRequest>): number[] {
     this.live();
     try {
-      return this.appendTx(batch);
+      this.txHeads = new Map();
+      const seqs = this.appendTx(batch);
+      for (const [id, head] of this.txHeads) this.remember(id, head);
+      return seqs;
     } catch (err) {
       throw toStoreError(err, {
         path: this.path,
@@ -385,9 +413,16 @@ export class EventStore {
     return { run: toRun(record), seq: 1 };
   }
 
+  private remember(runId: string, head: RunHead): void {
+    if (head.status !== 'running') this.heads.delete(runId);
+    else if (this.heads.has(runId) || this.heads.size < MAX_CACHED_HEADS) this.heads.set(runId, head);
+  }
+
   private appendOne({ runId, expectedSeq, events }: AppendRequest): number {
-    const row = this.stmt.runForAppend.get(runId) as
-      Pick<RunRecord, 'last_seq' | 'state' | 'status' | 'error' | 'node_uuid' | 'updated_at'> | undefined;
+    const row =
+      this.txHeads.get(runId) ??
+      this.heads.get(runId) ??
+      (this.stmt.runForAppend.get(runId) as RunHead | undefined);
     if (!row) throw new StoreRunNotFoundError(this.path, runId);
     if (row.last_seq !== expectedSeq) {
       throw new StoreSequenceConflictError(this.path, runId, expectedSeq, row.last_seq);
@@ -436,13 +471,15 @@ export class EventStore {
         EVENT_PAYLOAD_VERSION,
       );
     }
-    // Most appends change neither status nor node: leaving those indexed columns out of the
-    // UPDATE spares rewriting two index entries (and their pages in the WAL) per commit.
-    if (status === row.status && node === row.node_uuid && error === row.error) {
-      this.stmt.advanceRun.run(seq, updated, state, runId);
-    } else {
-      this.stmt.updateRun.run(seq, updated, state, status, error, node, runId);
+    // The row is rewritten only when what it summarises changed (most events change nothing:
+    // their commit then writes the events page alone), and a state-only change leaves the
+    // indexed status and node columns out, sparing their index pages too.
+    if (status !== row.status || node !== row.node_uuid || error !== row.error) {
+      this.stmt.updateRun.run(state, status, error, node, runId);
+    } else if (state !== row.state) {
+      this.stmt.advanceRun.run(state, runId);
     }
+    this.txHeads.set(runId, { last_seq: seq, state, status, error, node_uuid: node, updated_at: updated });
     return seq;
   }
 }
@@ -458,17 +495,15 @@ function prepareStatements(db: Database.Database) {
       'SELECT run_id, seq, at, kind, type, from_state, to_state, data, v FROM events WHERE run_id = ? AND seq >= ? ORDER BY seq',
     ),
     runForAppend: db.prepare(
-      'SELECT last_seq, state, status, error, node_uuid, updated_at FROM runs WHERE id = ?',
+      `SELECT state, status, error, node_uuid, ${RUN_COLUMNS.slice(RUN_COLUMNS.indexOf('(SELECT seq'))} FROM runs WHERE id = ?`,
     ),
     insertRun: db.prepare(
-      `INSERT INTO runs (${RUN_COLUMNS}) VALUES (@id, @op, @instance_uuid, @node_uuid, @machine, @machine_version, @status, @state, @last_seq, @created_at, @updated_at, @error)`,
+      'INSERT INTO runs (id, op, instance_uuid, node_uuid, machine, machine_version, status, state, created_at, error) VALUES (@id, @op, @instance_uuid, @node_uuid, @machine, @machine_version, @status, @state, @created_at, @error)',
     ),
     insertEvent: db.prepare(
       'INSERT INTO events (run_id, seq, at, kind, type, from_state, to_state, data, v) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
-    advanceRun: db.prepare('UPDATE runs SET last_seq = ?, updated_at = ?, state = ? WHERE id = ?'),
-    updateRun: db.prepare(
-      'UPDATE runs SET last_seq = ?, updated_at = ?, state = ?, status = ?, error = ?, node_uuid = ? WHERE id = ?',
-    ),
+    advanceRun: db.prepare('UPDATE runs SET state = ? WHERE id = ?'),
+    updateRun: db.prepare('UPDATE runs SET state = ?, status = ?, error = ?, node_uuid = ? WHERE id = ?'),
   };
 }

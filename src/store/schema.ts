@@ -55,6 +55,35 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `);
   },
+  // 2: the run row no longer repeats its last seq and update time. Both are the stream's last
+  // event, read from there; keeping copies meant rewriting the runs page on every append (two
+  // WAL pages per one-event commit instead of one). The row changes only when what it
+  // summarises does: state, status, error, node.
+  (db) => {
+    db.exec(`
+      CREATE TABLE runs_v2 (
+        id              TEXT PRIMARY KEY,
+        op              TEXT NOT NULL,
+        instance_uuid   TEXT,
+        node_uuid       TEXT,
+        machine         TEXT NOT NULL,
+        machine_version INTEGER NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('running','succeeded','failed','cancelled')),
+        state           TEXT,
+        created_at      TEXT NOT NULL,
+        error           TEXT
+      );
+      INSERT INTO runs_v2 (id, op, instance_uuid, node_uuid, machine, machine_version, status, state, created_at, error)
+        SELECT id, op, instance_uuid, node_uuid, machine, machine_version, status, state, created_at, error FROM runs;
+      DROP TABLE runs;
+      ALTER TABLE runs_v2 RENAME TO runs;
+      CREATE INDEX runs_by_created  ON runs (created_at);
+      CREATE INDEX runs_by_status   ON runs (status, created_at);
+      CREATE INDEX runs_by_op       ON runs (op, created_at);
+      CREATE INDEX runs_by_node     ON runs (node_uuid, created_at);
+      CREATE INDEX runs_by_instance ON runs (instance_uuid, created_at);
+    `);
+  },
 ];
 
 /** The schema version this code writes. */

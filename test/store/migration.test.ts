@@ -1,0 +1,84 @@
+// A database written by an older ironledger opens in this one: its runs and streams survive the
+// upgrade unchanged, and the run summary still reports each stream's last seq and time.
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EventStore } from '../../src/store/event-store.js';
+import { SCHEMA_VERSION } from '../../src/store/schema.js';
+import { tempDb } from './fixtures/temp-db.js';
+
+let tmp: ReturnType<typeof tempDb>;
+beforeEach(() => {
+  tmp = tempDb();
+});
+afterEach(() => tmp.cleanup());
+
+const RUN = '3f1e6a52-1111-4222-8333-444455556666';
+
+/** The schema as version 1 wrote it (run rows carried their own last_seq and updated_at). */
+function writeVersion1(path: string): void {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.exec(`
+    CREATE TABLE runs (
+      id TEXT PRIMARY KEY, op TEXT NOT NULL, instance_uuid TEXT, node_uuid TEXT, machine TEXT NOT NULL,
+      machine_version INTEGER NOT NULL,
+      status TEXT NOT NULL CHECK (status IN ('running','succeeded','failed','cancelled')),
+      state TEXT, last_seq INTEGER NOT NULL CHECK (last_seq >= 1), created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL, error TEXT
+    );
+    CREATE INDEX runs_by_created  ON runs (created_at);
+    CREATE INDEX runs_by_status   ON runs (status, created_at);
+    CREATE INDEX runs_by_op       ON runs (op, created_at);
+    CREATE INDEX runs_by_node     ON runs (node_uuid, created_at);
+    CREATE INDEX runs_by_instance ON runs (instance_uuid, created_at);
+    CREATE TABLE events (
+      run_id TEXT NOT NULL, seq INTEGER NOT NULL CHECK (seq >= 1), at TEXT NOT NULL, kind TEXT NOT NULL,
+      type TEXT, from_state TEXT, to_state TEXT, data TEXT NOT NULL, v INTEGER NOT NULL,
+      PRIMARY KEY (run_id, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE writer (
+      id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, host TEXT NOT NULL, since TEXT NOT NULL,
+      pid_start TEXT, token TEXT NOT NULL
+    );
+  `);
+  db.prepare(
+    `INSERT INTO runs VALUES (?, 'destroy', NULL, 'node-1', 'teardown', 1, 'running', 'unprovision.waiting', 3,
+      '2026-11-20T10:00:00.000Z', '2026-11-20T10:00:02.000Z', NULL)`,
+  ).run(RUN);
+  const ev = db.prepare('INSERT INTO events VALUES (?, ?, ?, ?, NULL, NULL, ?, ?, 1)');
+  ev.run(RUN, 1, '2026-11-20T10:00:00.000Z', 'run.started', null, '{"input":{}}');
+  ev.run(RUN, 2, '2026-11-20T10:00:01.000Z', 'transition', 'lookup', '{}');
+  ev.run(RUN, 3, '2026-11-20T10:00:02.000Z', 'transition', 'unprovision.waiting', '{}');
+  db.pragma('user_version = 1');
+  db.close();
+}
+
+describe('schema migration', () => {
+  it('upgrades a version 1 file: runs and streams intact, last seq and time read from the stream', () => {
+    writeVersion1(tmp.path);
+    const store = EventStore.open(tmp.path);
+    try {
+      const run = store.getRun(RUN);
+      expect(run).toMatchObject({
+        status: 'running',
+        state: 'unprovision.waiting',
+        nodeUuid: 'node-1',
+        lastSeq: 3,
+        updatedAt: '2026-11-20T10:00:02.000Z',
+      });
+      expect(store.readStream(RUN).map((e) => e.seq)).toEqual([1, 2, 3]);
+      expect(store.unfinishedRuns().map((r) => r.id)).toEqual([RUN]);
+      const last = store.append(RUN, 3, [
+        { kind: 'note', data: { level: 'info', message: 'after upgrade' } },
+      ]);
+      expect(last).toBe(4);
+      expect(store.getRun(RUN)?.lastSeq).toBe(4);
+      expect(store.integrityCheck()).toEqual(['ok']);
+    } finally {
+      store.close();
+    }
+    const raw = new Database(tmp.path, { readonly: true });
+    expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    raw.close();
+  });
+});

@@ -67,7 +67,7 @@ export interface StoreOptions {
 /** The writer's own auto-checkpoint when a background checkpointer runs: 16,384 pages, 64 MiB. */
 export const BACKSTOP_CHECKPOINT_PAGES = 16_384;
 
-type RunHead = Pick<RunRecord, 'last_seq' | 'state' | 'status' | 'error' | 'node_uuid' | 'updated_at'>;
+type RunHead = Pick<RunRecord, 'no' | 'last_seq' | 'state' | 'status' | 'error' | 'node_uuid' | 'updated_at'>;
 
 /** Beyond this many running runs, appends to the others read their row as before. */
 const MAX_CACHED_HEADS = 100_000;
@@ -79,6 +79,8 @@ const KINDS = new Set<string>(EVENT_KINDS);
 const FINISH_STATUSES = new Set<string>(RUN_STATUSES.filter((s) => s !== 'running'));
 
 interface RunRecord {
+  /** The run's number: what its events refer to. */
+  no: number;
   id: string;
   op: string;
   instance_uuid: string | null;
@@ -105,11 +107,11 @@ interface EventRecord {
   v: number;
 }
 
-/** A run's last seq and update time are its stream's last event (one primary-key probe each). */
-const RUN_COLUMNS =
-  'id, op, instance_uuid, node_uuid, machine, machine_version, status, state, created_at, error, ' +
-  '(SELECT seq FROM events WHERE run_id = runs.id ORDER BY seq DESC LIMIT 1) AS last_seq, ' +
-  '(SELECT at FROM events WHERE run_id = runs.id ORDER BY seq DESC LIMIT 1) AS updated_at';
+/** A run's last seq and update time are its stream's last event (one index probe each). */
+const STREAM_HEAD =
+  '(SELECT seq FROM events WHERE run_no = runs.no ORDER BY seq DESC LIMIT 1) AS last_seq, ' +
+  '(SELECT at FROM events WHERE run_no = runs.no ORDER BY seq DESC LIMIT 1) AS updated_at';
+const RUN_COLUMNS = `no, id, op, instance_uuid, node_uuid, machine, machine_version, status, state, created_at, error, ${STREAM_HEAD}`;
 
 function toRun(r: RunRecord): RunRow {
   return {
@@ -177,7 +179,7 @@ export class EventStore {
   private readonly stmt: ReturnType<typeof prepareStatements>;
   private readonly listCache = new Map<string, Database.Statement>();
   private readonly appendTx: (batch: ReadonlyArray<AppendRequest>) => number[];
-  private readonly createTx: (run: NewRun) => { run: RunRow; seq: number };
+  private readonly createTx: (run: NewRun) => { run: RunRow; seq: number; no: number };
 
   private constructor(
     path: string,
@@ -247,6 +249,7 @@ export class EventStore {
     try {
       const created = this.createTx(run);
       this.remember(created.run.id, {
+        no: created.no,
         last_seq: created.seq,
         state: created.run.state,
         status: 'running',
@@ -254,7 +257,7 @@ export class EventStore {
         node_uuid: created.run.nodeUuid,
         updated_at: created.run.updatedAt,
       });
-      return created;
+      return { run: created.run, seq: created.seq };
     } catch (err) {
       throw toStoreError(err, { path: this.path, runId: run.id ?? null });
     }
@@ -379,11 +382,12 @@ export class EventStore {
     if (!this.db.open) throw new StoreClosedError(this.path);
   }
 
-  private createOne(run: NewRun): { run: RunRow; seq: number } {
+  private createOne(run: NewRun): { run: RunRow; seq: number; no: number } {
     const id = run.id ?? randomUUID();
     const at = run.at ?? new Date().toISOString();
     if (this.stmt.run.get(id)) throw new StoreRunExistsError(this.path, id);
     const record: RunRecord = {
+      no: 0,
       id,
       op: run.op,
       instance_uuid: run.instanceUuid ?? null,
@@ -397,10 +401,10 @@ export class EventStore {
       updated_at: at,
       error: null,
     };
-    this.stmt.insertRun.run(record);
+    record.no = Number(this.stmt.insertRun.run(record).lastInsertRowid);
     const data = { input: redact(run.input), machine: run.machine, machineVersion: run.machineVersion };
     this.stmt.insertEvent.run(
-      id,
+      record.no,
       1,
       at,
       'run.started',
@@ -410,7 +414,7 @@ export class EventStore {
       JSON.stringify(data),
       EVENT_PAYLOAD_VERSION,
     );
-    return { run: toRun(record), seq: 1 };
+    return { run: toRun(record), seq: 1, no: record.no };
   }
 
   private remember(runId: string, head: RunHead): void {
@@ -460,7 +464,7 @@ export class EventStore {
       if (node === null && typeof n === 'string' && n !== '') node = n;
       updated = at;
       this.stmt.insertEvent.run(
-        runId,
+        row.no,
         seq,
         at,
         ev.kind,
@@ -475,11 +479,19 @@ export class EventStore {
     // their commit then writes the events page alone), and a state-only change leaves the
     // indexed status and node columns out, sparing their index pages too.
     if (status !== row.status || node !== row.node_uuid || error !== row.error) {
-      this.stmt.updateRun.run(state, status, error, node, runId);
+      this.stmt.updateRun.run(state, status, error, node, row.no);
     } else if (state !== row.state) {
-      this.stmt.advanceRun.run(state, runId);
+      this.stmt.advanceRun.run(state, row.no);
     }
-    this.txHeads.set(runId, { last_seq: seq, state, status, error, node_uuid: node, updated_at: updated });
+    this.txHeads.set(runId, {
+      no: row.no,
+      last_seq: seq,
+      state,
+      status,
+      error,
+      node_uuid: node,
+      updated_at: updated,
+    });
     return seq;
   }
 }
@@ -492,18 +504,18 @@ function prepareStatements(db: Database.Database) {
       `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY created_at, id`,
     ),
     events: db.prepare(
-      'SELECT run_id, seq, at, kind, type, from_state, to_state, data, v FROM events WHERE run_id = ? AND seq >= ? ORDER BY seq',
+      'SELECT r.id AS run_id, e.seq, e.at, e.kind, e.type, e.from_state, e.to_state, e.data, e.v FROM runs r JOIN events e ON e.run_no = r.no WHERE r.id = ? AND e.seq >= ? ORDER BY e.seq',
     ),
     runForAppend: db.prepare(
-      `SELECT state, status, error, node_uuid, ${RUN_COLUMNS.slice(RUN_COLUMNS.indexOf('(SELECT seq'))} FROM runs WHERE id = ?`,
+      `SELECT no, state, status, error, node_uuid, ${STREAM_HEAD} FROM runs WHERE id = ?`,
     ),
     insertRun: db.prepare(
       'INSERT INTO runs (id, op, instance_uuid, node_uuid, machine, machine_version, status, state, created_at, error) VALUES (@id, @op, @instance_uuid, @node_uuid, @machine, @machine_version, @status, @state, @created_at, @error)',
     ),
     insertEvent: db.prepare(
-      'INSERT INTO events (run_id, seq, at, kind, type, from_state, to_state, data, v) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO events (run_no, seq, at, kind, type, from_state, to_state, data, v) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
-    advanceRun: db.prepare('UPDATE runs SET state = ? WHERE id = ?'),
-    updateRun: db.prepare('UPDATE runs SET state = ?, status = ?, error = ?, node_uuid = ? WHERE id = ?'),
+    advanceRun: db.prepare('UPDATE runs SET state = ? WHERE no = ?'),
+    updateRun: db.prepare('UPDATE runs SET state = ?, status = ?, error = ?, node_uuid = ? WHERE no = ?'),
   };
 }

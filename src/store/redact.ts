@@ -25,7 +25,20 @@ function normalize(key: string): string {
   return key.toLowerCase().replace(/[-_]/g, '');
 }
 
+/** Payload keys repeat endlessly (every event has the same few): each is judged once. */
+const verdicts = new Map<string, boolean>();
+const MAX_VERDICTS = 10_000;
+
 export function isSecretKey(key: string): boolean {
+  let secret = verdicts.get(key);
+  if (secret === undefined) {
+    secret = judgeKey(key);
+    if (verdicts.size < MAX_VERDICTS) verdicts.set(key, secret);
+  }
+  return secret;
+}
+
+function judgeKey(key: string): boolean {
   const k = normalize(key);
   if (SECRET_KEYS.has(k)) return true;
   return SECRET_FRAGMENTS.some((f) => k.includes(f));
@@ -41,6 +54,22 @@ function patchTargetsSecret(obj: Record<string, unknown>): boolean {
   if (typeof path !== 'string' || !('value' in obj)) return false;
   const last = path.split('/').pop() ?? '';
   return isSecretKey(last);
+}
+
+/** True when redactValue would replace something: most payloads hold no secret and are not copied. */
+function holdsSecret(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(holdsSecret);
+  if (value === null || typeof value !== 'object') return false;
+  const obj = value as Record<string, unknown>;
+  const patchSecret = patchTargetsSecret(obj);
+  for (const key in obj) {
+    const v = obj[key];
+    if (v === undefined || v === null) continue;
+    const carriesText = typeof v !== 'boolean' && typeof v !== 'number';
+    if (carriesText && (isSecretKey(key) || (patchSecret && key === 'value'))) return true;
+    if (typeof v === 'object' && holdsSecret(v)) return true;
+  }
+  return false;
 }
 
 function redactValue(value: unknown): unknown {
@@ -64,10 +93,11 @@ function redactValue(value: unknown): unknown {
 
 /**
  * Returns a copy of `value` with every secret replaced by '[REDACTED]' (nulls stay null, so
- * "no user data" remains distinguishable from "user data withheld"). Never mutates its input.
+ * "no user data" remains distinguishable from "user data withheld"), or `value` itself when it
+ * holds no secret. Never mutates its input.
  * Idempotent: redact(redact(x)) equals redact(x), which replay relies on when it compares a
  * recomputed context with the recorded (already redacted) one.
  */
 export function redact<T>(value: T): T {
-  return redactValue(value) as T;
+  return (holdsSecret(value) ? redactValue(value) : value) as T;
 }

@@ -70,6 +70,22 @@ describe('EventStore streams', () => {
     expect(store.readStream(run.id, 3).map((e) => e.data['message'])).toEqual(['b', 'c']);
   });
 
+  it('keeps a long append (more events than one insert statement takes) whole and in order', () => {
+    const { run } = newRun();
+    const other = newRun().run;
+    const messages = Array.from({ length: 75 }, (_, i) => `m${i}`);
+    const [last] = store.appendBatch([
+      { runId: run.id, expectedSeq: 1, events: messages.map(note) },
+      { runId: other.id, expectedSeq: 1, events: [note('other')] },
+    ]);
+    expect(last).toBe(76);
+    const stream = store.readStream(run.id);
+    expect(stream.map((e) => e.seq)).toEqual(Array.from({ length: 76 }, (_, i) => i + 1));
+    expect(stream.slice(1).map((e) => e.data['message'])).toEqual(messages);
+    expect(store.readStream(other.id).map((e) => e.data['message'])).toEqual([undefined, 'other']);
+    expect(store.getRun(run.id)?.lastSeq).toBe(76);
+  });
+
   it('refuses an append whose expected seq is stale and leaves the stream untouched', () => {
     const { run } = newRun();
     store.append(run.id, 1, [note('first writer')]);

@@ -1,8 +1,8 @@
 // A WAL checkpoint copies committed pages into the database file and then fsyncs it: several
 // milliseconds on this VM's disk. Left to SQLite's auto-checkpoint, that work lands on the
 // writer's thread inside whichever append crossed the threshold, and every append behind it waits
-// (about half the wall time of single-event appends here). The writer therefore turns its own
-// auto-checkpoint down to a backstop, and a worker thread with its own connection runs PASSIVE
+// (about 40% of the wall time of single-event appends here). The writer therefore raises its own
+// auto-checkpoint threshold to a backstop, and a worker thread with its own connection runs PASSIVE
 // checkpoints on a timer: it never blocks the writer, and SQLite restarts the WAL from its start
 // once everything in it has been copied. Durability does not depend on checkpoints: a committed
 // WAL frame survives a killed process either way.

@@ -67,7 +67,7 @@ export interface StoreOptions {
 /** The writer's own auto-checkpoint when a background checkpointer runs: 16,384 pages, 64 MiB. */
 export const BACKSTOP_CHECKPOINT_PAGES = 16_384;
 
-type RunHead = Pick<RunRecord, 'no' | 'last_seq' | 'state' | 'status' | 'error' | 'node_uuid' | 'updated_at'>;
+type RunHead = Pick<RunRecord, 'no' | 'last_seq' | 'state' | 'status' | 'error' | 'node_uuid'>;
 
 const EVENT_COLUMNS = ['run_no', 'seq', 'at', 'kind', 'type', 'from_state', 'to_state', 'data', 'v'] as const;
 /** 32 rows x 9 values stays far below SQLite's limit on bound parameters. */
@@ -112,9 +112,8 @@ interface EventRecord {
 }
 
 /** A run's last seq and update time are its stream's last event (one index probe each). */
-const STREAM_HEAD =
-  '(SELECT seq FROM events WHERE run_no = runs.no ORDER BY seq DESC LIMIT 1) AS last_seq, ' +
-  '(SELECT at FROM events WHERE run_no = runs.no ORDER BY seq DESC LIMIT 1) AS updated_at';
+const LAST_SEQ = '(SELECT seq FROM events WHERE run_no = runs.no ORDER BY seq DESC LIMIT 1) AS last_seq';
+const STREAM_HEAD = `${LAST_SEQ}, (SELECT at FROM events WHERE run_no = runs.no ORDER BY seq DESC LIMIT 1) AS updated_at`;
 const RUN_COLUMNS = `no, id, op, instance_uuid, node_uuid, machine, machine_version, status, state, created_at, error, ${STREAM_HEAD}`;
 
 function toRun(r: RunRecord): RunRow {
@@ -261,7 +260,6 @@ export class EventStore {
         status: 'running',
         error: null,
         node_uuid: created.run.nodeUuid,
-        updated_at: created.run.updatedAt,
       });
       return { run: created.run, seq: created.seq };
     } catch (err) {
@@ -460,7 +458,7 @@ export class EventStore {
     }
     if (events.length === 0) return expectedSeq;
     const now = new Date().toISOString();
-    let { last_seq: seq, state, status, error, node_uuid: node, updated_at: updated } = row;
+    let { last_seq: seq, state, status, error, node_uuid: node } = row;
     const values: Array<string | number | null> = [];
     for (const ev of events) {
       seq += 1;
@@ -490,7 +488,6 @@ export class EventStore {
       // a node (data.nodeUuid, any kind) fills the summary column, and later ones never move it.
       const n = data['nodeUuid'];
       if (node === null && typeof n === 'string' && n !== '') node = n;
-      updated = at;
       values.push(
         row.no,
         seq,
@@ -519,7 +516,6 @@ export class EventStore {
       status,
       error,
       node_uuid: node,
-      updated_at: updated,
     });
     return seq;
   }
@@ -536,7 +532,7 @@ function prepareStatements(db: Database.Database) {
       'SELECT r.id AS run_id, e.seq, e.at, e.kind, e.type, e.from_state, e.to_state, e.data, e.v FROM runs r JOIN events e ON e.run_no = r.no WHERE r.id = ? AND e.seq >= ? ORDER BY e.seq',
     ),
     runForAppend: db.prepare(
-      `SELECT no, state, status, error, node_uuid, ${STREAM_HEAD} FROM runs WHERE id = ?`,
+      `SELECT no, state, status, error, node_uuid, ${LAST_SEQ} FROM runs WHERE id = ?`,
     ),
     insertRun: db.prepare(
       'INSERT INTO runs (id, op, instance_uuid, node_uuid, machine, machine_version, status, state, created_at, error) VALUES (@id, @op, @instance_uuid, @node_uuid, @machine, @machine_version, @status, @state, @created_at, @error)',

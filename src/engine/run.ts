@@ -10,6 +10,7 @@ import { machineStepper, type MachineStepper } from '../store/machine-stepper.js
 import { stateToString } from '../store/replay.js';
 import type { JsonObject, NewEvent, RunStatus } from '../store/types.js';
 import type { Recorder } from './recorder.js';
+import { stoppedOf } from '../machines/drive.js';
 import { toEffectErrorJson } from '../machines/effect-error.js';
 
 export interface EffectCall {
@@ -443,16 +444,6 @@ function spawnsOf(actions: ReadonlyArray<{ type: string; params?: unknown }>): S
     if (typeof p.src !== 'string')
       throw new Error(`machine invokes an inline actor (${p.id}); effects must be named`);
     out.push({ actorId: p.id, src: p.src, input: asObject(toJson(p.input)) });
-  }
-  return out;
-}
-
-function stoppedOf(actions: ReadonlyArray<{ type: string; params?: unknown }>): string[] {
-  const out: string[] = [];
-  for (const a of actions) {
-    if (a.type !== 'xstate.stopChild') continue;
-    const p = a.params as { id?: unknown } | undefined;
-    if (p && typeof p.id === 'string') out.push(p.id);
   }
   return out;
 }

@@ -33,12 +33,13 @@ export function stateValueToString(value: StateValue): string {
     .join(',');
 }
 
-function stoppedOf(actions: readonly { type: string; params?: unknown }[]): Set<string> {
-  const ids = new Set<string>();
+/** Actor ids a transition's `xstate.stopChild` actions stop (the engine aborts those effects). */
+export function stoppedOf(actions: readonly { type: string; params?: unknown }[]): string[] {
+  const ids: string[] = [];
   for (const action of actions) {
     if (action.type !== 'xstate.stopChild') continue;
     const params = action.params as { id?: unknown } | undefined;
-    if (params && typeof params.id === 'string') ids.add(params.id);
+    if (params && typeof params.id === 'string') ids.push(params.id);
   }
   return ids;
 }
@@ -82,7 +83,7 @@ export function answerCall(
   answer: EffectAnswer,
 ): Step {
   const [next, actions] = transition(machine, step.snapshot, answerEvent(call, answer));
-  const stopped = stoppedOf(actions);
+  const stopped = new Set(stoppedOf(actions));
   const ended = 'error' in answer || !isLongLived(call);
   const still = step.calls.filter((c) => !(c === call && ended) && !stopped.has(c.id));
   return { snapshot: next, calls: [...still, ...callsOf(actions)] };

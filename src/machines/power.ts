@@ -9,7 +9,13 @@ import { DEFAULT_MAX_POLLS, doneOutput, errorOf, fromEffectError, outputOf } fro
 import type { NodeObservedEvent, NodeView } from './node-view.js';
 import { NODE_OBSERVED, observedNode } from './node-view.js';
 import type { WaitPowerContext } from './wait-power.js';
-import { powerObservation, waitPowerActions, waitPowerGuards, waitPowerState } from './wait-power.js';
+import {
+  observePowerInvoke,
+  powerObservation,
+  waitPowerActions,
+  waitPowerGuards,
+  waitPowerState,
+} from './wait-power.js';
 
 export interface PowerOffInput {
   instance: string;
@@ -107,12 +113,7 @@ export const powerOffMachine = setup({
       },
     },
     waitSoftOff: {
-      invoke: {
-        id: 'observeNode',
-        src: 'observeNode',
-        input: ({ context }) => ({ node: context.node ?? '' }),
-        onError: { target: 'failed', actions: 'setError' },
-      },
+      invoke: observePowerInvoke,
       on: {
         [NODE_OBSERVED]: [
           { guard: 'settledOff', target: 'succeeded', actions: 'recordPowerObservation' },

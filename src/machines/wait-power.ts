@@ -42,18 +42,24 @@ function powerTimeoutError(context: WaitPowerContext, node: NodeView, what: stri
 }
 
 /**
+ * The node watch of every power wait: one observeNode effect for the whole state; an observation
+ * failure goes to `failed` through the machine's own `setError` action.
+ */
+export const observePowerInvoke = {
+  id: 'observeNode',
+  src: 'observeNode',
+  input: ({ context }: { context: WaitPowerContext }) => ({ node: context.node ?? '' }),
+  onError: { target: 'failed', actions: 'setError' },
+} as const;
+
+/**
  * A top-level state that observes the node (one observeNode effect for the whole wait) until the
  * power change settles (`succeeded`) or the observation budget is spent (`failed`). An
  * observation failure goes to `failed` through the machine's own `setError` action.
  */
 export function waitPowerState() {
   return {
-    invoke: {
-      id: 'observeNode',
-      src: 'observeNode',
-      input: ({ context }: { context: WaitPowerContext }) => ({ node: context.node ?? '' }),
-      onError: { target: 'failed', actions: 'setError' },
-    },
+    invoke: observePowerInvoke,
     on: {
       [NODE_OBSERVED]: [
         { guard: 'powerSettled', target: 'succeeded', actions: 'recordPowerObservation' },

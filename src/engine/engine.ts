@@ -329,16 +329,19 @@ export class Engine {
     const id = randomUUID();
     const withDefaults: JsonObject = { maxPolls: this.opts.maxPolls ?? 60, ...input };
     assertInputStorable(op, withDefaults);
-    const { run: row } = this.store.createRun({
-      id,
-      op,
-      instanceUuid: instance,
-      nodeUuid: node,
-      machine: lifecycle.machine.id,
-      machineVersion: lifecycle.version,
-      input: withDefaults,
-    });
-    this.recorder.track(row.id, row.lastSeq);
+    // Stored with the next commit, ahead of the run's first step; a failure to store it fails
+    // the run's first append with the same error, which ends the run with that cause.
+    this.recorder
+      .create({
+        id,
+        op,
+        instanceUuid: instance,
+        nodeUuid: node,
+        machine: lifecycle.machine.id,
+        machineVersion: lifecycle.version,
+        input: withDefaults,
+      })
+      .catch(() => undefined);
     if (Object.keys(secrets).length > 0) this.secrets.set(id, secrets);
     const run = this.newRun(id, op, instance, node);
     return this.admit(run, () => run.begin(withDefaults));

@@ -3,7 +3,7 @@
 // throughput; one commit per turn keeps the write-ahead rule (a caller that awaits
 // append() knows its events are durable) at a fraction of the cost.
 import type { EventStore } from '../store/event-store.js';
-import type { NewEvent } from '../store/types.js';
+import type { NewEvent, NewRun } from '../store/types.js';
 
 interface Pending {
   runId: string;
@@ -12,8 +12,17 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
+interface PendingCreate {
+  run: NewRun & { id: string };
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 export class Recorder {
   private queue: Pending[] = [];
+  private creates: PendingCreate[] = [];
+  /** Runs whose creation failed: their events can never be stored; appends fail with the same error. */
+  private readonly unborn = new Map<string, unknown>();
   private readonly seqs = new Map<string, number>();
   private scheduled = false;
   private appended = 0;
@@ -27,6 +36,7 @@ export class Recorder {
 
   forget(runId: string): void {
     this.seqs.delete(runId);
+    this.unborn.delete(runId);
   }
 
   lastSeq(runId: string): number | undefined {
@@ -38,24 +48,43 @@ export class Recorder {
     return this.appended;
   }
 
+  /**
+   * Starts a run's stream (its row and `run.started`, seq 1) with the next commit, before any
+   * append queued in the same turn; tracked at once, so its events can be queued behind it.
+   * Resolves once committed.
+   */
+  create(run: NewRun & { id: string }): Promise<void> {
+    this.track(run.id, 1);
+    return new Promise<void>((resolve, reject) => {
+      this.creates.push({ run, resolve, reject });
+      this.schedule();
+    });
+  }
+
   /** Resolves once the events are committed; events of one run keep their order. */
   append(runId: string, events: NewEvent[]): Promise<void> {
     if (events.length === 0) return Promise.resolve();
+    if (this.unborn.has(runId)) return Promise.reject(this.unborn.get(runId));
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ runId, events, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
   }
 
   /** Commits everything queued now (also used on close). */
   flush(): void {
     this.scheduled = false;
+    const creates = this.creates;
     const items = this.queue;
+    this.creates = [];
     this.queue = [];
-    if (items.length === 0) return;
+    if (items.length === 0 && creates.length === 0) return;
     const byRun = new Map<string, Pending[]>();
     for (const item of items) {
       const list = byRun.get(item.runId);
@@ -68,13 +97,33 @@ export class Recorder {
       events: list.flatMap((p) => p.events),
     }));
     try {
-      this.store.appendBatch(batch);
+      this.store.write(
+        creates.map((c) => c.run),
+        batch,
+      );
+      this.appended += creates.length;
       for (const entry of batch) this.advance(entry.runId, entry.events.length);
+      for (const c of creates) c.resolve();
       for (const item of items) item.resolve();
     } catch {
       // One run's failure must not lose the others: commit run by run and fail only the culprit.
+      for (const c of creates) {
+        try {
+          this.store.createRun(c.run);
+          this.appended += 1;
+          c.resolve();
+        } catch (err) {
+          this.unborn.set(c.run.id, err);
+          c.reject(err);
+        }
+      }
       for (const entry of batch) {
         const list = byRun.get(entry.runId) ?? [];
+        const unborn = this.unborn.get(entry.runId);
+        if (unborn !== undefined) {
+          for (const item of list) item.reject(unborn);
+          continue;
+        }
         try {
           this.store.append(entry.runId, this.expected(entry.runId), entry.events);
           this.advance(entry.runId, entry.events.length);

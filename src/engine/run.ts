@@ -357,41 +357,55 @@ export class Run {
     from: string | null,
   ): Promise<void> {
     const to = stateToString(next.value);
-    await this.recorder.append(this.id, events);
+    // The step that ends the run commits its run.finished with it: one commit, not two.
+    const ending = next.status === 'done' ? this.ending(next) : null;
+    await this.recorder.append(this.id, ending ? [...events, ending.event] : events);
     this.snapshot = next;
     this.currentState = to;
     if (from !== to) this.emit({ kind: 'transition' });
-    if (next.status === 'done') {
-      await this.finish(next);
+    if (ending) {
+      this.conclude(ending.result);
       return;
     }
     for (const s of spawns) this.launch(s);
   }
 
+  /** Ends a run whose recorded state is already final (resumed after its last transition). */
   private async finish(snapshot: AnyMachineSnapshot): Promise<void> {
+    const { event, result } = this.ending(snapshot);
+    await this.recorder.append(this.id, [event]);
+    this.conclude(result);
+  }
+
+  /** The run.finished event and the result of a run whose machine reached a final state. */
+  private ending(snapshot: AnyMachineSnapshot): { event: NewEvent; result: RunResult } {
     const output = asObject(toJson(snapshot.output ?? {}));
     const status: RunResult['status'] = output.status === 'succeeded' ? 'succeeded' : 'failed';
     const error = output.error && typeof output.error === 'object' ? (output.error as JsonObject) : null;
     const node = typeof output.node === 'string' ? output.node : this.node;
-    this.node = node;
-    await this.recorder.append(this.id, [
-      { kind: 'run.finished', data: { status, output, error, nodeUuid: node ?? null } },
-    ]);
+    const warnings = Array.isArray(output.warnings) ? output.warnings.map(String) : [];
+    return {
+      event: { kind: 'run.finished', data: { status, output, error, nodeUuid: node ?? null } },
+      result: {
+        runId: this.id,
+        op: this.op,
+        status,
+        instance: this.instance,
+        node,
+        error,
+        warnings,
+        output,
+        requests: this.requestCount,
+      },
+    };
+  }
+
+  private conclude(result: RunResult): void {
+    this.node = result.node;
     this.finished = true;
     this.recorder.forget(this.id);
     this.emit({ kind: 'finished' });
-    const warnings = Array.isArray(output.warnings) ? output.warnings.map(String) : [];
-    this.resolveDone({
-      runId: this.id,
-      op: this.op,
-      status,
-      instance: this.instance,
-      node,
-      error,
-      warnings,
-      output,
-      requests: this.requestCount,
-    });
+    this.resolveDone(result);
   }
 
   /** A bug or a store failure: the run cannot go on safely; it stays resumable. */

@@ -67,6 +67,13 @@ export interface StoreOptions {
 /** The writer's own auto-checkpoint when a background checkpointer runs: 16,384 pages, 64 MiB. */
 export const BACKSTOP_CHECKPOINT_PAGES = 16_384;
 
+export interface WriteResult {
+  /** The created runs, in order. */
+  runs: RunRow[];
+  /** Each append's new last seq, in order. */
+  seqs: number[];
+}
+
 type RunHead = Pick<RunRecord, 'no' | 'last_seq' | 'state' | 'status' | 'error' | 'node_uuid'>;
 
 const EVENT_COLUMNS = ['run_no', 'seq', 'at', 'kind', 'type', 'from_state', 'to_state', 'data', 'v'] as const;
@@ -183,8 +190,10 @@ export class EventStore {
   private readonly writerToken: string | null;
   private readonly stmt: ReturnType<typeof prepareStatements>;
   private readonly listCache = new Map<string, Database.Statement>();
-  private readonly appendTx: (batch: ReadonlyArray<AppendRequest>) => number[];
-  private readonly createTx: (run: NewRun) => { run: RunRow; seq: number; no: number };
+  private readonly writeTx: (
+    creates: ReadonlyArray<NewRun>,
+    appends: ReadonlyArray<AppendRequest>,
+  ) => WriteResult;
 
   private constructor(
     path: string,
@@ -197,10 +206,12 @@ export class EventStore {
     this.db = db;
     this.writerToken = writerToken;
     this.stmt = prepareStatements(db);
-    this.appendTx = db.transaction((batch: ReadonlyArray<AppendRequest>) =>
-      batch.map((r) => this.appendOne(r)),
+    this.writeTx = db.transaction(
+      (creates: ReadonlyArray<NewRun>, appends: ReadonlyArray<AppendRequest>) => ({
+        runs: creates.map((r) => this.createOne(r)),
+        seqs: appends.map((r) => this.appendOne(r)),
+      }),
     ).immediate;
-    this.createTx = db.transaction((run: NewRun) => this.createOne(run)).immediate;
   }
 
   static open(path: string, opts: StoreOptions = {}): EventStore {
@@ -250,21 +261,8 @@ export class EventStore {
 
   /** Starts a run: the runs row and its 'run.started' event (seq 1) in one transaction. */
   createRun(run: NewRun): { run: RunRow; seq: number } {
-    this.live();
-    try {
-      const created = this.createTx(run);
-      this.remember(created.run.id, {
-        no: created.no,
-        last_seq: created.seq,
-        state: created.run.state,
-        status: 'running',
-        error: null,
-        node_uuid: created.run.nodeUuid,
-      });
-      return { run: created.run, seq: created.seq };
-    } catch (err) {
-      throw toStoreError(err, { path: this.path, runId: run.id ?? null });
-    }
+    const created = this.write([run], []).runs[0] as RunRow;
+    return { run: created, seq: 1 };
   }
 
   /**
@@ -277,16 +275,25 @@ export class EventStore {
 
   /** Appends to many runs in ONE transaction: all or nothing. Returns each request's new last seq. */
   appendBatch(batch: ReadonlyArray<AppendRequest>): number[] {
+    return this.write([], batch).seqs;
+  }
+
+  /**
+   * Creates runs, then appends to runs (new ones included), all in ONE transaction: all or
+   * nothing. A busy writer starting many runs at once pays one commit for all of them.
+   */
+  write(creates: ReadonlyArray<NewRun>, appends: ReadonlyArray<AppendRequest>): WriteResult {
     this.live();
     try {
       this.txHeads = new Map();
-      const seqs = this.appendTx(batch);
+      const result = this.writeTx(creates, appends);
       for (const [id, head] of this.txHeads) this.remember(id, head);
-      return seqs;
+      return result;
     } catch (err) {
+      const one = creates.length + appends.length === 1;
       throw toStoreError(err, {
         path: this.path,
-        runId: batch.length === 1 ? (batch[0]?.runId ?? null) : null,
+        runId: one ? (creates[0]?.id ?? appends[0]?.runId ?? null) : null,
       });
     }
   }
@@ -386,7 +393,7 @@ export class EventStore {
     if (!this.db.open) throw new StoreClosedError(this.path);
   }
 
-  private createOne(run: NewRun): { run: RunRow; seq: number; no: number } {
+  private createOne(run: NewRun): RunRow {
     const id = run.id ?? randomUUID();
     const at = run.at ?? new Date().toISOString();
     if (this.stmt.run.get(id)) throw new StoreRunExistsError(this.path, id);
@@ -418,7 +425,15 @@ export class EventStore {
       JSON.stringify(data),
       EVENT_PAYLOAD_VERSION,
     );
-    return { run: toRun(record), seq: 1, no: record.no };
+    this.txHeads.set(id, {
+      no: record.no,
+      last_seq: 1,
+      state: null,
+      status: 'running',
+      error: null,
+      node_uuid: record.node_uuid,
+    });
+    return toRun(record);
   }
 
   private remember(runId: string, head: RunHead): void {

@@ -1,6 +1,7 @@
 // Teardown benchmark (issue 6):
 //   npm run build && node bench/teardown.mjs [--sizes 1,100,1000,10000] [--clean-ms 3000]
 //                                            [--poll-ms 2000] [--delete-ms 100] [--connections 8]
+//                                            [--no-floor]
 //
 // N concurrent teardowns (waitForAvailable, so each run waits out deleting and cleaning)
 // against the simulator running in a child process, so the engine's CPU is measured alone
@@ -10,6 +11,11 @@
 // (all of them, and the watcher's while waiting, counted by the simulator per route),
 // engine CPU per teardown, heap per in-flight run, and events per teardown, next to the
 // issue's goals. Numbers only; no assertions.
+//
+// The floor: per size, a bare undici client (no store, no machines, no engine) sends the same
+// requests a teardown does (look the node up, detach its VIF, request deleted) and waits with
+// the same one-list-sweep-per-tick, against a fresh simulator. Its wall time is what this
+// machine and simulator allow at all; the engine's ratio is read against it.
 import { fork } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,6 +24,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
 import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
@@ -31,6 +38,7 @@ const CLEAN_MS = Number(opt('--clean-ms', 3000));
 const POLL_MS = Number(opt('--poll-ms', 2000));
 const DELETE_MS = Number(opt('--delete-ms', 100));
 const CONNECTIONS = Number(opt('--connections', 8));
+const FLOOR = !args.includes('--no-floor');
 const instanceOf = (i) => `11111111-2222-4333-8444-${String(i).padStart(12, '0')}`;
 
 if (args.includes('--serve')) await serve();
@@ -243,6 +251,14 @@ async function main() {
     console.log(
       `  heap: live ${fmt(r.heapPerRun / 1024, 1)} KB/run after gc with ${fmt(waitingAtSample)} waiting; peak (with garbage) ${fmt(r.peakHeapPerRun / 1024, 1)} KB/run; rss +${fmt(r.rssDeltaMb, 1)} MB; sim CPU ${fmt(r.simCpuMsPerRun, 2)} ms/run`,
     );
+    if (FLOOR) {
+      const { url: floorUrl } = await ask({ cmd: 'start', n, deleteMs: DELETE_MS, cleanMs: CLEAN_MS });
+      const f = await floorRun(floorUrl, n);
+      r.floorMs = f.wallMs;
+      console.log(
+        `  floor (bare undici client, same requests, same sweep): all waiting at ${fmt(f.allWaitingMs)} ms, done at ${fmt(f.wallMs)} ms, ratio ${fmt(f.wallMs / r.targetMs, 2)}, client CPU ${fmt(f.cpuMsPerRun, 2)} ms/run`,
+      );
+    }
   }
   child.send({ cmd: 'stop' });
 
@@ -252,6 +268,8 @@ async function main() {
     ['wall ms', (r) => fmt(r.wallMs)],
     ['sim+poll ms', (r) => fmt(r.targetMs)],
     ['ratio', (r) => fmt(r.ratio, 2)],
+    ['floor ratio', (r) => fmt(r.floorMs / r.targetMs, 2)],
+    ['vs floor', (r) => fmt(r.wallMs / r.floorMs, 2)],
     ['req/run', (r) => fmt(r.perRun, 2)],
     ['wait req/run', (r) => fmt(r.waitingPerRun, 3)],
     ['list pages/tick', (r) => fmt(r.ticks ? r.listPages / r.ticks : NaN, 2)],
@@ -268,9 +286,74 @@ async function main() {
 Goals (issue 6):
   10,000 concurrent teardowns complete                      -> 'done' column
   wall time within 1.2x of sim transition + one poll         -> 'ratio' <= 1.20 (sim+poll = deleteMs + cleanMs + pollIntervalMs)
+                                                                'floor ratio': the same for a bare client (no engine)
   while waiting, at most one list request per tick in total  -> 'list pages/tick' <= 1 and 'GETs/tick' ~0 at scale
   under 50 KB memory per in-flight run                       -> 'KB/run live' < 50
 load now: ${loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}`);
+}
+
+/**
+ * The floor: the Ironic requests of N teardowns from a bare undici client (same pool size), then
+ * one paged list sweep per poll tick until every node is available. No store, no machines.
+ */
+async function floorRun(url, n) {
+  const pool = new Pool(url, { connections: CONNECTIONS });
+  const headers = { accept: 'application/json', 'x-openstack-ironic-api-version': '1.82' };
+  const call = async (method, path, body) => {
+    const res = await pool.request({
+      method,
+      path,
+      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.body.text();
+    if (res.statusCode >= 300) throw new Error(`floor: ${method} ${path} -> ${res.statusCode} ${text}`);
+    return text === '' ? null : JSON.parse(text);
+  };
+  const waiting = new Map();
+  let ticker = null;
+  let sweeping = false;
+  const sweep = async () => {
+    if (sweeping) return;
+    sweeping = true;
+    const state = new Map();
+    let marker;
+    do {
+      const page = await call(
+        'GET',
+        `/v1/nodes?fields=uuid,provision_state&limit=1000${marker ? `&marker=${marker}` : ''}`,
+      );
+      for (const node of page.nodes) state.set(node.uuid, node.provision_state);
+      marker = page.next ? page.nodes.at(-1).uuid : undefined;
+    } while (marker);
+    for (const [uuid, resolve] of waiting)
+      if (state.get(uuid) === 'available') {
+        waiting.delete(uuid);
+        resolve();
+      }
+    sweeping = false;
+  };
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let allWaitingMs = 0;
+  const teardown = async (i) => {
+    const { nodes } = await call(
+      'GET',
+      `/v1/nodes?instance_uuid=${instanceOf(i)}&fields=uuid,provision_state`,
+    );
+    const uuid = nodes[0].uuid;
+    await call('DELETE', `/v1/nodes/${uuid}/vifs/vif-${i}`);
+    await call('PUT', `/v1/nodes/${uuid}/states/provision`, { target: 'deleted' });
+    allWaitingMs = performance.now() - t0;
+    ticker ??= setInterval(() => void sweep(), POLL_MS);
+    await new Promise((resolve) => waiting.set(uuid, resolve));
+  };
+  await Promise.all(Array.from({ length: n }, (_, i) => teardown(i)));
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  clearInterval(ticker);
+  await pool.close();
+  return { wallMs, allWaitingMs, cpuMsPerRun: (cpu.user + cpu.system) / 1000 / n };
 }

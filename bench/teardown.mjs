@@ -135,12 +135,14 @@ async function main() {
     const startedMs = performance.now() - t0;
     let done = 0;
     let lastDoneMs = 0;
+    let firstDoneMs = NaN;
     const statuses = {};
     const all = Promise.all(
       handles.map((h) =>
         h.done.then((r) => {
           done++;
           lastDoneMs = performance.now() - t0;
+          if (Number.isNaN(firstDoneMs)) firstDoneMs = lastDoneMs;
           statuses[r.status] = (statuses[r.status] ?? 0) + 1;
           if (r.status !== 'succeeded' && statuses[r.status] <= 3)
             console.log(`  run ${r.runId} ${r.status}: ${JSON.stringify(r.error)}`);
@@ -214,6 +216,7 @@ async function main() {
       waitP50: waitedAt.sort((x, y) => x - y)[Math.floor(waitedAt.length / 2)],
       allWaitingMs: waitedAt.length === n ? waitedAt.reduce((m, x) => Math.max(m, x), 0) : NaN,
       lastDoneMs,
+      firstDoneMs,
       targetMs,
       ratio: wallMs / targetMs,
       perRun: simRequests / n,
@@ -243,7 +246,7 @@ async function main() {
     console.log(`  simulator requests by route: ${JSON.stringify(r.byRoute)}`);
     console.log(`  failed attempts recorded by the runs, by code: ${JSON.stringify(r.failedAttempts)}`);
     console.log(
-      `  all started (sync) ${fmt(r.startedMs)} ms; waiting (after the deleted request): median run at ${fmt(r.waitP50)} ms, all at ${fmt(r.allWaitingMs)} ms; last done at ${fmt(r.lastDoneMs)} ms`,
+      `  all started (sync) ${fmt(r.startedMs)} ms; waiting (after the deleted request): median run at ${fmt(r.waitP50)} ms, all at ${fmt(r.allWaitingMs)} ms; first done at ${fmt(r.firstDoneMs)} ms, last at ${fmt(r.lastDoneMs)} ms`,
     );
     console.log(
       `  watcher: ${r.ticks} ticks, ${r.sweepTicks} list sweeps (${fmt(r.pagesPerSweep, 1)} pages each), ${fmt(r.nodeGets)} per-node GETs; engine counted ${fmt(r.engineRequests)} requests (sim ${fmt(simRequests)})`,

@@ -248,7 +248,7 @@ export class Engine {
               { runId: row.id, divergence: d },
             );
           }
-          return () => run.resume(replay.snapshot, replay.pendingEffects, input);
+          return () => run.resume(replay.snapshot, replay.pendingEffects);
         })()
       : () => run.begin(input);
     this.log.info({ runId: row.id, op: lifecycle.op, state: row.state }, 'resuming run');

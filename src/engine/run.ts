@@ -151,8 +151,7 @@ export class Run {
    * Continues a run folded from its stream. Effects that were started and never
    * finished run again: each is idempotent against Ironic.
    */
-  async resume(snapshot: AnyMachineSnapshot, pending: PendingEffectSpec[], input: JsonObject): Promise<void> {
-    this.stepper.initialTransition(input); // builds the run's actor scope with its real input
+  async resume(snapshot: AnyMachineSnapshot, pending: PendingEffectSpec[]): Promise<void> {
     this.snapshot = snapshot;
     this.currentState = stateToString(snapshot.value);
     const spawns = pending.map((p) => ({ actorId: p.actorId, src: p.src, input: asObject(p.input) }));

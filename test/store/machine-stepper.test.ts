@@ -12,6 +12,9 @@ import { stateToString } from '../../src/store/replay.js';
 import { driveRun, teardownResponder } from './fixtures/drive.js';
 import { tempDb } from './fixtures/temp-db.js';
 import { makeTestMachine, testMachine } from './fixtures/test-machine.js';
+import { answerEvent, driveMachine } from '../../src/machines/drive.js';
+import { lifecycles, type OpName } from '../../src/machines/index.js';
+import { INPUTS, spaceFor } from '../machines/model.js';
 
 /** What a step means to the engine and to replay: state, context, status, output, effects to run or stop. */
 function observable([snapshot, actions]: [AnyMachineSnapshot, ExecutableAction[]]) {
@@ -64,5 +67,42 @@ describe('machineStepper', () => {
       store.close();
       tmp.cleanup();
     }
+  });
+
+  it('computes what xstate computes for every lifecycle machine, over many answer sequences', () => {
+    let steps = 0;
+    for (const op of Object.keys(INPUTS) as OpName[]) {
+      const machine = lifecycles[op].machine;
+      const space = spaceFor(op);
+      for (const input of INPUTS[op]) {
+        for (let seed = 0; seed < 40; seed++) {
+          // A different answer order per seed: each call takes the (seed + n)-th answer it could get.
+          let n = 0;
+          const run = driveMachine(
+            machine,
+            input,
+            (call, trace, state) => {
+              const answers = space(call, trace, state);
+              const chosen = answers[(seed * 7 + n++) % answers.length];
+              if (chosen === undefined) throw new Error('empty answer space');
+              return chosen.answer;
+            },
+            400,
+          );
+          const stepper = machineStepper(machine);
+          let fast = stepper.initialTransition(input);
+          let reference = initialTransition(machine, input) as [AnyMachineSnapshot, ExecutableAction[]];
+          expect(observable(fast)).toEqual(observable(reference));
+          for (const { call, answer } of run.trace) {
+            const event = answerEvent(call, answer) as EventObject;
+            fast = stepper.transition(fast[0], event);
+            reference = transition(machine, reference[0], event) as [AnyMachineSnapshot, ExecutableAction[]];
+            expect(observable(fast)).toEqual(observable(reference));
+            steps++;
+          }
+        }
+      }
+    }
+    expect(steps).toBeGreaterThan(1000);
   });
 });

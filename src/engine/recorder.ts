@@ -91,11 +91,17 @@ export class Recorder {
       if (list) list.push(item);
       else byRun.set(item.runId, [item]);
     }
-    const batch = [...byRun.entries()].map(([runId, list]) => ({
-      runId,
-      expectedSeq: this.expected(runId),
-      events: list.flatMap((p) => p.events),
-    }));
+    const batch: Array<{ runId: string; expectedSeq: number; events: NewEvent[] }> = [];
+    for (const [runId, list] of byRun) {
+      const expectedSeq = this.seqs.get(runId);
+      if (expectedSeq === undefined) {
+        // Forgotten (finished) since these were queued: fail them, never the whole commit.
+        byRun.delete(runId);
+        for (const item of list) item.reject(new Error(`recorder: run ${runId} is not tracked`));
+        continue;
+      }
+      batch.push({ runId, expectedSeq, events: list.flatMap((p) => p.events) });
+    }
     try {
       this.store.write(
         creates.map((c) => c.run),
@@ -104,7 +110,7 @@ export class Recorder {
       this.appended += creates.length;
       for (const entry of batch) this.advance(entry.runId, entry.events.length);
       for (const c of creates) c.resolve();
-      for (const item of items) item.resolve();
+      for (const list of byRun.values()) for (const item of list) item.resolve();
     } catch {
       // One run's failure must not lose the others: commit run by run and fail only the culprit.
       for (const c of creates) {

@@ -82,4 +82,21 @@ describe('Recorder', () => {
       store.close();
     }
   });
+
+  it('fails events queued for a run forgotten before the commit, and commits the rest of the turn', async () => {
+    const store = EventStore.open(tmp.path);
+    try {
+      const recorder = new Recorder(store);
+      await Promise.all([recorder.create(spec(ID(1))), recorder.create(spec(ID(2)))]);
+      const late = recorder.append(ID(1), [note('after the end')]);
+      const other = recorder.append(ID(2), [note('kept')]);
+      recorder.forget(ID(1)); // its run finished while these waited for the turn's commit
+      await expect(late).rejects.toThrow(/not tracked/);
+      await other;
+      expect(store.readStream(ID(1)).map((e) => e.kind)).toEqual(['run.started']);
+      expect(store.readStream(ID(2)).map((e) => e.kind)).toEqual(['run.started', 'note']);
+    } finally {
+      store.close();
+    }
+  });
 });

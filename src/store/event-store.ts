@@ -74,10 +74,22 @@ export interface WriteResult {
   seqs: number[];
 }
 
-type RunHead = Pick<RunRecord, 'no' | 'last_seq' | 'state' | 'status' | 'error' | 'node_uuid'>;
+type RunHead = Pick<RunRecord, 'no' | 'last_seq' | 'last_id' | 'state' | 'status' | 'error' | 'node_uuid'>;
 
-const EVENT_COLUMNS = ['run_no', 'seq', 'at', 'kind', 'type', 'from_state', 'to_state', 'data', 'v'] as const;
-/** 32 rows x 9 values stays far below SQLite's limit on bound parameters. */
+const EVENT_COLUMNS = [
+  'id',
+  'run_no',
+  'seq',
+  'prev',
+  'at',
+  'kind',
+  'type',
+  'from_state',
+  'to_state',
+  'data',
+  'v',
+] as const;
+/** 32 rows x 11 values stays far below SQLite's limit on bound parameters. */
 const MAX_ROWS_PER_INSERT = 32;
 
 /** Beyond this many running runs, appends to the others read their row as before. */
@@ -100,7 +112,9 @@ interface RunRecord {
   machine_version: number;
   status: RunStatus;
   state: string | null;
+  /** The head of the run's stream: its last event's seq, row id and time. */
   last_seq: number;
+  last_id: number;
   created_at: string;
   updated_at: string;
   error: string | null;
@@ -118,10 +132,24 @@ interface EventRecord {
   v: number;
 }
 
-/** A run's last seq and update time are its stream's last event (one index probe each). */
-const LAST_SEQ = '(SELECT seq FROM events WHERE run_no = runs.no ORDER BY seq DESC LIMIT 1) AS last_seq';
-const STREAM_HEAD = `${LAST_SEQ}, (SELECT at FROM events WHERE run_no = runs.no ORDER BY seq DESC LIMIT 1) AS updated_at`;
-const RUN_COLUMNS = `no, id, op, instance_uuid, node_uuid, machine, machine_version, status, state, created_at, error, ${STREAM_HEAD}`;
+const RUN_COLUMNS =
+  'no, id, op, instance_uuid, node_uuid, machine, machine_version, status, state, created_at, error, last_seq, last_id, updated_at';
+
+/**
+ * A run's events from `from` on, in seq order: the chain walked back from the run's head, each
+ * step one row-id lookup, stopping at the first event before `from`.
+ */
+const STREAM = `
+  WITH RECURSIVE chain(id, prev, seq, at, kind, type, from_state, to_state, data, v) AS (
+    SELECT e.id, e.prev, e.seq, e.at, e.kind, e.type, e.from_state, e.to_state, e.data, e.v
+      FROM runs r JOIN events e ON e.id = r.last_id
+      WHERE r.id = @run AND e.seq >= @from
+    UNION ALL
+    SELECT e.id, e.prev, e.seq, e.at, e.kind, e.type, e.from_state, e.to_state, e.data, e.v
+      FROM chain c JOIN events e ON e.id = c.prev
+      WHERE e.seq >= @from
+  )
+  SELECT @run AS run_id, seq, at, kind, type, from_state, to_state, data, v FROM chain ORDER BY seq`;
 
 function toRun(r: RunRecord): RunRow {
   return {
@@ -185,6 +213,14 @@ export class EventStore {
   private readonly heads = new Map<string, RunHead>();
   /** Rows written by the transaction in progress; merged into `heads` only if it commits. */
   private txHeads = new Map<string, RunHead>();
+  /**
+   * Row id of the next event: the writer numbers events itself so each can name the one before
+   * it in the same multi-row INSERT. Sound for the same reason as `heads` (the only writer); a
+   * stale number could only collide with an existing row, which SQLite refuses.
+   */
+  private nextEventId = 1;
+  /** The number as the transaction in progress advanced it; kept only if it commits. */
+  private txNextEventId = 1;
   /** Multi-row INSERT statements by row count. */
   private readonly insertCache = new Map<number, Database.Statement>();
   private readonly writerToken: string | null;
@@ -206,6 +242,9 @@ export class EventStore {
     this.db = db;
     this.writerToken = writerToken;
     this.stmt = prepareStatements(db);
+    if (mode === 'writer') {
+      this.nextEventId = db.prepare('SELECT coalesce(max(id), 0) + 1 FROM events').pluck().get() as number;
+    }
     this.writeTx = db.transaction(
       (creates: ReadonlyArray<NewRun>, appends: ReadonlyArray<AppendRequest>) => ({
         runs: creates.map((r) => this.createOne(r)),
@@ -286,7 +325,9 @@ export class EventStore {
     this.live();
     try {
       this.txHeads = new Map();
+      this.txNextEventId = this.nextEventId;
       const result = this.writeTx(creates, appends);
+      this.nextEventId = this.txNextEventId;
       for (const [id, head] of this.txHeads) this.remember(id, head);
       return result;
     } catch (err) {
@@ -300,7 +341,7 @@ export class EventStore {
 
   readStream(runId: string, fromSeq = 1): StoredEvent[] {
     this.live();
-    return (this.stmt.events.all(runId, fromSeq) as EventRecord[]).map(toEvent);
+    return (this.stmt.events.all({ run: runId, from: fromSeq }) as EventRecord[]).map(toEvent);
   }
 
   /** By exact id, or by a unique prefix of at least MIN_RUN_ID_PREFIX characters. */
@@ -408,6 +449,7 @@ export class EventStore {
       status: 'running',
       state: null,
       last_seq: 1,
+      last_id: this.txNextEventId++,
       created_at: at,
       updated_at: at,
       error: null,
@@ -415,8 +457,10 @@ export class EventStore {
     record.no = Number(this.stmt.insertRun.run(record).lastInsertRowid);
     const data = { input: redact(run.input), machine: run.machine, machineVersion: run.machineVersion };
     this.stmt.insertEvent.run(
+      record.last_id,
       record.no,
       1,
+      null,
       at,
       'run.started',
       null,
@@ -428,6 +472,7 @@ export class EventStore {
     this.txHeads.set(id, {
       no: record.no,
       last_seq: 1,
+      last_id: record.last_id,
       state: null,
       status: 'running',
       error: null,
@@ -473,7 +518,9 @@ export class EventStore {
     }
     if (events.length === 0) return expectedSeq;
     const now = new Date().toISOString();
-    let { last_seq: seq, state, status, error, node_uuid: node } = row;
+    let { last_seq: seq, last_id: prev, state, status, error, node_uuid: node } = row;
+    let id = this.txNextEventId;
+    let lastAt = now;
     const values: Array<string | number | null> = [];
     for (const ev of events) {
       seq += 1;
@@ -504,8 +551,10 @@ export class EventStore {
       const n = data['nodeUuid'];
       if (node === null && typeof n === 'string' && n !== '') node = n;
       values.push(
+        id,
         row.no,
         seq,
+        prev,
         at,
         ev.kind,
         ev.type ?? null,
@@ -514,19 +563,23 @@ export class EventStore {
         JSON.stringify(data),
         EVENT_PAYLOAD_VERSION,
       );
+      prev = id;
+      id += 1;
+      lastAt = at;
     }
     this.insertEvents(values);
-    // The row is rewritten only when what it summarises changed (most events change nothing:
-    // their commit then writes the events page alone), and a state-only change leaves the
-    // indexed status and node columns out, sparing their index pages too.
+    this.txNextEventId = id;
+    // The head moves with every append; the indexed status and node columns are written only
+    // when they change, sparing their index pages.
     if (status !== row.status || node !== row.node_uuid || error !== row.error) {
-      this.stmt.updateRun.run(state, status, error, node, row.no);
-    } else if (state !== row.state) {
-      this.stmt.advanceRun.run(state, row.no);
+      this.stmt.updateRun.run(state, status, error, node, seq, prev, lastAt, row.no);
+    } else {
+      this.stmt.advanceRun.run(state, seq, prev, lastAt, row.no);
     }
     this.txHeads.set(runId, {
       no: row.no,
       last_seq: seq,
+      last_id: prev,
       state,
       status,
       error,
@@ -543,19 +596,21 @@ function prepareStatements(db: Database.Database) {
     unfinished: db.prepare(
       `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY created_at, id`,
     ),
-    events: db.prepare(
-      'SELECT r.id AS run_id, e.seq, e.at, e.kind, e.type, e.from_state, e.to_state, e.data, e.v FROM runs r JOIN events e ON e.run_no = r.no WHERE r.id = ? AND e.seq >= ? ORDER BY e.seq',
-    ),
+    events: db.prepare(STREAM),
     runForAppend: db.prepare(
-      `SELECT no, state, status, error, node_uuid, ${LAST_SEQ} FROM runs WHERE id = ?`,
+      'SELECT no, last_seq, last_id, state, status, error, node_uuid FROM runs WHERE id = ?',
     ),
     insertRun: db.prepare(
-      'INSERT INTO runs (id, op, instance_uuid, node_uuid, machine, machine_version, status, state, created_at, error) VALUES (@id, @op, @instance_uuid, @node_uuid, @machine, @machine_version, @status, @state, @created_at, @error)',
+      'INSERT INTO runs (id, op, instance_uuid, node_uuid, machine, machine_version, status, state, created_at, error, last_seq, last_id, updated_at) VALUES (@id, @op, @instance_uuid, @node_uuid, @machine, @machine_version, @status, @state, @created_at, @error, @last_seq, @last_id, @updated_at)',
     ),
     insertEvent: db.prepare(
-      'INSERT INTO events (run_no, seq, at, kind, type, from_state, to_state, data, v) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})`,
     ),
-    advanceRun: db.prepare('UPDATE runs SET state = ? WHERE no = ?'),
-    updateRun: db.prepare('UPDATE runs SET state = ?, status = ?, error = ?, node_uuid = ? WHERE no = ?'),
+    advanceRun: db.prepare(
+      'UPDATE runs SET state = ?, last_seq = ?, last_id = ?, updated_at = ? WHERE no = ?',
+    ),
+    updateRun: db.prepare(
+      'UPDATE runs SET state = ?, status = ?, error = ?, node_uuid = ?, last_seq = ?, last_id = ?, updated_at = ? WHERE no = ?',
+    ),
   };
 }

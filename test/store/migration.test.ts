@@ -1,5 +1,6 @@
 // A database written by an older ironledger opens in this one: its runs and streams survive the
-// upgrade unchanged, and the run summary still reports each stream's last seq and time.
+// upgrade unchanged (through every migration since), and the run summary reports each stream's
+// last seq and time.
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventStore } from '../../src/store/event-store.js';
@@ -13,6 +14,7 @@ beforeEach(() => {
 afterEach(() => tmp.cleanup());
 
 const RUN = '3f1e6a52-1111-4222-8333-444455556666';
+const OTHER = '3f1e6a52-1111-4222-8333-777788889999';
 
 /** The schema as version 1 wrote it (run rows carried their own last_seq and updated_at). */
 function writeVersion1(path: string): void {
@@ -49,12 +51,19 @@ function writeVersion1(path: string): void {
   ev.run(RUN, 1, '2026-11-20T10:00:00.000Z', 'run.started', null, '{"input":{}}');
   ev.run(RUN, 2, '2026-11-20T10:00:01.000Z', 'transition', 'lookup', '{}');
   ev.run(RUN, 3, '2026-11-20T10:00:02.000Z', 'transition', 'unprovision.waiting', '{}');
+  // A second run whose events were written between the first run's.
+  db.prepare(
+    `INSERT INTO runs VALUES (?, 'reboot', NULL, 'node-2', 'reboot', 1, 'succeeded', 'done', 2,
+      '2026-11-20T09:59:59.000Z', '2026-11-20T10:00:01.500Z', NULL)`,
+  ).run(OTHER);
+  ev.run(OTHER, 1, '2026-11-20T09:59:59.000Z', 'run.started', null, '{"input":{}}');
+  ev.run(OTHER, 2, '2026-11-20T10:00:01.500Z', 'transition', 'done', '{}');
   db.pragma('user_version = 1');
   db.close();
 }
 
 describe('schema migration', () => {
-  it('upgrades a version 1 file: runs and streams intact, last seq and time read from the stream', () => {
+  it('upgrades a version 1 file: runs and streams intact, each stream chained, its head on the run row', () => {
     writeVersion1(tmp.path);
     const store = EventStore.open(tmp.path);
     try {
@@ -67,18 +76,42 @@ describe('schema migration', () => {
         updatedAt: '2026-11-20T10:00:02.000Z',
       });
       expect(store.readStream(RUN).map((e) => e.seq)).toEqual([1, 2, 3]);
+      expect(store.readStream(RUN, 2).map((e) => e.to)).toEqual(['lookup', 'unprovision.waiting']);
+      expect(store.readStream(OTHER).map((e) => [e.seq, e.kind])).toEqual([
+        [1, 'run.started'],
+        [2, 'transition'],
+      ]);
+      expect(store.getRun(OTHER)).toMatchObject({ lastSeq: 2, updatedAt: '2026-11-20T10:00:01.500Z' });
       expect(store.unfinishedRuns().map((r) => r.id)).toEqual([RUN]);
       const last = store.append(RUN, 3, [
         { kind: 'note', data: { level: 'info', message: 'after upgrade' } },
       ]);
       expect(last).toBe(4);
       expect(store.getRun(RUN)?.lastSeq).toBe(4);
+      expect(store.readStream(RUN).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+      expect(store.readStream(OTHER).map((e) => e.seq)).toEqual([1, 2]);
       expect(store.integrityCheck()).toEqual(['ok']);
     } finally {
       store.close();
     }
     const raw = new Database(tmp.path, { readonly: true });
     expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    // Each event names the row of its run's previous event; the run row names its last one.
+    const rows = raw
+      .prepare(
+        'SELECT r.id AS run, e.id, e.seq, e.prev FROM events e JOIN runs r ON r.no = e.run_no ORDER BY r.id, e.seq',
+      )
+      .all() as Array<{ run: string; id: number; seq: number; prev: number | null }>;
+    for (const [i, row] of rows.entries()) {
+      const before = rows[i - 1];
+      expect(row.prev).toBe(row.seq === 1 ? null : before?.run === row.run ? before.id : 'broken chain');
+    }
+    const heads = raw.prepare('SELECT id, last_seq, last_id FROM runs ORDER BY id').all();
+    expect(heads).toEqual([
+      { id: RUN, last_seq: 4, last_id: rows.find((r) => r.run === RUN && r.seq === 4)?.id },
+      { id: OTHER, last_seq: 2, last_id: rows.find((r) => r.run === OTHER && r.seq === 2)?.id },
+    ]);
+    expect(raw.prepare("SELECT name FROM sqlite_master WHERE name = 'events_by_run'").get()).toBeUndefined();
     raw.close();
   });
 });

@@ -2,6 +2,12 @@
 // Ironic each on their own: with thousands of teardowns waiting out `cleaning`, one
 // request per run per tick would be the load. Few watched nodes: one GET each;
 // many: one paged `GET /v1/nodes?fields=...` sweep answers them all.
+//
+// Ticks keep a fixed cadence while anyone waits, as the seed's FixedIntervalLoopingCall does: the
+// next one is due an interval after the last one started, not after it ended, so a slow sweep does
+// not stretch every run's wait. A tick that comes due while the previous one's requests are still
+// out runs as soon as they end (never two at once, never more than one per interval). Its requests jump the client's connection queue:
+// behind thousands of queued effect requests, a sweep would lag by seconds.
 import { IronicNotFoundError } from '../ironic/errors.js';
 import type { HttpAttempt, IronicApi, Node, NodeField } from '../ironic/types.js';
 import { NODE_FIELDS } from '../ironic/types.js';
@@ -47,6 +53,8 @@ export class NodeWatcher {
   private readonly waiters = new Map<string, Waiter[]>();
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
+  /** A tick came due while the previous one was still out. */
+  private due = false;
   private closed = false;
   readonly stats: WatcherStats = { ticks: 0, getRequests: 0, listSweeps: 0, observations: 0 };
 
@@ -101,17 +109,20 @@ export class NodeWatcher {
   }
 
   private schedule(): void {
-    if (this.timer || this.ticking || this.closed) return;
+    if (this.timer || this.closed) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.tick();
+      if (this.ticking) this.due = true;
+      else void this.tick();
     }, this.opts.intervalMs);
   }
 
+  /** With nobody waiting the cadence stops; the next observe() starts it again. */
   private async tick(): Promise<void> {
     if (this.waiters.size === 0 || this.closed) return;
     this.ticking = true;
     this.stats.ticks++;
+    this.schedule();
     const batch = new Map(this.waiters);
     this.waiters.clear();
     try {
@@ -119,7 +130,10 @@ export class NodeWatcher {
       else await this.getEach(batch);
     } finally {
       this.ticking = false;
-      if (this.waiters.size > 0) this.schedule();
+      if (this.due) {
+        this.due = false;
+        void this.tick();
+      }
     }
   }
 
@@ -135,6 +149,7 @@ export class NodeWatcher {
           const found = await this.opts.ironic.getNode(node, {
             fields: WATCH_FIELDS,
             observer: tellWaiters(waiters),
+            priority: 'urgent',
           });
           this.settle(waiters, found);
         } catch (err) {
@@ -152,7 +167,7 @@ export class NodeWatcher {
       const all = [...batch.values()].flat();
       nodes = await this.opts.ironic.listNodes(
         { fields: WATCH_FIELDS, limit: 0 },
-        { observer: tellWaiters(all) },
+        { observer: tellWaiters(all), priority: 'urgent' },
       );
     } catch (err) {
       for (const list of batch.values()) for (const w of list) w.reject(err);

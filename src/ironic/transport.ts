@@ -151,7 +151,13 @@ export class IronicTransport {
       let status: number | null = null;
       let outcome: { ok: true; value: T } | { ok: false; err: IronicError };
       try {
-        const res = await this.once(spec, call.microversion, signal, timeoutMs);
+        const res = await this.once(
+          spec,
+          call.microversion,
+          signal,
+          timeoutMs,
+          call.opts.priority === 'urgent',
+        );
         status = res.status;
         if (status < 200 || status >= 300) {
           throw errorForStatus(status, res.body, this.facts(spec, attempt), scrub);
@@ -183,10 +189,11 @@ export class IronicTransport {
     microversion: string | null,
     signal: AbortSignal | undefined,
     timeoutMs: number,
+    urgent: boolean,
   ): Promise<RawResponse> {
     // Wait for one of the pool's connections first: time queued behind other runs is not
     // Ironic being slow, so the attempt's timeout starts only once a connection is ours.
-    await this.slots.acquire(signal);
+    await this.slots.acquire(signal, urgent);
     const controller = new AbortController();
     const onAbort = () => controller.abort(new AttemptAborted('caller'));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -416,34 +423,37 @@ function sleep(ms: number, signal: AbortSignal | undefined, aborted: () => Error
 class Slots {
   private free: number;
   private readonly waiting: Array<() => void> = [];
+  /** Served before `waiting`, in their own order. */
+  private readonly urgent: Array<() => void> = [];
 
   constructor(count: number) {
     this.free = Math.max(1, count);
   }
 
-  acquire(signal?: AbortSignal): Promise<void> {
+  acquire(signal: AbortSignal | undefined, urgent: boolean): Promise<void> {
     if (signal?.aborted) return Promise.reject(new AttemptAborted('caller'));
     if (this.free > 0) {
       this.free--;
       return Promise.resolve();
     }
+    const queue = urgent ? this.urgent : this.waiting;
     return new Promise<void>((resolve, reject) => {
       const grant = (): void => {
         signal?.removeEventListener('abort', onAbort);
         resolve();
       };
       const onAbort = (): void => {
-        const i = this.waiting.indexOf(grant);
-        if (i >= 0) this.waiting.splice(i, 1);
+        const i = queue.indexOf(grant);
+        if (i >= 0) queue.splice(i, 1);
         reject(new AttemptAborted('caller'));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(grant);
+      queue.push(grant);
     });
   }
 
   release(): void {
-    const next = this.waiting.shift();
+    const next = this.urgent.shift() ?? this.waiting.shift();
     if (next) next();
     else this.free++;
   }

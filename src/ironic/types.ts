@@ -112,6 +112,11 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Called for every HTTP attempt of this call, in addition to the client's observer. */
   observer?: HttpObserver;
+  /**
+   * 'urgent': takes the next free connection ahead of queued ordinary calls. For the polls that
+   * every waiting caller depends on; queued behind thousands of requests they would lag by seconds.
+   */
+  priority?: 'normal' | 'urgent';
 }
 
 /** One HTTP attempt, reported to the observer so the engine can record it. */

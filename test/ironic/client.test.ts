@@ -521,6 +521,34 @@ describe('observer views', () => {
   });
 });
 
+describe('connection queue', () => {
+  it('sends an urgent call on the next free connection, ahead of ordinary calls queued before it', async () => {
+    const { client, ironic } = await world(
+      {
+        // The first call holds the only connection while the others queue behind it.
+        [`GET ${NODE_PATH}`]: [
+          { status: 200, body: ACTIVE_NODE_BODY, delayMs: 200 },
+          { status: 200, body: ACTIVE_NODE_BODY },
+        ],
+        [`GET ${NODE_PATH}/vifs`]: { status: 200, body: '{"vifs": []}' },
+        'GET /v1/nodes?fields=uuid': { status: 200, body: '{"nodes": []}' },
+      },
+      { connections: 1 },
+    );
+    const first = client.getNode(N);
+    const ordinary = [client.listVifs(N), client.listVifs(N), client.getNode(N)];
+    const urgent = client.listNodes({ fields: ['uuid'] }, { priority: 'urgent' });
+    await Promise.all([first, ...ordinary, urgent]);
+    expect(ironic.calls().map((r) => r.url)).toEqual([
+      NODE_PATH,
+      '/v1/nodes?fields=uuid',
+      `${NODE_PATH}/vifs`,
+      `${NODE_PATH}/vifs`,
+      NODE_PATH,
+    ]);
+  });
+});
+
 describe('console', () => {
   it("accepts the fake console's empty console_info, as Ironic 2023.1 answers it when enabled", async () => {
     const { client } = await world({

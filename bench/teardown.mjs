@@ -150,10 +150,13 @@ async function main() {
       ),
     );
 
-    // Live heap per in-flight run: once every run is waiting (mid-cleaning), collect and measure.
+    // Live heap per in-flight run: once every run is waiting (mid-cleaning), or as soon as the
+    // first run has finished if that comes first (at 10,000 the early runs end before the last
+    // ones start waiting), collect and divide by the runs still in flight.
     let heapPerRun = NaN;
     let peakHeap = heap0;
-    let waitingAtSample = 0;
+    let inFlightAtSample = 0;
+    let sampledWhen = '';
     let allWaitingMs = NaN;
     const sampler = setInterval(() => {
       peakHeap = Math.max(peakHeap, v8.getHeapStatistics().used_heap_size);
@@ -162,17 +165,13 @@ async function main() {
     }, 50);
     const measure = new Promise((resolve) => {
       const check = setInterval(() => {
-        if (done > 0) {
-          clearInterval(check);
-          resolve();
-          return;
-        }
-        if (Number.isNaN(allWaitingMs)) return;
+        if (Number.isNaN(allWaitingMs) && done === 0) return;
         clearInterval(check);
+        sampledWhen = done === 0 ? 'all waiting' : `first done, ${fmt(waitedAt.length)} waiting`;
         gc();
         const used = process.memoryUsage().heapUsed;
-        waitingAtSample = n - done;
-        heapPerRun = (used - heap0) / waitingAtSample;
+        inFlightAtSample = n - done;
+        heapPerRun = inFlightAtSample > 0 ? (used - heap0) / inFlightAtSample : NaN;
         resolve();
       }, 50);
     });
@@ -252,7 +251,7 @@ async function main() {
       `  watcher: ${r.ticks} ticks, ${r.sweepTicks} list sweeps (${fmt(r.pagesPerSweep, 1)} pages each), ${fmt(r.nodeGets)} per-node GETs; engine counted ${fmt(r.engineRequests)} requests (sim ${fmt(simRequests)})`,
     );
     console.log(
-      `  heap: live ${fmt(r.heapPerRun / 1024, 1)} KB/run after gc with ${fmt(waitingAtSample)} waiting; peak (with garbage) ${fmt(r.peakHeapPerRun / 1024, 1)} KB/run; rss +${fmt(r.rssDeltaMb, 1)} MB; sim CPU ${fmt(r.simCpuMsPerRun, 2)} ms/run`,
+      `  heap: live ${fmt(r.heapPerRun / 1024, 1)} KB/run after gc with ${fmt(inFlightAtSample)} in flight (${sampledWhen}); peak (with garbage) ${fmt(r.peakHeapPerRun / 1024, 1)} KB/run; rss +${fmt(r.rssDeltaMb, 1)} MB; sim CPU ${fmt(r.simCpuMsPerRun, 2)} ms/run`,
     );
     if (FLOOR) {
       const { url: floorUrl } = await ask({ cmd: 'start', n, deleteMs: DELETE_MS, cleanMs: CLEAN_MS });

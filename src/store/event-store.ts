@@ -112,7 +112,7 @@ interface RunRecord {
   machine_version: number;
   status: RunStatus;
   state: string | null;
-  /** The head of the run's stream: its last event's seq, row id and time. */
+  /** The head of the run's stream: its last event's row, and that event's seq and time. */
   last_seq: number;
   last_id: number;
   created_at: string;
@@ -132,8 +132,9 @@ interface EventRecord {
   v: number;
 }
 
-const RUN_COLUMNS =
-  'no, id, op, instance_uuid, node_uuid, machine, machine_version, status, state, created_at, error, last_seq, last_id, updated_at';
+/** A run's last seq and update time are those of its head event (one row-id lookup). */
+const RUN_COLUMNS = `no, id, op, instance_uuid, node_uuid, machine, machine_version, status, state, created_at, error, last_id,
+  (SELECT seq FROM events WHERE id = runs.last_id) AS last_seq, (SELECT at FROM events WHERE id = runs.last_id) AS updated_at`;
 
 /**
  * A run's events from `from` on, in seq order: the chain walked back from the run's head, each
@@ -520,7 +521,6 @@ export class EventStore {
     const now = new Date().toISOString();
     let { last_seq: seq, last_id: prev, state, status, error, node_uuid: node } = row;
     let id = this.txNextEventId;
-    let lastAt = now;
     const values: Array<string | number | null> = [];
     for (const ev of events) {
       seq += 1;
@@ -565,16 +565,15 @@ export class EventStore {
       );
       prev = id;
       id += 1;
-      lastAt = at;
     }
     this.insertEvents(values);
     this.txNextEventId = id;
     // The head moves with every append; the indexed status and node columns are written only
     // when they change, sparing their index pages.
     if (status !== row.status || node !== row.node_uuid || error !== row.error) {
-      this.stmt.updateRun.run(state, status, error, node, seq, prev, lastAt, row.no);
+      this.stmt.updateRun.run(state, status, error, node, prev, row.no);
     } else {
-      this.stmt.advanceRun.run(state, seq, prev, lastAt, row.no);
+      this.stmt.advanceRun.run(state, prev, row.no);
     }
     this.txHeads.set(runId, {
       no: row.no,
@@ -598,19 +597,17 @@ function prepareStatements(db: Database.Database) {
     ),
     events: db.prepare(STREAM),
     runForAppend: db.prepare(
-      'SELECT no, last_seq, last_id, state, status, error, node_uuid FROM runs WHERE id = ?',
+      'SELECT no, last_id, (SELECT seq FROM events WHERE id = runs.last_id) AS last_seq, state, status, error, node_uuid FROM runs WHERE id = ?',
     ),
     insertRun: db.prepare(
-      'INSERT INTO runs (id, op, instance_uuid, node_uuid, machine, machine_version, status, state, created_at, error, last_seq, last_id, updated_at) VALUES (@id, @op, @instance_uuid, @node_uuid, @machine, @machine_version, @status, @state, @created_at, @error, @last_seq, @last_id, @updated_at)',
+      'INSERT INTO runs (id, op, instance_uuid, node_uuid, machine, machine_version, status, state, created_at, error, last_id) VALUES (@id, @op, @instance_uuid, @node_uuid, @machine, @machine_version, @status, @state, @created_at, @error, @last_id)',
     ),
     insertEvent: db.prepare(
       `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})`,
     ),
-    advanceRun: db.prepare(
-      'UPDATE runs SET state = ?, last_seq = ?, last_id = ?, updated_at = ? WHERE no = ?',
-    ),
+    advanceRun: db.prepare('UPDATE runs SET state = ?, last_id = ? WHERE no = ?'),
     updateRun: db.prepare(
-      'UPDATE runs SET state = ?, status = ?, error = ?, node_uuid = ?, last_seq = ?, last_id = ?, updated_at = ? WHERE no = ?',
+      'UPDATE runs SET state = ?, status = ?, error = ?, node_uuid = ?, last_id = ? WHERE no = ?',
     ),
   };
 }

@@ -135,22 +135,17 @@ const MIGRATIONS: readonly Migration[] = [
     `);
   },
   // 4: a run's events are chained, each naming the row of the one before it (`prev`), and the
-  // run row holds the head: last seq, last event row, its time. The (run number, seq) index
-  // cost one index page per run per commit: a group commit of 100 runs wrote ~100 index pages
-  // beside ~60 pages of events. Now it writes the events and the few run-row pages of the runs
-  // it touched. A stream is read by walking the chain back from the head.
+  // run row names the last one (`last_id`, the stream's head; its seq and time are read from that
+  // row). The (run number, seq) index cost one index page per run per commit: a group commit of
+  // 100 runs wrote ~100 index pages beside ~60 pages of events. Now it writes the events and the
+  // few run-row pages of the runs it touched. A stream is read by walking the chain back.
   (db) => {
     db.exec(`
       ALTER TABLE events ADD COLUMN prev INTEGER;
       UPDATE events SET prev = (SELECT p.id FROM events p WHERE p.run_no = events.run_no AND p.seq = events.seq - 1)
         WHERE seq > 1;
-      ALTER TABLE runs ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 1;
       ALTER TABLE runs ADD COLUMN last_id INTEGER;
-      ALTER TABLE runs ADD COLUMN updated_at TEXT;
-      UPDATE runs SET
-        last_seq   = (SELECT seq FROM events WHERE run_no = runs.no ORDER BY seq DESC LIMIT 1),
-        last_id    = (SELECT id  FROM events WHERE run_no = runs.no ORDER BY seq DESC LIMIT 1),
-        updated_at = (SELECT at  FROM events WHERE run_no = runs.no ORDER BY seq DESC LIMIT 1);
+      UPDATE runs SET last_id = (SELECT id FROM events WHERE run_no = runs.no ORDER BY seq DESC LIMIT 1);
       DROP INDEX events_by_run;
     `);
   },

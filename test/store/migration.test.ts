@@ -106,7 +106,11 @@ describe('schema migration', () => {
       const before = rows[i - 1];
       expect(row.prev).toBe(row.seq === 1 ? null : before?.run === row.run ? before.id : 'broken chain');
     }
-    const heads = raw.prepare('SELECT id, last_seq, last_id FROM runs ORDER BY id').all();
+    const heads = raw
+      .prepare(
+        'SELECT r.id, e.seq AS last_seq, r.last_id FROM runs r JOIN events e ON e.id = r.last_id ORDER BY r.id',
+      )
+      .all();
     expect(heads).toEqual([
       { id: RUN, last_seq: 4, last_id: rows.find((r) => r.run === RUN && r.seq === 4)?.id },
       { id: OTHER, last_seq: 2, last_id: rows.find((r) => r.run === OTHER && r.seq === 2)?.id },

@@ -386,6 +386,7 @@ export class Engine {
       this.active = Math.max(0, this.active - 1);
       this.secrets.delete(run.id);
       this.apis.delete(run.id);
+      this.recorder.forget(run.id); // also after a crash, which leaves its tracking behind
       this.runs.delete(run.id);
       this.log.info(
         { runId: run.id, op: run.op, status: result.status, error: result.error },

@@ -366,9 +366,12 @@ export class Engine {
       log,
     );
     this.runs.set(id, run);
-    run.subscribe((p) => {
-      if (p.kind === 'transition') log.debug({ state: p.state }, 'transition');
-    });
+    // A run with no listener builds no progress records: subscribe only when they are logged.
+    if (log.isLevelEnabled('debug')) {
+      run.subscribe((p) => {
+        if (p.kind === 'transition') log.debug({ state: p.state }, 'transition');
+      });
+    }
     return run;
   }
 

@@ -410,12 +410,59 @@ export class EventStore {
     return currentWriter(this.db);
   }
 
-  /** SQLite's `PRAGMA integrity_check`: ['ok'] when the file is sound. */
+  /**
+   * ['ok'] when the file is sound: SQLite's `PRAGMA integrity_check`, then every stream's chain
+   * (each event links to its run's previous seq; each run's head is its own last event).
+   * Otherwise one line per problem found (at most 20 of each kind).
+   */
   integrityCheck(): string[] {
     this.live();
-    return (this.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map(
+    const sqlite = (this.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map(
       (r) => r.integrity_check,
     );
+    if (sqlite.length !== 1 || sqlite[0] !== 'ok') return sqlite;
+    const links = this.db
+      .prepare(
+        `SELECT r.id AS run, e.id, e.seq, e.prev, p.run_no = e.run_no AS same_run, p.seq AS prev_seq
+           FROM events e JOIN runs r ON r.no = e.run_no LEFT JOIN events p ON p.id = e.prev
+          WHERE (e.seq = 1 AND e.prev IS NOT NULL)
+             OR (e.seq > 1 AND (p.id IS NULL OR p.run_no != e.run_no OR p.seq != e.seq - 1))
+          LIMIT 20`,
+      )
+      .all() as Array<{
+      run: string;
+      id: number;
+      seq: number;
+      prev: number | null;
+      same_run: number | null;
+      prev_seq: number | null;
+    }>;
+    const heads = this.db
+      .prepare(
+        `SELECT r.id AS run, r.last_id, e.run_no = r.no AS own
+           FROM runs r LEFT JOIN events e ON e.id = r.last_id
+          WHERE e.id IS NULL OR e.run_no != r.no
+          LIMIT 20`,
+      )
+      .all() as Array<{ run: string; last_id: number | null; own: number | null }>;
+    // A head some event links back to is not its run's last event.
+    const passed = this.db
+      .prepare('SELECT r.id AS run, r.last_id FROM events x JOIN runs r ON r.last_id = x.prev LIMIT 20')
+      .all() as Array<{ run: string; last_id: number }>;
+    const problems = [
+      ...links.map((l) =>
+        l.prev === null || l.prev_seq === null
+          ? `run ${l.run}: event ${l.id} (seq ${l.seq}) links to ${l.prev === null ? 'nothing' : `missing row ${l.prev}`}`
+          : `run ${l.run}: event ${l.id} (seq ${l.seq}) links to row ${l.prev} (${l.same_run ? '' : 'another run, '}seq ${l.prev_seq})`,
+      ),
+      ...heads.map((h) =>
+        h.own === null
+          ? `run ${h.run}: head row ${String(h.last_id)} does not exist`
+          : `run ${h.run}: head row ${String(h.last_id)} belongs to another run`,
+      ),
+      ...passed.map((h) => `run ${h.run}: head row ${h.last_id} is not its last event`),
+    ];
+    return problems.length > 0 ? problems : ['ok'];
   }
 
   /** Releases the writer lock (if held) and closes the file. Idempotent. */

@@ -224,4 +224,37 @@ describe('bad input and failures', () => {
     expect(store.writer()?.pid).toBe(process.pid);
     store.close();
   });
+
+  it("integrityCheck follows every stream's chain and names a broken link or a stale head", () => {
+    let store = EventStore.open(tmp.path);
+    const a = newRun(store);
+    const b = newRun(store);
+    store.append(a, 1, [note('a-2'), note('a-3')]);
+    store.append(b, 1, [note('b-2')]);
+    store.append(a, 3, [note('a-4')]);
+    expect(store.integrityCheck()).toEqual(['ok']);
+    store.close();
+    const raw = new Database(tmp.path);
+    const row = (run: string, seq: number) =>
+      (
+        raw
+          .prepare('SELECT e.id FROM events e JOIN runs r ON r.no = e.run_no WHERE r.id = ? AND e.seq = ?')
+          .get(run, seq) as { id: number }
+      ).id;
+    // Run a's seq 4 now links to run b's seq 2; run b's head goes back to its seq 1.
+    raw.prepare('UPDATE events SET prev = ? WHERE id = ?').run(row(b, 2), row(a, 4));
+    raw.prepare('UPDATE runs SET last_id = ? WHERE id = ?').run(row(b, 1), b);
+    raw.close();
+    store = EventStore.open(tmp.path);
+    try {
+      const report = store.integrityCheck();
+      expect(report).toHaveLength(2);
+      expect(report[0]).toMatch(
+        new RegExp(`^run ${a}: event \\d+ \\(seq 4\\) links to row \\d+ \\(another run, seq 2\\)$`),
+      );
+      expect(report[1]).toMatch(new RegExp(`^run ${b}: head row \\d+ is not its last event$`));
+    } finally {
+      store.close();
+    }
+  });
 });

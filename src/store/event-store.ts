@@ -112,9 +112,9 @@ interface RunRecord {
   machine_version: number;
   status: RunStatus;
   state: string | null;
-  /** The head of the run's stream: its last event's row, and that event's seq and time. */
+  /** The head of the run's stream: its last event's row (null only mid-creation), its seq and time. */
   last_seq: number;
-  last_id: number;
+  last_id: number | null;
   created_at: string;
   updated_at: string;
   error: string | null;
@@ -482,6 +482,7 @@ export class EventStore {
     if (!this.db.open) throw new StoreClosedError(this.path);
   }
 
+  /** The run row, then its `run.started` (seq 1) through the same path as every other event. */
   private createOne(run: NewRun): RunRow {
     const id = run.id ?? randomUUID();
     const at = run.at ?? new Date().toISOString();
@@ -496,35 +497,19 @@ export class EventStore {
       machine_version: run.machineVersion,
       status: 'running',
       state: null,
-      last_seq: 1,
-      last_id: this.txNextEventId++,
+      last_seq: 0,
+      last_id: null,
       created_at: at,
       updated_at: at,
       error: null,
     };
     record.no = Number(this.stmt.insertRun.run(record).lastInsertRowid);
-    const data = { input: redact(run.input), machine: run.machine, machineVersion: run.machineVersion };
-    this.stmt.insertEvent.run(
-      record.last_id,
-      record.no,
-      1,
-      null,
-      at,
-      'run.started',
-      null,
-      null,
-      null,
-      JSON.stringify(data),
-      EVENT_PAYLOAD_VERSION,
-    );
-    this.txHeads.set(id, {
-      no: record.no,
-      last_seq: 1,
-      last_id: record.last_id,
-      state: null,
-      status: 'running',
-      error: null,
-      node_uuid: record.node_uuid,
+    this.txHeads.set(id, record);
+    const data = { input: run.input, machine: run.machine, machineVersion: run.machineVersion };
+    record.last_seq = this.appendOne({
+      runId: id,
+      expectedSeq: 0,
+      events: [{ kind: 'run.started', at, data }],
     });
     return toRun(record);
   }
@@ -648,9 +633,6 @@ function prepareStatements(db: Database.Database) {
     ),
     insertRun: db.prepare(
       'INSERT INTO runs (id, op, instance_uuid, node_uuid, machine, machine_version, status, state, created_at, error, last_id) VALUES (@id, @op, @instance_uuid, @node_uuid, @machine, @machine_version, @status, @state, @created_at, @error, @last_id)',
-    ),
-    insertEvent: db.prepare(
-      `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES (${EVENT_COLUMNS.map(() => '?').join(', ')})`,
     ),
     advanceRun: db.prepare('UPDATE runs SET state = ?, last_id = ? WHERE no = ?'),
     updateRun: db.prepare(

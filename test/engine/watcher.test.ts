@@ -49,6 +49,16 @@ function watchForever(watcher: NodeWatcher, nodes: readonly string[]): void {
   for (const n of nodes) again(n);
 }
 
+/** A watcher (1 s ticks, listing above 2 nodes) whose nodes are all watched for `forMs`. */
+async function watchedFor(sweepMs: number, forMs: number) {
+  const { api, log } = slowIronic(sweepMs);
+  const watcher = new NodeWatcher({ ironic: api, intervalMs: 1000, listThreshold: 2 });
+  watchForever(watcher, NODES);
+  await vi.advanceTimersByTimeAsync(forMs);
+  watcher.close();
+  return { log, stats: watcher.stats };
+}
+
 beforeEach(() => {
   vi.useFakeTimers({ now: 0 });
 });
@@ -58,23 +68,15 @@ afterEach(() => {
 
 describe('NodeWatcher', () => {
   it('ticks one interval after the previous tick started, however long its sweep took', async () => {
-    const { api, log } = slowIronic(600);
-    const watcher = new NodeWatcher({ ironic: api, intervalMs: 1000, listThreshold: 2 });
-    watchForever(watcher, NODES);
-    await vi.advanceTimersByTimeAsync(3700);
-    watcher.close();
+    const { log, stats } = await watchedFor(600, 3700);
     // Waiting again only after a 600 ms sweep would put the ticks at 1000, 2600, ...
     expect(log.starts).toEqual([1000, 2000, 3000]);
-    expect(watcher.stats.listSweeps).toBe(3);
-    expect(watcher.stats.observations).toBe(15);
+    expect(stats.listSweeps).toBe(3);
+    expect(stats.observations).toBe(15);
   });
 
   it('runs a tick that came due during a sweep as soon as that sweep ends, never two at once', async () => {
-    const { api, log } = slowIronic(1500);
-    const watcher = new NodeWatcher({ ironic: api, intervalMs: 1000, listThreshold: 2 });
-    watchForever(watcher, NODES);
-    await vi.advanceTimersByTimeAsync(5600);
-    watcher.close();
+    const { log } = await watchedFor(1500, 5600);
     expect(log.starts).toEqual([1000, 2500, 4000, 5500]);
     expect(log.maxInFlight).toBe(1);
   });

@@ -1,14 +1,19 @@
 // How long does one inventory refresh of 10,000 nodes take against the simulator, and how
 // many HTTP requests does it make? Run after `npm run build`:
-//   node bench/inventory.mjs [nodes=10000] [runs=5]
+//   node bench/inventory.mjs [--nodes 10000] [--runs 5]
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { startSimulator } from '../dist/sim/index.js';
 import { IronicClient } from '../dist/ironic/client.js';
 import { Inventory } from '../dist/inventory/inventory.js';
+import { benchArgs } from './args.mjs';
 
-const nodeCount = Number(process.argv[2] ?? 10_000);
-const runs = Number(process.argv[3] ?? 5);
+const args = benchArgs('usage: npm run build && node bench/inventory.mjs [--nodes 10000] [--runs 5]', {
+  nodes: { kind: 'int', default: 10_000, min: 1 },
+  runs: { kind: 'int', default: 5, min: 1 },
+});
+const nodeCount = args.nodes;
+const runs = args.runs;
 const hosts = ['scheduler-a', 'scheduler-b', 'scheduler-c'];
 
 // A realistic fleet: every node with sizes and capabilities, one in ten deployed.

@@ -1,4 +1,4 @@
-// Simulator benchmark: `npm run build && node bench/sim.mjs [--nodes N] [--concurrency C]`
+// Simulator benchmark: `npm run build && node bench/sim.mjs [--nodes N] [--concurrency C] [--deploy-ms MS]`
 //
 // Starts the simulator in a child process with 10,000 pre-enrolled nodes (so the load
 // generator does not share its event loop) and prints, on this machine:
@@ -12,19 +12,27 @@ import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { benchArgs } from './args.mjs';
 import { Pool } from 'undici';
 
-const args = process.argv.slice(2);
-const opt = (name, dflt) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
-const NODES = opt('--nodes', 10_000);
-const CONCURRENCY = opt('--concurrency', 32);
+const args = benchArgs(
+  'usage: npm run build && node bench/sim.mjs [--nodes 10000] [--concurrency 32] [--deploy-ms 1000]',
+  {
+    nodes: { kind: 'int', default: 10_000, min: 1 },
+    concurrency: { kind: 'int', default: 32, min: 1 },
+    'deploy-ms': { kind: 'int', default: 1000 },
+    serve: { kind: 'flag' }, // internal: the simulator child
+  },
+);
+const NODES = args.nodes;
+const CONCURRENCY = args.concurrency;
 const HEADERS = { 'x-openstack-ironic-api-version': '1.82', 'content-type': 'application/json' };
 
-if (args.includes('--serve')) {
+if (args.serve) {
   const { startSimulator } = await import('../dist/sim/index.js');
   const sim = await startSimulator({
     nodes: NODES,
-    deployMs: opt('--deploy-ms', 1000),
+    deployMs: args['deploy-ms'],
     cleanMs: 500,
     deleteMs: 200,
     logCapacity: 10_000,
@@ -49,7 +57,9 @@ if (args.includes('--serve')) {
 }
 
 async function main() {
-  const child = fork(fileURLToPath(import.meta.url), ['--serve', ...args], { stdio: 'inherit' });
+  const child = fork(fileURLToPath(import.meta.url), ['--serve', ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
   const next = () => new Promise((resolve) => child.once('message', resolve));
   const { url, ids } = await next();
   const stats = async () => {

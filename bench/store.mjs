@@ -25,14 +25,24 @@ import { EventStore } from '../dist/store/event-store.js';
 import { machineStepper } from '../dist/store/machine-stepper.js';
 import { replayRun, stateToString } from '../dist/store/replay.js';
 import * as teardownScenario from './scenarios/teardown.mjs';
+import { benchArgs } from './args.mjs';
 
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const scenarioArg = args.includes('--scenario') ? args[args.indexOf('--scenario') + 1] : undefined;
+const args = benchArgs(
+  `usage: npm run build && node bench/store.mjs [--only single,batched,replay,open] [--rounds 5]
+       [--quick] [--scenario <module.mjs>]`,
+  {
+    only: { kind: 'list', default: null, values: ['single', 'batched', 'replay', 'open'] },
+    rounds: { kind: 'int', default: 5, min: 1 },
+    quick: { kind: 'flag' },
+    scenario: { kind: 'string', default: undefined },
+  },
+);
+const quick = args.quick;
+const scenarioArg = args.scenario;
 const scale = quick ? 0.1 : 1;
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : null;
+const only = args.only;
 const wants = (part) => only === null || only.includes(part);
-const ROUNDS = args.includes('--rounds') ? Math.max(1, Number(args[args.indexOf('--rounds') + 1])) : 5;
+const ROUNDS = args.rounds;
 
 const dir = mkdtempSync(join(tmpdir(), 'ironledger-bench-'));
 const fmt = (n) => Math.round(n).toLocaleString('en-US');

@@ -27,21 +27,28 @@ import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { benchArgs } from './args.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
-const SIZES = String(opt('--sizes', '1,100,1000,10000'))
-  .split(',')
-  .map(Number)
-  .filter((n) => n > 0);
-const CLEAN_MS = Number(opt('--clean-ms', 3000));
-const POLL_MS = Number(opt('--poll-ms', 2000));
-const DELETE_MS = Number(opt('--delete-ms', 100));
-const CONNECTIONS = Number(opt('--connections', 8));
-const FLOOR = !args.includes('--no-floor');
+const USAGE = `usage: npm run build && node bench/teardown.mjs [--sizes 1,100,1000,10000] [--clean-ms 3000]
+       [--poll-ms 2000] [--delete-ms 100] [--connections 8] [--no-floor]`;
+const args = benchArgs(USAGE, {
+  sizes: { kind: 'ints', default: [1, 100, 1000, 10000], min: 1 },
+  'clean-ms': { kind: 'int', default: 3000 },
+  'poll-ms': { kind: 'int', default: 2000, min: 1 },
+  'delete-ms': { kind: 'int', default: 100 },
+  connections: { kind: 'int', default: 8, min: 1 },
+  'no-floor': { kind: 'flag' },
+  serve: { kind: 'flag' }, // internal: the simulator child
+});
+const SIZES = args.sizes;
+const CLEAN_MS = args['clean-ms'];
+const POLL_MS = args['poll-ms'];
+const DELETE_MS = args['delete-ms'];
+const CONNECTIONS = args.connections;
+const FLOOR = !args['no-floor'];
 const instanceOf = (i) => `11111111-2222-4333-8444-${String(i).padStart(12, '0')}`;
 
-if (args.includes('--serve')) await serve();
+if (args.serve) await serve();
 else await main();
 
 /** The child: one simulator at a time, driven over the IPC channel. */

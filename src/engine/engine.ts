@@ -50,6 +50,11 @@ export interface EngineOptions {
   /** Resume every unfinished run once open (default false; see resumeAll()). */
   resume?: boolean;
   synchronous?: 'NORMAL' | 'FULL';
+  /**
+   * Caps the event store at this many 4 KiB pages. A run whose progress no longer fits is
+   * interrupted with STORE_DISK_FULL and stays resumable once the cap is raised or space freed.
+   */
+  maxDbPages?: number;
   /** Above this many watched nodes a watcher tick lists nodes instead of GETting each (default 16). */
   listThreshold?: number;
   /** Replaces effect implementations (tests of fault handling; never needed in production). */
@@ -80,6 +85,11 @@ interface Ticket {
   start: () => Promise<void>;
 }
 
+/** A run waiting for its node and instance to be free. */
+interface Claim extends Ticket {
+  keys: string[];
+}
+
 const noHooks: FilteringHooks = {
   setupFiltering: async () => undefined,
   teardownFiltering: async () => undefined,
@@ -87,8 +97,12 @@ const noHooks: FilteringHooks = {
 
 export class Engine {
   private readonly runs = new Map<string, Run>();
-  private readonly busyKeys = new Map<string, string>();
-  private readonly keyWaiters = new Map<string, Array<() => void>>();
+  /** Lock key (`node:X`, `instance:Y`) to the run holding it. */
+  private readonly holders = new Map<string, string>();
+  /** The keys each admitted run holds, released together when it ends. */
+  private readonly held = new Map<string, string[]>();
+  /** Runs waiting for keys, in the order they were asked for: a later one never overtakes. */
+  private readonly claims: Claim[] = [];
   private readonly queue: Ticket[] = [];
   private readonly secrets = new Map<string, RunSecrets>();
   private readonly apis = new Map<string, IronicApi>();
@@ -96,6 +110,7 @@ export class Engine {
   private readonly waiting = new Map<string, number>();
   private active = 0;
   private closing = false;
+  private closed: Promise<void> | null = null;
   private totalRequests = 0;
   private readonly recorder: Recorder;
   private readonly watcher: NodeWatcher;
@@ -124,6 +139,7 @@ export class Engine {
     const store = EventStore.open(opts.db, {
       mode: 'writer',
       synchronous: opts.synchronous ?? 'NORMAL',
+      ...(opts.maxDbPages !== undefined ? { maxPageCount: opts.maxDbPages } : {}),
       onCheckpointError: (message) => log.warn({ db: opts.db, message }, 'background WAL checkpoint failed'),
     });
     let client: IronicClient;
@@ -199,6 +215,7 @@ export class Engine {
 
   /** Continues every unfinished run in the store. Returns their handles. */
   resumeAll(): RunHandle[] {
+    this.assertOpen();
     const handles: RunHandle[] = [];
     for (const row of this.store.unfinishedRuns()) {
       if (this.runs.has(row.id)) continue;
@@ -273,10 +290,16 @@ export class Engine {
   /**
    * Graceful close: starts no new effect, lets in-flight requests finish up to the
    * deadline, abandons waits (they are repeated on resume), then closes everything.
-   * Runs left unfinished stay `running` in the store and resume later.
+   * Runs left unfinished stay `running` in the store and resume later; their `done`
+   * settles with status `interrupted` (error code ENGINE_CLOSED). Calling it again
+   * returns the same promise.
    */
-  async close(opts: { deadlineMs?: number } = {}): Promise<void> {
-    if (this.closing) return;
+  close(opts: { deadlineMs?: number } = {}): Promise<void> {
+    this.closed ??= this.shutdown(opts.deadlineMs ?? 5000);
+    return this.closed;
+  }
+
+  private async shutdown(deadlineMs: number): Promise<void> {
     this.closing = true;
     const running = [...this.runs.values()].filter((r) => !r.isFinished);
     for (const run of running) run.drain();
@@ -284,19 +307,26 @@ export class Engine {
     for (const [key, n] of this.waiting)
       if (n > 0) this.runs.get(key.slice(0, key.indexOf('/')))?.abandon(key.slice(key.indexOf('/') + 1));
     this.watcher.close();
-    const deadline = opts.deadlineMs ?? 5000;
     const settled = Promise.all(running.map((r) => r.settled()));
     let timer: NodeJS.Timeout | undefined;
+    let over = false;
     await Promise.race([
       (async () => {
-        while (running.some((r) => r.inFlightCount > 0)) await new Promise((r) => setTimeout(r, 10));
+        while (!over && running.some((r) => r.inFlightCount > 0)) await delay(10);
         await settled;
       })(),
-      new Promise((r) => (timer = setTimeout(r, deadline))),
+      new Promise((r) => (timer = setTimeout(r, deadlineMs))),
     ]);
-    if (timer) clearTimeout(timer);
+    over = true;
+    clearTimeout(timer);
     for (const run of running) run.stop();
     this.recorder.flush();
+    for (const run of [...this.runs.values()]) {
+      run.interrupt({
+        code: 'ENGINE_CLOSED',
+        message: `The engine closed before run ${run.id} ended; it stays resumable from ${this.store.path}.`,
+      });
+    }
     if (this.ownsClient) await this.client.close();
     this.store.close();
   }
@@ -315,7 +345,7 @@ export class Engine {
     const preempted = op === 'destroy' ? this.preemptDeploy(instance) : null;
     if ((this.opts.busy ?? 'refuse') === 'refuse') {
       for (const key of keys) {
-        const holder = this.busyKeys.get(key);
+        const holder = this.holderOf(key);
         if (holder && holder === preempted) continue;
         if (holder) {
           throw new EngineError(
@@ -349,7 +379,7 @@ export class Engine {
 
   /** Aborts a deploy or rebuild of `instance`; returns its run id, which the teardown then waits for. */
   private preemptDeploy(instance: string): string | null {
-    const holder = this.busyKeys.get(`instance:${instance}`);
+    const holder = this.holderOf(`instance:${instance}`);
     const run = holder ? this.runs.get(holder) : undefined;
     if (!run || run.isFinished || (run.op !== 'deploy' && run.op !== 'rebuild')) return null;
     run.send({ type: ABORT, reason: `instance ${instance} is being destroyed` });
@@ -360,7 +390,14 @@ export class Engine {
   private newRun(id: string, op: OpName, instance: string | null, node: string | null): Run {
     const log = this.log.child({ runId: id, op, instance, node });
     const run = new Run(
-      { id, op, machine: lifecycles[op].machine, instance, node },
+      {
+        id,
+        op,
+        machine: lifecycles[op].machine,
+        instance,
+        node,
+        onNodeLearned: (learned) => this.claimLearnedNode(id, learned),
+      },
       this.recorder,
       (call) => this.runEffect(call),
       log,
@@ -375,29 +412,58 @@ export class Engine {
     return run;
   }
 
-  /** Takes the node/instance locks and a concurrency slot, then begins. */
+  /**
+   * Takes the node/instance locks and a concurrency slot, then begins. The locks are taken
+   * together and at once when free, so two commands given in the same tick run in the order given.
+   */
   private admit(run: Run, begin: () => Promise<void>): RunHandle {
-    const keys = lockKeys(run.instance, run.node);
-    const go = async (): Promise<void> => {
-      for (const key of keys) await this.acquire(key, run.id);
-      this.queue.push({ run, start: begin });
-      this.pump();
-    };
-    void go();
+    this.claims.push({ run, start: begin, keys: lockKeys(run.instance, run.node) });
     void run.done.then((result) => {
-      for (const key of keys) this.release(key, run.id);
-      this.active = Math.max(0, this.active - 1);
+      this.releaseAll(run.id);
+      const waiting = this.claims.findIndex((c) => c.run === run);
+      if (waiting >= 0) this.claims.splice(waiting, 1);
+      else {
+        const queued = this.queue.findIndex((t) => t.run === run);
+        if (queued >= 0) this.queue.splice(queued, 1);
+        else this.active = Math.max(0, this.active - 1);
+      }
       this.secrets.delete(run.id);
       this.apis.delete(run.id);
-      this.recorder.forget(run.id); // also after a crash, which leaves its tracking behind
+      this.recorder.forget(run.id); // also after an interruption, which leaves its tracking behind
       this.runs.delete(run.id);
       this.log.info(
         { runId: run.id, op: run.op, status: result.status, error: result.error },
         'run finished',
       );
-      this.pump();
+      this.grant();
     });
+    this.grant();
     return this.toHandle(run);
+  }
+
+  /**
+   * Moves every waiting run whose keys are all free into the start queue, oldest first. A key
+   * wanted by an older waiting run counts as taken, so no run overtakes an older one on a key.
+   */
+  private grant(): void {
+    let wanted: Set<string> | null = null;
+    for (let i = 0; i < this.claims.length;) {
+      const claim = this.claims[i]!;
+      const free = claim.keys.every(
+        (k) => !wanted?.has(k) && (this.holders.get(k) ?? claim.run.id) === claim.run.id,
+      );
+      if (!free) {
+        wanted ??= new Set();
+        for (const k of claim.keys) wanted.add(k);
+        i++;
+        continue;
+      }
+      this.claims.splice(i, 1);
+      for (const k of claim.keys) this.holders.set(k, claim.run.id);
+      this.held.set(claim.run.id, claim.keys);
+      this.queue.push(claim);
+    }
+    this.pump();
   }
 
   private pump(): void {
@@ -405,30 +471,40 @@ export class Engine {
     while (this.active < limit && this.queue.length > 0 && !this.closing) {
       const ticket = this.queue.shift()!;
       this.active++;
-      ticket
-        .start()
-        .catch((err: unknown) => this.log.error({ runId: ticket.run.id, err }, 'run could not start'));
+      // A first step that cannot be recorded interrupts the run, which frees its slot and keys.
+      ticket.start().catch((err: unknown) => ticket.run.fail(err));
     }
   }
 
-  private async acquire(key: string, runId: string): Promise<void> {
-    while (this.busyKeys.has(key) && this.busyKeys.get(key) !== runId) {
-      await new Promise<void>((resolve) => {
-        const list = this.keyWaiters.get(key);
-        if (list) list.push(resolve);
-        else this.keyWaiters.set(key, [resolve]);
-      });
-    }
-    this.busyKeys.set(key, runId);
+  /** Who holds `key`, or failing that the oldest run waiting for it. */
+  private holderOf(key: string): string | undefined {
+    return this.holders.get(key) ?? this.claims.find((c) => c.keys.includes(key))?.run.id;
   }
 
-  private release(key: string, runId: string): void {
-    if (this.busyKeys.get(key) !== runId) return;
-    this.busyKeys.delete(key);
-    const waiters = this.keyWaiters.get(key);
-    const next = waiters?.shift();
-    if (waiters && waiters.length === 0) this.keyWaiters.delete(key);
-    next?.();
+  /**
+   * A run learned its node mid-run (a teardown looks it up by instance): from now on the node is
+   * its, so a command for that node waits or is refused. Should another run hold it already,
+   * both act on the node; Ironic's own locking arbitrates, and the log says so.
+   */
+  private claimLearnedNode(runId: string, node: string): void {
+    const key = `node:${node}`;
+    const holder = this.holders.get(key);
+    if (holder === runId) return;
+    if (holder !== undefined) {
+      this.log.warn({ runId, node, holder }, 'node learned mid-run already has another run');
+      return;
+    }
+    const keys = this.held.get(runId);
+    if (!keys) return; // not admitted (finished or interrupted meanwhile)
+    this.holders.set(key, runId);
+    keys.push(key);
+  }
+
+  private releaseAll(runId: string): void {
+    for (const key of this.held.get(runId) ?? []) {
+      if (this.holders.get(key) === runId) this.holders.delete(key);
+    }
+    this.held.delete(runId);
   }
 
   private async runEffect(call: EffectCall): Promise<unknown> {
@@ -540,6 +616,10 @@ function lockKeys(instance: string | null, node: string | null): string[] {
   if (node) keys.push(`node:${node}`);
   if (instance) keys.push(`instance:${instance}`);
   return keys;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

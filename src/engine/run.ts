@@ -33,7 +33,12 @@ export type EffectRunner = (call: EffectCall) => Promise<unknown>;
 export interface RunResult {
   runId: string;
   op: string;
-  status: Exclude<RunStatus, 'running'>;
+  /**
+   * `interrupted`: this engine stopped driving the run before it ended, because it was closed
+   * (error code ENGINE_CLOSED) or could not record the run's progress (RUN_INTERRUPTED). The
+   * run is still `running` in the store, and resume continues it from its last recorded step.
+   */
+  status: Exclude<RunStatus, 'running'> | 'interrupted';
   instance: string | null;
   node: string | null;
   error: JsonObject | null;
@@ -57,6 +62,8 @@ export interface RunSpec {
   machine: AnyStateMachine;
   instance: string | null;
   node: string | null;
+  /** Told when the machine learns the run's node mid-run (a teardown looks it up by instance). */
+  onNodeLearned?: (node: string) => void;
 }
 
 interface SpawnParams {
@@ -101,6 +108,7 @@ export class Run {
   private resolveDone!: (r: RunResult) => void;
   private currentState = 'created';
   private requestCount = 0;
+  private readonly onNodeLearned: ((node: string) => void) | undefined;
 
   constructor(
     spec: RunSpec,
@@ -113,6 +121,7 @@ export class Run {
     this.stepper = machineStepper(spec.machine);
     this.instance = spec.instance;
     this.node = spec.node;
+    this.onNodeLearned = spec.onNodeLearned;
     this.done = new Promise<RunResult>((resolve) => (this.resolveDone = resolve));
   }
 
@@ -298,7 +307,7 @@ export class Run {
   }
 
   private enqueue(step: () => Promise<void>): void {
-    this.chain = this.chain.then(step).catch((err: unknown) => this.crash(err));
+    this.chain = this.chain.then(step).catch((err: unknown) => this.fail(err));
   }
 
   private async onResult(
@@ -346,6 +355,7 @@ export class Run {
     if (typeof node !== 'string' || node === this.node) return data;
     this.node = node;
     data.nodeUuid = node;
+    this.onNodeLearned?.(node);
     return data;
   }
 
@@ -407,20 +417,32 @@ export class Run {
     this.resolveDone(result);
   }
 
-  /** A bug or a store failure: the run cannot go on safely; it stays resumable. */
-  private crash(err: unknown): void {
+  /**
+   * A bug or a store failure, inside the step chain or in the first step: the run cannot go on
+   * safely and is interrupted; it stays resumable.
+   */
+  fail(err: unknown): void {
+    if (this.finished) return;
+    const error = toEffectErrorJson(err);
+    this.log.error({ err: error }, 'run stopped: could not record its progress');
+    this.interrupt({ ...error, code: 'RUN_INTERRUPTED', cause: error.code });
+  }
+
+  /**
+   * Stops driving the run and settles `done` with status `interrupted` and `error`; the store
+   * still holds it as running, so resume continues it. A run that already ended is left alone.
+   */
+  interrupt(error: JsonObject): void {
     if (this.finished) return;
     this.finished = true;
     this.stop();
-    const error = toEffectErrorJson(err);
-    this.log.error({ err: error }, 'run stopped: could not record its progress');
     this.resolveDone({
       runId: this.id,
       op: this.op,
-      status: 'failed',
+      status: 'interrupted',
       instance: this.instance,
       node: this.node,
-      error: { ...error, code: 'RUN_INTERRUPTED', cause: error.code },
+      error: { state: this.currentState, ...error },
       warnings: [],
       output: null,
       requests: this.requestCount,
@@ -435,7 +457,14 @@ export class Run {
       state: this.currentState,
       ...p,
     };
-    for (const l of this.listeners) l(progress);
+    // A listener belongs to the embedder: its exception must not stop or leak the run.
+    for (const l of this.listeners) {
+      try {
+        l(progress);
+      } catch (err) {
+        this.log.warn({ err, kind: p.kind }, 'a run listener threw; ignored');
+      }
+    }
   }
 }
 

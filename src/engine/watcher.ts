@@ -56,6 +56,8 @@ export class NodeWatcher {
   /** A tick came due while the previous one was still out. */
   private due = false;
   private closed = false;
+  /** Aborts the requests of a tick still out when the watcher closes (retries included). */
+  private readonly inFlight = new AbortController();
   readonly stats: WatcherStats = { ticks: 0, getRequests: 0, listSweeps: 0, observations: 0 };
 
   constructor(private readonly opts: WatcherOptions) {}
@@ -101,6 +103,7 @@ export class NodeWatcher {
 
   close(): void {
     this.closed = true;
+    this.inFlight.abort(new Error('node watcher closed'));
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const err = new Error('node watcher closed');
@@ -142,7 +145,7 @@ export class NodeWatcher {
     const width = Math.max(1, this.opts.getConcurrency ?? 16);
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < entries.length) {
+      while (next < entries.length && !this.closed) {
         const [node, waiters] = entries[next++]!;
         this.stats.getRequests++;
         try {
@@ -150,6 +153,7 @@ export class NodeWatcher {
             fields: WATCH_FIELDS,
             observer: tellWaiters(waiters),
             priority: 'urgent',
+            signal: this.inFlight.signal,
           });
           this.settle(waiters, found);
         } catch (err) {
@@ -167,7 +171,7 @@ export class NodeWatcher {
       const all = [...batch.values()].flat();
       nodes = await this.opts.ironic.listNodes(
         { fields: WATCH_FIELDS, limit: 0 },
-        { observer: tellWaiters(all), priority: 'urgent' },
+        { observer: tellWaiters(all), priority: 'urgent', signal: this.inFlight.signal },
       );
     } catch (err) {
       for (const list of batch.values()) for (const w of list) w.reject(err);

@@ -3,10 +3,21 @@
 import type { IronicApi, Json, JsonObject, Node } from '../ironic/types.js';
 import type { NodeObservedEvent } from './node-view.js';
 
+/**
+ * What a filtering hook is told. `signal` aborts when the engine closes or the run leaves the
+ * step: a hook should stop then, since the step is run again on resume.
+ */
+export interface FilteringCall {
+  instance: string;
+  node: string;
+  vifs: string[];
+  signal: AbortSignal;
+}
+
 /** The embedder's network filtering (the seed's firewall driver); default no-op. */
 export interface FilteringHooks {
-  setupFiltering(a: { instance: string; node: string; vifs: string[] }): Promise<void>;
-  teardownFiltering(a: { instance: string; node: string; vifs: string[] }): Promise<void>;
+  setupFiltering(a: FilteringCall): Promise<void>;
+  teardownFiltering(a: FilteringCall): Promise<void>;
 }
 
 /**

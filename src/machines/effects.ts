@@ -136,7 +136,12 @@ export async function plugVifs(input: VifsInput, ctx: EffectContext): Promise<Pl
 
 export async function startFiltering(input: FilteringInput, ctx: EffectContext): Promise<FilteringOutput> {
   try {
-    await ctx.hooks.setupFiltering({ instance: input.instance, node: input.node, vifs: input.vifs });
+    await ctx.hooks.setupFiltering({
+      instance: input.instance,
+      node: input.node,
+      vifs: input.vifs,
+      signal: ctx.signal,
+    });
   } catch (err) {
     throw hookFailure('setupFiltering', input.node, err);
   }
@@ -145,7 +150,12 @@ export async function startFiltering(input: FilteringInput, ctx: EffectContext):
 
 export async function stopFiltering(input: FilteringInput, ctx: EffectContext): Promise<FilteringOutput> {
   try {
-    await ctx.hooks.teardownFiltering({ instance: input.instance, node: input.node, vifs: input.vifs });
+    await ctx.hooks.teardownFiltering({
+      instance: input.instance,
+      node: input.node,
+      vifs: input.vifs,
+      signal: ctx.signal,
+    });
   } catch (err) {
     throw hookFailure('teardownFiltering', input.node, err);
   }

@@ -152,6 +152,8 @@ describe('engine: 1,000 teardowns with 30 % of Ironic requests failing', () => {
     expect(finished).toHaveLength(RUNS);
     for (const f of finished) {
       expect(f.events.at(-1)?.kind, f.runId).toBe('run.finished');
+      const status = f.result.status;
+      if (status === 'interrupted') throw new Error(`run ${f.runId} was interrupted`);
       const timeline = buildTimeline(
         {
           id: f.runId,
@@ -160,7 +162,7 @@ describe('engine: 1,000 teardowns with 30 % of Ironic requests failing', () => {
           nodeUuid: f.node,
           machine: 'teardown',
           machineVersion: 1,
-          status: f.result.status,
+          status,
           state: null,
           lastSeq: f.events.length,
           createdAt: f.events[0]!.at,

@@ -1,10 +1,13 @@
 // Deploy (seed: spawn, _add_instance_info_to_node, _plug_vifs, _start_firewall,
 // _generate_configdrive, _cleanup_deploy, _wait_for_active).
 //
-// Every failure before Ironic accepts `active` leaves VIFs attached and filtering started,
-// so it runs the cleanup (detach every VIF, stop filtering) before `failed`. Once `active`
-// is requested the node belongs to Ironic's deploy; a failure from there on is reported and
-// left to a teardown.
+// Reading the node and associating it with the instance touch nothing that needs undoing: a
+// failure there ends the run at once. Above all, when the association is refused because the
+// node belongs to another instance, the VIF ids named in this deploy may be that instance's
+// ports, so detaching them would cut a running server off its network. Every failure after
+// the association and before Ironic accepts `active` runs the cleanup (detach every VIF, stop
+// filtering) before `failed`. Once `active` is requested the node belongs to Ironic's deploy;
+// a failure from there on is reported and left to a teardown.
 import { assign, setup } from 'xstate';
 import type { FlavorInfo, ImageInfo, Json, NetworkVif, Node } from '../ironic/types.js';
 import { effectActors } from './actors.js';
@@ -158,7 +161,7 @@ export const deployMachine = setup({
         src: 'getNode',
         input: ({ context }) => ({ node: context.node ?? '' }),
         onDone: { target: 'addInstanceInfo', actions: 'recordNodeInfo' },
-        onError: { target: 'cleanup', actions: 'failGetNode' },
+        onError: { target: 'failed', actions: 'failGetNode' },
       },
     },
     addInstanceInfo: {
@@ -173,7 +176,7 @@ export const deployMachine = setup({
           ...(context.hostname === null ? {} : { hostname: context.hostname }),
         }),
         onDone: { target: 'validate' },
-        onError: { target: 'cleanup', actions: 'failAddInstanceInfo' },
+        onError: { target: 'failed', actions: 'failAddInstanceInfo' },
       },
     },
     validate: {

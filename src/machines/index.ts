@@ -47,7 +47,7 @@ export interface Lifecycle<I> {
 }
 
 export const lifecycles: { [K in OpName]: Lifecycle<OpInputs[K]> } = {
-  deploy: { op: 'deploy', machine: deployMachine, version: 3 },
+  deploy: { op: 'deploy', machine: deployMachine, version: 4 },
   destroy: { op: 'destroy', machine: teardownMachine, version: 2 },
   rebuild: { op: 'rebuild', machine: rebuildMachine, version: 3 },
   reboot: { op: 'reboot', machine: rebootMachine, version: 2 },

@@ -111,9 +111,21 @@ describe('deploy machine', () => {
       input,
       script({ addInstanceInfo: fail('IRONIC_CONFLICT', 409, 'Node is associated with instance') }),
     );
-    expect(r.srcs).toEqual(['getNode', 'addInstanceInfo', ...CLEANUP]);
+    // No cleanup: the VIFs named here may be the other instance's ports, attached and in use.
+    expect(r.srcs).toEqual(['getNode', 'addInstanceInfo']);
     expect(r.output.error).toMatchObject({ code: 'IRONIC_CONFLICT', status: 409 });
     expect(r.output.error?.message).toMatch(/failed to add deploy parameters/);
+  });
+
+  it('fails without touching VIFs or filtering when the node cannot be read (seed: spawn _get_node)', () => {
+    const r = run(
+      deployMachine,
+      input,
+      script({ getNode: fail('IRONIC_NOT_FOUND', 404, 'Node could not be found') }),
+    );
+    expect(r.srcs).toEqual(['getNode']);
+    expect(r.output.error).toMatchObject({ code: 'IRONIC_NOT_FOUND', status: 404 });
+    expect(r.output.error?.message).toMatch(/cannot read node/);
   });
 
   it('cleans up when a VIF cannot be attached (seed: _plug_vifs)', () => {

@@ -302,10 +302,16 @@ const teardown: Invariant[] = [
 ];
 
 const deploy: Invariant[] = [
-  // Every failure before Ironic accepted `active` ends with the cleanup, in order.
+  // Every failure after the node was associated and before Ironic accepted `active` ends with
+  // the cleanup, in order; a failure before the association touches no VIF and no filtering.
   (p) => {
     if (p.state !== 'failed' || indexOfSuccess(p.trace, 'requestActive') !== -1 || p.trace.length === 0)
       return null;
+    if (indexOfSuccess(p.trace, 'addInstanceInfo') === -1) {
+      return srcs(p.trace).some((s) => s !== 'getNode' && s !== 'addInstanceInfo')
+        ? 'VIFs or filtering touched before the node was associated'
+        : null;
+    }
     return srcs(p.trace).slice(-2).join(',') === 'unplugVifs,stopFiltering'
       ? null
       : 'failed before active without cleanup';

@@ -108,7 +108,7 @@ export function renderTimeline(t: Timeline): string {
     out.push('');
     const e = t.failure.error;
     out.push(
-      `FAILED in ${t.failure.state ?? '?'}: ${e ? `${String(e.message ?? '')} (${String(e.code ?? '')})` : 'no error recorded'}`,
+      `FAILED in ${t.failure.state ?? '?'}${t.failure.ironicState ? ` (Ironic: ${t.failure.ironicState})` : ''}: ${e ? `${String(e.message ?? '')} (${String(e.code ?? '')})` : 'no error recorded'}`,
     );
   }
   return out.join('\n');

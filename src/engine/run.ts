@@ -42,6 +42,12 @@ export interface RunResult {
   instance: string | null;
   node: string | null;
   error: JsonObject | null;
+  /**
+   * The machine state the failure happened in (e.g. `addInstanceInfo`), also when the machine
+   * went on to clean up before ending; null when the run succeeded or the state is not known
+   * (a failure found by the very first step, or set before a restart).
+   */
+  failedIn: string | null;
   warnings: string[];
   output: JsonObject | null;
   /** HTTP attempts this run sent to Ironic, retries included (the shared watcher's polls are not). */
@@ -108,6 +114,8 @@ export class Run {
   private resolveDone!: (r: RunResult) => void;
   private currentState = 'created';
   private requestCount = 0;
+  /** The state the machine was in when its context first held an error. */
+  private failedIn: string | null = null;
   private readonly onNodeLearned: ((node: string) => void) | undefined;
 
   constructor(
@@ -366,6 +374,7 @@ export class Run {
     from: string | null,
   ): Promise<void> {
     const to = stateToString(next.value);
+    if (this.failedIn === null && from !== null && errorIn(next) && !errorIn(this.snapshot)) this.failedIn = from;
     // The step that ends the run commits its run.finished with it: one commit, not two.
     const ending = next.status === 'done' ? this.ending(next) : null;
     await this.recorder.append(this.id, ending ? [...events, ending.event] : events);
@@ -394,7 +403,10 @@ export class Run {
     const node = typeof output.node === 'string' ? output.node : this.node;
     const warnings = Array.isArray(output.warnings) ? output.warnings.map(String) : [];
     return {
-      event: { kind: 'run.finished', data: { status, output, error, nodeUuid: node ?? null } },
+      event: {
+        kind: 'run.finished',
+        data: { status, output, error, failedIn: error ? this.failedIn : null, nodeUuid: node ?? null },
+      },
       result: {
         runId: this.id,
         op: this.op,
@@ -402,6 +414,7 @@ export class Run {
         instance: this.instance,
         node,
         error,
+        failedIn: error ? this.failedIn : null,
         warnings,
         output,
         requests: this.requestCount,
@@ -443,6 +456,7 @@ export class Run {
       instance: this.instance,
       node: this.node,
       error: { state: this.currentState, ...error },
+      failedIn: this.currentState,
       warnings: [],
       output: null,
       requests: this.requestCount,
@@ -472,6 +486,12 @@ export class Run {
 function toJson(value: unknown): JsonObject[keyof JsonObject] {
   if (value === undefined) return null;
   return JSON.parse(JSON.stringify(value)) as JsonObject;
+}
+
+/** Whether a lifecycle machine's context holds the error it will end with. */
+function errorIn(snapshot: AnyMachineSnapshot | null): boolean {
+  const error = (snapshot?.context as { error?: unknown } | undefined)?.error;
+  return error !== null && error !== undefined;
 }
 
 function asObject(value: unknown): JsonObject {

@@ -53,8 +53,11 @@ export interface Timeline {
   notes: TimelineNote[];
   requests: number;
   retries: number;
-  /** The error the run ended with and the state it happened in. */
-  failure: { state: string | null; error: JsonObject | null } | null;
+  /**
+   * The error the run ended with; `state`: the machine state it happened in; `ironicState`: the
+   * Ironic state the error reports (a wait that saw `clean failed`), if any.
+   */
+  failure: { state: string | null; ironicState: string | null; error: JsonObject | null } | null;
   events: number;
 }
 
@@ -168,11 +171,13 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
         const last = states[states.length - 1];
         if (last && last.ms === null) last.ms = Date.parse(e.at) - Date.parse(last.enteredAt);
         if (e.data.status !== 'succeeded') {
-          const failedIn = [...states].reverse().find((s) => s.state !== 'failed');
           const error = (e.data.error as JsonObject | null) ?? null;
-          const stateOfError =
-            error && typeof error.state === 'string' ? error.state : (failedIn?.state ?? null);
-          failure = { state: stateOfError, error };
+          // Where the failure happened, as the run recorded it; runs recorded before that field
+          // existed fall back to the last state before `failed` (a cleanup step, if it cleaned up).
+          const lastBefore = [...states].reverse().find((s) => s.state !== 'failed');
+          const state = typeof e.data.failedIn === 'string' ? e.data.failedIn : (lastBefore?.state ?? null);
+          const ironicState = error && typeof error.state === 'string' ? error.state : null;
+          failure = { state, ironicState, error };
         }
         break;
       }

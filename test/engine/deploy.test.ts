@@ -1,5 +1,7 @@
 // Deploy through the engine against the simulator: what a refused deploy leaves untouched.
 import { afterEach, describe, expect, it } from 'vitest';
+import { buildTimeline } from '../../src/engine/timeline.js';
+import { EventStore } from '../../src/store/event-store.js';
 import { INSTANCE, makeWorld, type World } from './helpers.js';
 
 let world: World | undefined;
@@ -29,7 +31,39 @@ describe('engine: deploy', () => {
     }).done;
     expect(result.status).toBe('failed');
     expect(result.error).toMatchObject({ code: 'IRONIC_CONFLICT' });
+    expect(result.failedIn).toBe('addInstanceInfo');
     expect(w.sim.requests().filter((r) => r.path.includes('/vifs'))).toEqual([]);
     expect(w.sim.node(node)).toMatchObject({ provision_state: 'active', instance_uuid: INSTANCE(1) });
+  });
+
+  it('names the state a deploy failed in, not the cleanup step it ended with (seed: spawn validate)', async () => {
+    world = await makeWorld();
+    const w = world;
+    const node = w.sim.addNode({
+      validationFailures: { deploy: 'Missing image_source' },
+      ports: [{ address: '52:54:00:00:03:02' }],
+    }).uuid;
+    const result = await w.engine.deploy({
+      instance: INSTANCE(3),
+      node,
+      vifs: [{ id: 'port-3' }],
+      image: { source: 'http://img/x.qcow2' },
+      flavor: { vcpus: 1, memoryMb: 512, rootGb: 10, ephemeralGb: 0, swapMb: 0 },
+      configDrivePlan: { required: false, hasAdminPassword: false, hasUserData: false, injectedFiles: 0 },
+    }).done;
+    expect(result).toMatchObject({
+      status: 'failed',
+      failedIn: 'validate',
+      error: { code: 'VALIDATION_FAILED' },
+    });
+    const store = EventStore.open(w.db, { mode: 'reader' });
+    try {
+      const timeline = buildTimeline(store.getRun(result.runId)!, store.readStream(result.runId));
+      // The cleanup ran after the failure, and the timeline still points at validate.
+      expect(timeline.states.map((s) => s.state)).toContain('cleanup.stopFiltering');
+      expect(timeline.failure).toMatchObject({ state: 'validate', ironicState: null });
+    } finally {
+      store.close();
+    }
   });
 });

@@ -180,7 +180,8 @@ describe('engine: 1,000 teardowns with 30 % of Ironic requests failing', () => {
         expect(f.result.status, f.runId).toBe('failed');
         expect(f.result.error?.code).toBe('CLEAN_FAILED');
         expect(String(f.result.error?.message)).toMatch(/erase_devices/);
-        expect(timeline.failure?.state).toBe('clean failed');
+        expect(timeline.failure?.state).toBe('unprovision.watching.cleaning');
+        expect(timeline.failure?.ironicState).toBe('clean failed');
       } else {
         expect([f.result.status, f.result.error], f.runId).toEqual(['succeeded', null]);
         expect(sim.node(f.node)?.provision_state).toBe('available');

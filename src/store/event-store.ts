@@ -6,7 +6,9 @@
 
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   StoreAmbiguousRunIdError,
   StoreClosedError,
@@ -206,6 +208,8 @@ export class EventStore {
   readonly mode: 'writer' | 'reader';
   private readonly db: Database.Database;
   private checkpointer: BackgroundCheckpointer | null = null;
+  /** A reader of a file it may read but whose directory it may not write: the private copy it reads. */
+  private tempCopy: string | null = null;
   /**
    * The summary row of each running run as this writer last committed it, so an append need not
    * read it back first. Sound because this process is the database's only writer (writer lock)
@@ -260,10 +264,22 @@ export class EventStore {
     try {
       if (mode === 'reader') {
         if (path !== ':memory:' && !existsSync(path)) throw new StoreFileNotFoundError(path);
-        db = new Database(path, { readonly: true, fileMustExist: true });
-        db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
-        checkReadable(db, path);
-        return new EventStore(path, mode, db, null);
+        let copy: string | null = null;
+        try {
+          db = new Database(path, { readonly: true, fileMustExist: true });
+          db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+          checkReadable(db, path);
+        } catch (err) {
+          db?.close();
+          db = undefined;
+          copy = readableCopy(path, err);
+          if (copy === null) throw err;
+          db = new Database(join(copy, 'copy.db'), { readonly: true, fileMustExist: true });
+          checkReadable(db, path);
+        }
+        const store = new EventStore(path, mode, db, null);
+        store.tempCopy = copy;
+        return store;
       }
       const created = createOwnerOnly(path);
       db = new Database(path);
@@ -475,6 +491,7 @@ export class EventStore {
       throw toStoreError(err, { path: this.path });
     } finally {
       this.db.close();
+      if (this.tempCopy !== null) rmSync(this.tempCopy, { recursive: true, force: true });
     }
   }
 
@@ -639,4 +656,25 @@ function prepareStatements(db: Database.Database) {
       'UPDATE runs SET state = ?, status = ?, error = ?, node_uuid = ?, last_id = ? WHERE no = ?',
     ),
   };
+}
+
+/**
+ * SQLite reads a WAL-mode file only where it can create the `-shm` index beside it, so a reader
+ * of a file in a directory it may not write (a database kept for an incident, on a read-only
+ * mount, or owned by the service account) cannot open it in place. Without a `-wal` file no
+ * writer is active and the file is complete: a private copy in the temp directory reads the
+ * same. Returns that copy's directory, or null when the error is something else.
+ */
+function readableCopy(path: string, err: unknown): string | null {
+  const code = (err as { code?: unknown }).code;
+  const cannotCreateSidecar = code === 'SQLITE_READONLY_DIRECTORY' || code === 'SQLITE_CANTOPEN';
+  if (!cannotCreateSidecar || path === ':memory:' || existsSync(`${path}-wal`)) return null;
+  const dir = mkdtempSync(join(tmpdir(), 'ironledger-read-'));
+  try {
+    copyFileSync(path, join(dir, 'copy.db'));
+    return dir;
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+    return null;
+  }
 }

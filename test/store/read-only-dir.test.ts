@@ -1,0 +1,72 @@
+// Reading a database in a directory the reader may not write: a file kept for an incident, on a
+// read-only mount, or owned by the service account that ran the engine. SQLite cannot create the
+// WAL index beside it there; the reader must still list, show and replay its runs.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventStore } from '../../src/store/event-store.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) {
+    chmodSync(d, 0o755);
+    rmSync(d, { recursive: true, force: true });
+  }
+});
+
+/** A database with one run and two events, closed cleanly (no -wal left), in a directory of its own. */
+function keptDatabase(): { dir: string; db: string; runId: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'ironledger-ro-'));
+  dirs.push(dir);
+  const db = join(dir, 'kept.db');
+  const store = EventStore.open(db);
+  const runId = store.createRun({ op: 'destroy', machine: 'teardown', machineVersion: 2, input: {} }).run.id;
+  store.append(runId, 1, [{ kind: 'note', data: { level: 'info', message: 'kept for the incident' } }]);
+  store.close();
+  expect(existsSync(`${db}-wal`)).toBe(false);
+  chmodSync(db, 0o644);
+  chmodSync(dir, 0o555);
+  return { dir, db, runId };
+}
+
+// What a reader sees, printed as JSON by a process of the reader's own uid.
+const READ = `
+const { EventStore } = await import(process.argv[1]);
+const store = EventStore.open(process.argv[2], { mode: 'reader' });
+const runs = store.listRuns({ limit: 10 }).map((r) => r.id);
+const kinds = store.readStream(runs[0]).map((e) => e.kind);
+store.close();
+console.log(JSON.stringify({ runs, kinds }));
+`;
+
+describe('a reader of a database in a directory it may not write', () => {
+  it('reads the runs and streams, and leaves the directory as it was', () => {
+    const { dir, db, runId } = keptDatabase();
+    const storeModule = resolve('dist/store/event-store.js');
+    // Root writes anywhere, so as root the reader runs as nobody; any other user is bound by 0555.
+    const asRoot = process.getuid?.() === 0;
+    const command = asRoot ? 'setpriv' : process.execPath;
+    const args = [
+      ...(asRoot ? ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath] : []),
+      '--input-type=module',
+      '-e',
+      READ,
+      storeModule,
+      db,
+    ];
+    const out = execFileSync(command, args, { encoding: 'utf8' });
+    expect(JSON.parse(out)).toEqual({ runs: [runId], kinds: ['run.started', 'note'] });
+    expect(readdirSync(dir)).toEqual(['kept.db']);
+  });
+
+  it('still names a missing file as missing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ironledger-ro-'));
+    dirs.push(dir);
+    mkdirSync(join(dir, 'sub'));
+    expect(() => EventStore.open(join(dir, 'sub', 'none.db'), { mode: 'reader' })).toThrow(
+      expect.objectContaining({ code: 'STORE_FILE_NOT_FOUND' }),
+    );
+  });
+});

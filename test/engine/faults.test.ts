@@ -180,7 +180,8 @@ describe('engine: 1,000 teardowns with 30 % of Ironic requests failing', () => {
         expect(f.result.status, f.runId).toBe('failed');
         expect(f.result.error?.code).toBe('CLEAN_FAILED');
         expect(String(f.result.error?.message)).toMatch(/erase_devices/);
-        expect(timeline.failure?.state).toBe('unprovision.watching.cleaning');
+        // The wait state it was in: which one depends on the polls the faults let through.
+        expect(timeline.failure?.state).toMatch(/^unprovision\.watching\./);
         expect(timeline.failure?.ironicState).toBe('clean failed');
       } else {
         expect([f.result.status, f.result.error], f.runId).toEqual(['succeeded', null]);

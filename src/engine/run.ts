@@ -374,7 +374,8 @@ export class Run {
     from: string | null,
   ): Promise<void> {
     const to = stateToString(next.value);
-    if (this.failedIn === null && from !== null && errorIn(next) && !errorIn(this.snapshot)) this.failedIn = from;
+    if (this.failedIn === null && from !== null && errorIn(next) && !errorIn(this.snapshot))
+      this.failedIn = from;
     // The step that ends the run commits its run.finished with it: one commit, not two.
     const ending = next.status === 'done' ? this.ending(next) : null;
     await this.recorder.append(this.id, ending ? [...events, ending.event] : events);

@@ -22,6 +22,8 @@ export interface Out {
   json: boolean;
   result(human: string, json: unknown): void;
   info(line: string): void;
+  /** Like info, but first clears a progress line being drawn on a TTY (it redraws itself). */
+  notice(line: string): void;
   warn(line: string): void;
 }
 
@@ -35,6 +37,9 @@ export function makeOut(json: boolean): Out {
     info(line) {
       if (!json) process.stderr.write(`${line}\n`);
     },
+    notice(line) {
+      if (!json) process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[2K' : ''}${line}\n`);
+    },
     warn(line) {
       process.stderr.write(`warning: ${line}\n`);
     },
@@ -44,16 +49,32 @@ export function makeOut(json: boolean): Out {
 /** A one-line reason for any error: never a stack trace as the only message. */
 export function describeError(err: unknown): { code: string; message: string } {
   if (err instanceof IronicError) {
+    // The transport's messages already start with `METHOD /path`; name the request only once.
+    const request = err.method && err.path ? `${err.method} ${err.path}` : '';
     const where =
-      err.method && err.path ? ` (${err.method} ${err.path}${err.status ? ` -> ${err.status}` : ''})` : '';
-    return { code: err.code, message: `${err.message}${where}` };
+      request && !err.message.includes(request)
+        ? ` (${request}${err.status ? ` -> ${err.status}` : ''})`
+        : '';
+    return { code: err.code, message: oneLine(`${err.message}${where}`) };
   }
-  if (err instanceof EngineError || err instanceof CliError) return { code: err.code, message: err.message };
+  if (err instanceof EngineError || err instanceof CliError)
+    return { code: err.code, message: oneLine(err.message) };
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
-    return { code: typeof code === 'string' ? code : 'ERROR', message: err.message };
+    return { code: typeof code === 'string' ? code : 'ERROR', message: oneLine(err.message) };
   }
-  return { code: 'ERROR', message: String(err) };
+  return { code: 'ERROR', message: oneLine(String(err)) };
+}
+
+/** Line breaks (commander's "Did you mean" hints, multi-line causes) become spaces. */
+export function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
+
+/** Prints a failure the CLI contract's way: one JSON document with --json, one line on stderr. */
+export function printError(json: boolean, code: string, message: string): void {
+  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
+  process.stderr.write(`ironledger: ${message} [${code}]\n`);
 }
 
 /** Shows the current state and elapsed time while a command waits; TTY only. */

@@ -8,7 +8,7 @@ import { IronicClient } from '../../ironic/client.js';
 import { isIronicError } from '../../ironic/errors.js';
 import { startSimulator } from '../../sim/index.js';
 import { withReader } from '../reader.js';
-import { intOption, makeContext, type GlobalOptions } from '../context.js';
+import { intOption, makeContext, MAX_SECONDS, type GlobalOptions } from '../context.js';
 import { EXIT_OK, EXIT_RUN_FAILED } from '../output.js';
 import { renderTimeline } from '../render.js';
 
@@ -28,14 +28,14 @@ export function registerDemoCommand(
     .action(async (o: { nodes: string; cleanSeconds: string }) =>
       run(async (g) => {
         const ctx = makeContext(g);
-        const count = intOption('--nodes', o.nodes, 1);
-        const cleanMs = intOption('--clean-seconds', o.cleanSeconds, 1) * 1000;
+        const count = intOption('--nodes', o.nodes, 1, 1000);
+        const cleanMs = intOption('--clean-seconds', o.cleanSeconds, 1, MAX_SECONDS) * 1000;
         const sim = await startSimulator({ nodes: count, deployMs: 1000, deleteMs: 300, cleanMs, seed: 7 });
         ctx.out.info(
           `simulated Ironic on ${sim.url}: ${count} available nodes, cleaning takes ${cleanMs / 1000}s`,
         );
         const engine = await Engine.open({
-          db: g.db,
+          db: ctx.opts.db,
           ironic: { url: sim.url, retryIntervalMs: 200 },
           logger: ctx.log,
           pollIntervalMs: 250,
@@ -103,7 +103,7 @@ export function registerDemoCommand(
           if (lockShown && lockShown !== 'pending') ctx.out.info(lockShown);
           const first = results[0]!;
           await engine.close();
-          const timeline = withReader(g.db, (store) => {
+          const timeline = withReader(ctx.opts.db, (store) => {
             const row = store.getRun(first.runId)!;
             return buildTimeline(row, store.readStream(row.id));
           });

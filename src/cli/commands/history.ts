@@ -3,15 +3,49 @@ import type { Command } from 'commander';
 import { buildTimeline } from '../../engine/timeline.js';
 import { lifecycles, type OpName } from '../../machines/index.js';
 import type { EventStore } from '../../store/event-store.js';
-import { withReader } from '../reader.js';
+import { assertDatabase, withReader } from '../reader.js';
 import { replayRun } from '../../store/replay.js';
 import type { RunFilters, RunRow, RunStatus } from '../../store/types.js';
-import { intOption, makeContext, type GlobalOptions } from '../context.js';
+import type { RunResult } from '../../engine/engine.js';
+import { intOption, makeContext, MAX_COUNT, type GlobalOptions } from '../context.js';
 import { CliError, EXIT_OK, EXIT_RUN_FAILED } from '../output.js';
 import { renderRuns, renderTimeline } from '../render.js';
-import { follow, openEngine, resultDoc } from './lifecycle.js';
+import {
+  describeResult,
+  exitCodeFor,
+  follow,
+  Interruption,
+  openEngineInterruptibly,
+  resultDoc,
+} from './lifecycle.js';
 
 const STATUSES: RunStatus[] = ['running', 'succeeded', 'failed', 'cancelled'];
+
+/** The CLI's command names and the op names runs are stored under. */
+export const OP_BY_COMMAND: Readonly<Record<string, OpName>> = {
+  deploy: 'deploy',
+  destroy: 'destroy',
+  rebuild: 'rebuild',
+  reboot: 'reboot',
+  'power-off': 'powerOff',
+  'power-on': 'powerOn',
+  console: 'console',
+};
+
+/** `--op` takes a command name (power-off) or a stored op name (powerOff); anything else is refused. */
+export function parseOp(value: string): OpName {
+  const op = Object.hasOwn(OP_BY_COMMAND, value)
+    ? OP_BY_COMMAND[value]
+    : Object.hasOwn(lifecycles, value)
+      ? (value as OpName)
+      : undefined;
+  if (!op) {
+    throw new CliError(
+      `--op must be one of ${Object.keys(OP_BY_COMMAND).join(', ')}, got ${JSON.stringify(value)}.`,
+    );
+  }
+  return op;
+}
 
 function findRun(store: EventStore, id: string): RunRow {
   const row = store.getRun(id);
@@ -32,7 +66,7 @@ export function registerHistoryCommands(
     .command('runs')
     .description('list runs, newest first')
     .option('--status <status>', `one of ${STATUSES.join(', ')}`)
-    .option('--op <op>', `one of ${Object.keys(lifecycles).join(', ')}`)
+    .option('--op <op>', `one of ${Object.keys(OP_BY_COMMAND).join(', ')}`)
     .option('--node <node>', 'node UUID')
     .option('--instance <uuid>', 'instance UUID')
     .option('--limit <k>', 'at most this many', '50')
@@ -44,12 +78,12 @@ export function registerHistoryCommands(
             `--status must be one of ${STATUSES.join(', ')}, got ${JSON.stringify(o.status)}.`,
           );
         }
-        const filters: RunFilters = { limit: intOption('--limit', o.limit, 1) };
+        const filters: RunFilters = { limit: intOption('--limit', o.limit, 1, MAX_COUNT) };
         if (o.status) filters.status = o.status as RunStatus;
-        if (o.op) filters.op = o.op;
+        if (o.op !== undefined) filters.op = parseOp(o.op);
         if (o.node) filters.node = o.node;
         if (o.instance) filters.instance = o.instance;
-        const rows = withReader(g.db, (store) => store.listRuns(filters));
+        const rows = withReader(ctx.opts.db, (store) => store.listRuns(filters));
         ctx.out.result(renderRuns(rows), rows);
         return EXIT_OK;
       }),
@@ -62,7 +96,7 @@ export function registerHistoryCommands(
     .action(async (id: string) =>
       run(async (g) => {
         const ctx = makeContext(g);
-        const timeline = withReader(g.db, (store) => {
+        const timeline = withReader(ctx.opts.db, (store) => {
           const row = findRun(store, id);
           return buildTimeline(row, store.readStream(row.id));
         });
@@ -78,7 +112,7 @@ export function registerHistoryCommands(
     .action(async (id: string) =>
       run(async (g) => {
         const ctx = makeContext(g);
-        const { row, events } = withReader(g.db, (store) => {
+        const { row, events } = withReader(ctx.opts.db, (store) => {
           const found = findRun(store, id);
           return { row: found, events: store.readStream(found.id) };
         });
@@ -113,21 +147,33 @@ export function registerHistoryCommands(
     .action(async (id: string | undefined) =>
       run(async (g) => {
         const ctx = makeContext(g);
-        const engine = await openEngine(ctx);
+        // Resuming from a mistyped path would create an empty database and find nothing.
+        assertDatabase(ctx.opts.db);
+        const engine = await openEngineInterruptibly(ctx);
         try {
-          const handles = id ? [engine.resume(id)] : engine.resumeAll();
+          // RUN given: one run, one result object. Without: always a list (of 0, 1 or more).
+          if (id) return await follow(ctx, engine, engine.resume(id));
+          const handles = engine.resumeAll();
           if (handles.length === 0) {
             ctx.out.result('nothing to resume', []);
             return EXIT_OK;
           }
-          if (handles.length === 1) return await follow(ctx, engine, handles[0]!);
-          ctx.out.info(`resuming ${handles.length} runs`);
-          const results = await Promise.all(handles.map((h) => h.done));
-          ctx.out.result(
-            results.map((r) => `${r.runId}  ${r.op}  ${r.status}`).join('\n'),
-            results.map(resultDoc),
+          ctx.out.info(`resuming ${handles.length} run${handles.length === 1 ? '' : 's'}`);
+          const started = Date.now();
+          const interruption = new Interruption(engine, () =>
+            ctx.out.info(`\ninterrupted: unfinished runs stay resumable (ironledger resume)`),
           );
-          return results.every((r) => r.status === 'succeeded') ? EXIT_OK : EXIT_RUN_FAILED;
+          let results: RunResult[];
+          try {
+            results = await Promise.all(handles.map((h) => h.done)); // a signal's close settles them
+          } finally {
+            await interruption.dispose();
+          }
+          const ms = Date.now() - started;
+          ctx.out.result(results.map((r) => describeResult(r, ms)).join('\n'), results.map(resultDoc));
+          const codes = results.map((r) => exitCodeFor(r, interruption.signal));
+          const bySignal = codes.find((c) => c > EXIT_RUN_FAILED);
+          return bySignal ?? (codes.every((c) => c === EXIT_OK) ? EXIT_OK : EXIT_RUN_FAILED);
         } finally {
           await engine.close();
         }

@@ -4,15 +4,23 @@ import type { Command } from 'commander';
 import { Engine, type RunHandle, type RunResult } from '../../engine/engine.js';
 import type { NetworkVif } from '../../ironic/types.js';
 import type { RunSecrets } from '../../machines/effect-context.js';
+import type { DeployInput, PowerOffInput, RebuildInput } from '../../machines/index.js';
 import {
   intOption,
+  MAX_COUNT,
+  MAX_MS,
+  MAX_SECONDS,
   ironicOptions,
   makeContext,
   readSecretFile,
   type CliContext,
   type GlobalOptions,
 } from '../context.js';
-import { CliError, EXIT_OK, EXIT_RUN_FAILED, Progress } from '../output.js';
+import { CliError, EXIT_OK, EXIT_RUN_FAILED, printError, Progress } from '../output.js';
+
+/** Bounds of flavor numbers: vCPUs, and sizes in MiB or GiB (2^31-1 keeps them plain integers everywhere). */
+const MAX_VCPUS = 65_536;
+const MAX_SIZE = 2_147_483_647;
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -23,8 +31,8 @@ export async function openEngine(ctx: CliContext, extra: { resume?: boolean } = 
     db: ctx.opts.db,
     ironic: ironicOptions(ctx),
     logger: ctx.log,
-    pollIntervalMs: intOption('--poll-interval', ctx.opts.pollInterval, 1),
-    maxPolls: intOption('--max-polls', ctx.opts.maxPolls, 1),
+    pollIntervalMs: intOption('--poll-interval', ctx.opts.pollInterval, 1, MAX_MS),
+    maxPolls: intOption('--max-polls', ctx.opts.maxPolls, 1, MAX_COUNT),
     resume: extra.resume ?? false,
   });
 }
@@ -47,10 +55,18 @@ export function describeResult(r: RunResult, ms: number): string {
   const secs = (ms / 1000).toFixed(1);
   const where = `instance ${r.instance ?? '-'}, node ${r.node ?? '-'}`;
   const lines: string[] = [];
+  const e = r.error;
+  // Where it happened in the machine, and the Ironic state the error reports, when they differ.
+  const ironic = e && typeof e.state === 'string' && e.state !== r.failedIn ? e.state : null;
+  const state = `${r.failedIn ? ` in ${r.failedIn}` : ''}${ironic ? ` (Ironic: ${ironic})` : ''}`;
   if (r.status === 'succeeded') lines.push(`run ${r.runId}: ${r.op} succeeded in ${secs}s (${where})`);
-  else {
-    const e = r.error;
-    const state = e && typeof e.state === 'string' ? ` in state ${e.state}` : '';
+  else if (r.status === 'interrupted') {
+    // Still `running` in the store: resume continues it from its last recorded step.
+    lines.push(
+      `run ${r.runId}: ${r.op} INTERRUPTED${state} after ${secs}s (${where}); it stays resumable: ironledger resume ${r.runId}`,
+    );
+    if (e) lines.push(`  ${String(e.code ?? 'ERROR')}: ${String(e.message ?? '')}`);
+  } else {
     lines.push(`run ${r.runId}: ${r.op} FAILED${state} after ${secs}s (${where})`);
     if (e) lines.push(`  ${String(e.code ?? 'ERROR')}: ${String(e.message ?? '')}`);
     lines.push(`  timeline: ironledger show ${r.runId}`);
@@ -59,35 +75,111 @@ export function describeResult(r: RunResult, ms: number): string {
   return lines.join('\n');
 }
 
+/** Exit codes of a process ended by a signal, as a shell reports them (128 + signal number). */
+export const SIGNAL_EXIT: Readonly<Record<'SIGINT' | 'SIGTERM', number>> = { SIGINT: 130, SIGTERM: 143 };
+export type StopSignal = keyof typeof SIGNAL_EXIT;
+
+/**
+ * 0 succeeded; 130/143 interrupted by SIGINT/SIGTERM; 1 failed, cancelled, or interrupted for
+ * another reason (the engine could not record the run's progress).
+ */
+export function exitCodeFor(r: RunResult, signal: StopSignal | null): number {
+  if (r.status === 'succeeded') return EXIT_OK;
+  if (r.status === 'interrupted' && signal) return SIGNAL_EXIT[signal];
+  return EXIT_RUN_FAILED;
+}
+
+/**
+ * SIGINT/SIGTERM while an engine drives runs: closes the engine, which settles every unfinished
+ * run's `done` as `interrupted` (they stay resumable), so the command reports what `done` says.
+ * A second signal while closing is not caught: it ends the process at once.
+ */
+export class Interruption {
+  signal: StopSignal | null = null;
+  private closed: Promise<void> | null = null;
+  private readonly handler = (signal: NodeJS.Signals): void => this.interrupt(signal as StopSignal);
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly announce: (signal: StopSignal) => void,
+  ) {
+    process.on('SIGINT', this.handler);
+    process.on('SIGTERM', this.handler);
+  }
+
+  /** Waits for the close a signal started, if any, and stops listening for signals. */
+  async dispose(): Promise<void> {
+    process.off('SIGINT', this.handler);
+    process.off('SIGTERM', this.handler);
+    await this.closed;
+  }
+
+  /** What a caught signal does: stop listening, announce, close the engine. */
+  interrupt(signal: StopSignal): void {
+    if (this.signal) return;
+    process.off('SIGINT', this.handler);
+    process.off('SIGTERM', this.handler);
+    this.signal = signal;
+    this.announce(signal);
+    // A close that fails changes nothing for the command: its runs stay resumable either way.
+    this.closed = this.engine.close({ deadlineMs: 2000 }).catch(() => undefined);
+  }
+}
+
 /** Waits for a run with a progress line; returns the exit code. */
 export async function follow(ctx: CliContext, engine: Engine, handle: RunHandle): Promise<number> {
   const progress = new Progress(`${handle.op} ${handle.id.slice(0, 8)}`, ctx.opts.json);
   const stop = handle.subscribe((p) => progress.set(p.state));
   const started = Date.now();
-  let interrupted = false;
-  const onSignal = (): void => {
-    interrupted = true;
+  const interruption = new Interruption(engine, () => {
     progress.stop();
-    process.stderr.write(
-      `\ninterrupted: run ${handle.id} stays resumable (ironledger resume ${handle.id})\n`,
-    );
-    void engine.close({ deadlineMs: 2000 }).then(() => process.exit(130));
+    ctx.out.info(`\ninterrupted: run ${handle.id} stays resumable (ironledger resume ${handle.id})`);
+  });
+  let result: RunResult;
+  try {
+    result = await handle.done; // a signal closes the engine, which settles it as interrupted
+  } finally {
+    stop();
+    progress.stop();
+    await interruption.dispose();
+  }
+  const signal = interruption.signal;
+  // Interrupted by a signal: the stderr line said it all; --json still gets its document.
+  if (!(signal && result.status === 'interrupted' && !ctx.opts.json)) {
+    ctx.out.result(describeResult(result, Date.now() - started), resultDoc(result));
+  }
+  return exitCodeFor(result, signal);
+}
+
+/**
+ * Until the engine is open (connecting to Ironic may take its retries), a signal has no run
+ * to leave resumable: it ends the command with its exit code and, with --json, an error document.
+ */
+async function openInterruptibly(ctx: CliContext, open: () => Promise<Engine>): Promise<Engine> {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    printError(ctx.opts.json, 'INTERRUPTED', `interrupted by ${signal} before any run started`);
+    process.exit(SIGNAL_EXIT[signal as StopSignal] ?? EXIT_RUN_FAILED);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const result = await handle.done;
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-  stop();
-  progress.stop();
-  if (interrupted) return 130;
-  ctx.out.result(describeResult(result, Date.now() - started), resultDoc(result));
-  return result.status === 'succeeded' ? EXIT_OK : EXIT_RUN_FAILED;
+  try {
+    return await open();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export async function openEngineInterruptibly(
+  ctx: CliContext,
+  extra: { resume?: boolean } = {},
+): Promise<Engine> {
+  return openInterruptibly(ctx, () => openEngine(ctx, extra));
 }
 
 async function runOne(globals: GlobalOptions, start: (engine: Engine) => RunHandle): Promise<number> {
   const ctx = makeContext(globals);
-  const engine = await openEngine(ctx);
+  const engine = await openEngineInterruptibly(ctx);
   try {
     const handle = start(engine);
     ctx.out.info(`run ${handle.id}: ${handle.op} started`);
@@ -95,6 +187,12 @@ async function runOne(globals: GlobalOptions, start: (engine: Engine) => RunHand
   } finally {
     await engine.close();
   }
+}
+
+/** A required text option that must not be empty or blank. */
+export function textOption(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new CliError(`${name} must not be empty.`);
+  return value;
 }
 
 function parseVifs(ids: string[]): NetworkVif[] {
@@ -130,31 +228,28 @@ export function registerLifecycleCommands(
           secrets.adminPassword = readSecretFile(o.adminPasswordFile, 'admin password').replace(/\r?\n$/, '');
         }
         const vifs = parseVifs((o.vif as string[]) ?? []);
-        return runOne(g, (engine) =>
-          engine.deploy(
-            {
-              instance: String(o.instance),
-              node: String(o.node),
-              vifs,
-              image: { source: String(o.imageSource) },
-              flavor: {
-                vcpus: intOption('--vcpus', String(o.vcpus), 1),
-                memoryMb: intOption('--memory-mb', String(o.memoryMb), 1),
-                rootGb: intOption('--root-gb', String(o.rootGb), 1),
-                ephemeralGb: intOption('--ephemeral-gb', String(o.ephemeralGb)),
-                swapMb: 0,
-              },
-              ...(typeof o.hostname === 'string' ? { hostname: o.hostname } : {}),
-              configDrivePlan: {
-                required: secrets.userData !== undefined || secrets.adminPassword !== undefined,
-                hasAdminPassword: secrets.adminPassword !== undefined,
-                hasUserData: secrets.userData !== undefined,
-                injectedFiles: 0,
-              },
-            },
-            secrets,
-          ),
-        );
+        // Everything is checked before the engine opens: bad input never starts a run.
+        const input: DeployInput = {
+          instance: String(o.instance),
+          node: String(o.node),
+          vifs,
+          image: { source: textOption('--image-source', o.imageSource) },
+          flavor: {
+            vcpus: intOption('--vcpus', String(o.vcpus), 1, MAX_VCPUS),
+            memoryMb: intOption('--memory-mb', String(o.memoryMb), 1, MAX_SIZE),
+            rootGb: intOption('--root-gb', String(o.rootGb), 1, MAX_SIZE),
+            ephemeralGb: intOption('--ephemeral-gb', String(o.ephemeralGb), 0, MAX_SIZE),
+            swapMb: 0,
+          },
+          ...(typeof o.hostname === 'string' ? { hostname: o.hostname } : {}),
+          configDrivePlan: {
+            required: secrets.userData !== undefined || secrets.adminPassword !== undefined,
+            hasAdminPassword: secrets.adminPassword !== undefined,
+            hasUserData: secrets.userData !== undefined,
+            injectedFiles: 0,
+          },
+        };
+        return runOne(g, (engine) => engine.deploy(input, secrets));
       }),
     );
 
@@ -194,23 +289,22 @@ export function registerLifecycleCommands(
         preserveEphemeral?: boolean;
         rootGb: string;
       }) =>
-        run((g) =>
-          runOne(g, (engine) =>
-            engine.rebuild({
-              instance: o.instance,
-              ...(o.node ? { node: o.node } : {}),
-              image: { source: o.imageSource },
-              flavor: {
-                vcpus: 1,
-                memoryMb: 1024,
-                rootGb: intOption('--root-gb', o.rootGb, 1),
-                ephemeralGb: 0,
-                swapMb: 0,
-              },
-              preserveEphemeral: o.preserveEphemeral === true,
-            }),
-          ),
-        ),
+        run((g) => {
+          const input: RebuildInput = {
+            instance: o.instance,
+            ...(o.node ? { node: o.node } : {}),
+            image: { source: textOption('--image-source', o.imageSource) },
+            flavor: {
+              vcpus: 1,
+              memoryMb: 1024,
+              rootGb: intOption('--root-gb', o.rootGb, 1, MAX_SIZE),
+              ephemeralGb: 0,
+              swapMb: 0,
+            },
+            preserveEphemeral: o.preserveEphemeral === true,
+          };
+          return runOne(g, (engine) => engine.rebuild(input));
+        }),
     );
 
   program
@@ -228,16 +322,15 @@ export function registerLifecycleCommands(
     .requiredOption('--instance <uuid>', 'instance UUID')
     .option('--soft-timeout <s>', 'seconds to wait for a soft power off before a hard one')
     .action(async (o: { instance: string; softTimeout?: string }) =>
-      run((g) =>
-        runOne(g, (engine) =>
-          engine.powerOff({
-            instance: o.instance,
-            ...(o.softTimeout !== undefined
-              ? { softTimeoutSeconds: intOption('--soft-timeout', o.softTimeout, 1) }
-              : {}),
-          }),
-        ),
-      ),
+      run((g) => {
+        const input: PowerOffInput = {
+          instance: o.instance,
+          ...(o.softTimeout !== undefined
+            ? { softTimeoutSeconds: intOption('--soft-timeout', o.softTimeout, 1, MAX_SECONDS) }
+            : {}),
+        };
+        return runOne(g, (engine) => engine.powerOff(input));
+      }),
     );
 
   program
@@ -254,10 +347,9 @@ export function registerLifecycleCommands(
     .requiredOption('--instance <uuid>', 'instance UUID')
     .option('--timeout <s>', 'seconds to wait for the console mode to change', '10')
     .action(async (o: { instance: string; timeout: string }) =>
-      run((g) =>
-        runOne(g, (engine) =>
-          engine.console({ instance: o.instance, timeoutMs: intOption('--timeout', o.timeout, 1) * 1000 }),
-        ),
-      ),
+      run((g) => {
+        const timeoutMs = intOption('--timeout', o.timeout, 1, MAX_SECONDS) * 1000;
+        return runOne(g, (engine) => engine.console({ instance: o.instance, timeoutMs }));
+      }),
     );
 }

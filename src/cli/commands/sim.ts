@@ -2,7 +2,7 @@
 // (or a scheduler) without a real Ironic.
 import type { Command } from 'commander';
 import { startSimulator } from '../../sim/index.js';
-import { intOption, makeContext, type GlobalOptions } from '../context.js';
+import { intOption, makeContext, MAX_SECONDS, type GlobalOptions } from '../context.js';
 import { CliError, EXIT_OK } from '../output.js';
 
 export function registerSimCommand(
@@ -25,18 +25,21 @@ export function registerSimCommand(
         if (auto !== 'on' && auto !== 'off')
           throw new CliError(`--automated-clean must be on or off, got ${JSON.stringify(auto)}.`);
         const seconds = (name: string, v: string | undefined): number => {
-          const n = Number(v);
-          if (!Number.isFinite(n) || n < 0)
-            throw new CliError(`${name} must be a number of seconds >= 0, got ${JSON.stringify(v)}.`);
+          // Decimal seconds only (no 0x2, no 1e1), at most what a timer can wait.
+          const n = /^\d+(\.\d+)?$/.test(String(v).trim()) ? Number(v) : Number.NaN;
+          if (!(n >= 0 && n <= MAX_SECONDS))
+            throw new CliError(
+              `${name} must be a number of seconds from 0 to ${MAX_SECONDS}, got ${JSON.stringify(v)}.`,
+            );
           return Math.round(n * 1000);
         };
         const sim = await startSimulator({
-          port: intOption('--port', String(o.port)),
-          nodes: intOption('--nodes', String(o.nodes)),
+          port: intOption('--port', String(o.port), 0, 65_535),
+          nodes: intOption('--nodes', String(o.nodes), 0, 100_000),
           deployMs: seconds('--deploy-seconds', o.deploySeconds),
           cleanMs: seconds('--clean-seconds', o.cleanSeconds),
           automatedClean: auto === 'on',
-          seed: intOption('--seed', String(o.seed)),
+          seed: intOption('--seed', String(o.seed), 0, 4_294_967_295),
         });
         ctx.out.result(`Ironic simulator listening on ${sim.url} (${o.nodes} nodes); Ctrl-C to stop`, {
           url: sim.url,

@@ -108,7 +108,8 @@ export class Engine {
   private readonly apis = new Map<string, IronicApi>();
   /** Effects currently inside observeNode/sleep, by `runId/actorId`. */
   private readonly waiting = new Map<string, number>();
-  private active = 0;
+  /** Runs holding a concurrency slot. */
+  private readonly started = new Set<Run>();
   private closing = false;
   private closed: Promise<void> | null = null;
   private totalRequests = 0;
@@ -274,7 +275,7 @@ export class Engine {
 
   stats(): EngineStats {
     return {
-      runsActive: this.active,
+      runsActive: this.started.size,
       runsQueued: this.queue.length,
       ironicRequests: this.totalRequests,
       eventsAppended: this.recorder.eventsAppended,
@@ -420,12 +421,12 @@ export class Engine {
     this.claims.push({ run, start: begin, keys: lockKeys(run.instance, run.node) });
     void run.done.then((result) => {
       this.releaseAll(run.id);
-      const waiting = this.claims.findIndex((c) => c.run === run);
-      if (waiting >= 0) this.claims.splice(waiting, 1);
-      else {
+      // A run ends holding a slot, or (interrupted by close) still waiting for keys or a slot.
+      if (!this.started.delete(run)) {
+        const waiting = this.claims.findIndex((c) => c.run === run);
+        if (waiting >= 0) this.claims.splice(waiting, 1);
         const queued = this.queue.findIndex((t) => t.run === run);
         if (queued >= 0) this.queue.splice(queued, 1);
-        else this.active = Math.max(0, this.active - 1);
       }
       this.secrets.delete(run.id);
       this.apis.delete(run.id);
@@ -468,9 +469,9 @@ export class Engine {
 
   private pump(): void {
     const limit = this.opts.concurrency ?? 1000;
-    while (this.active < limit && this.queue.length > 0 && !this.closing) {
+    while (this.started.size < limit && this.queue.length > 0 && !this.closing) {
       const ticket = this.queue.shift()!;
-      this.active++;
+      this.started.add(ticket.run);
       // A first step that cannot be recorded interrupts the run, which frees its slot and keys.
       ticket.start().catch((err: unknown) => ticket.run.fail(err));
     }

@@ -149,19 +149,9 @@ describe('Ironic endpoint', () => {
   });
 
   it('names the failed request once, and says it retries while it retries', async () => {
-    const r = await cli([
-      '--db',
-      db,
-      '--ironic-url',
-      UNREACHABLE,
-      '--max-retries',
-      '3',
-      '--retry-interval',
-      '50',
-      'power-on',
-      '--instance',
-      INSTANCE(5),
-    ]);
+    const args = ['--ironic-url', UNREACHABLE, '--max-retries', '3', '--retry-interval', '50'];
+    const powerOn = ['power-on', '--instance', INSTANCE(5)];
+    const r = await cli(['--db', db, ...args, ...powerOn]);
     expect(r.code).toBe(2);
     const lines = r.stderr.trim().split('\n');
     // One retry line at most every few seconds: the first of three quick retries only.
@@ -173,20 +163,7 @@ describe('Ironic endpoint', () => {
     expect(lines[1]!.split('GET /')).toHaveLength(2);
 
     // With --json: no retry lines, one error document.
-    const quiet = await cli([
-      '--db',
-      db,
-      '--json',
-      '--ironic-url',
-      UNREACHABLE,
-      '--max-retries',
-      '3',
-      '--retry-interval',
-      '50',
-      'power-on',
-      '--instance',
-      INSTANCE(5),
-    ]);
+    const quiet = await cli(['--db', db, '--json', ...args, ...powerOn]);
     expect(expectJsonError(quiet, /connection to Ironic failed/).code).toBe('IRONIC_NETWORK');
   });
 

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildTimeline } from '../../src/engine/timeline.js';
 import { EventStore } from '../../src/store/event-store.js';
-import { INSTANCE, makeWorld, type World } from './helpers.js';
+import { deployInput, INSTANCE, makeWorld, type World } from './helpers.js';
 
 let world: World | undefined;
 afterEach(async () => {
@@ -21,14 +21,7 @@ describe('engine: deploy', () => {
       ports: [{ address: '52:54:00:00:03:01', vifId: 'port-of-1' }],
     }).uuid;
     // A stale scheduler decision: instance 2 sent to instance 1's node, naming instance 1's port.
-    const result = await w.engine.deploy({
-      instance: INSTANCE(2),
-      node,
-      vifs: [{ id: 'port-of-1' }],
-      image: { source: 'http://img/x.qcow2' },
-      flavor: { vcpus: 1, memoryMb: 512, rootGb: 10, ephemeralGb: 0, swapMb: 0 },
-      configDrivePlan: { required: false, hasAdminPassword: false, hasUserData: false, injectedFiles: 0 },
-    }).done;
+    const result = await w.engine.deploy(deployInput(2, node, 'port-of-1')).done;
     expect(result.status).toBe('failed');
     expect(result.error).toMatchObject({ code: 'IRONIC_CONFLICT' });
     expect(result.failedIn).toBe('addInstanceInfo');
@@ -43,14 +36,7 @@ describe('engine: deploy', () => {
       validationFailures: { deploy: 'Missing image_source' },
       ports: [{ address: '52:54:00:00:03:02' }],
     }).uuid;
-    const result = await w.engine.deploy({
-      instance: INSTANCE(3),
-      node,
-      vifs: [{ id: 'port-3' }],
-      image: { source: 'http://img/x.qcow2' },
-      flavor: { vcpus: 1, memoryMb: 512, rootGb: 10, ephemeralGb: 0, swapMb: 0 },
-      configDrivePlan: { required: false, hasAdminPassword: false, hasUserData: false, injectedFiles: 0 },
-    }).done;
+    const result = await w.engine.deploy(deployInput(3, node)).done;
     expect(result).toMatchObject({
       status: 'failed',
       failedIn: 'validate',

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
-import { lifecycles, type OpName } from '../../src/machines/index.js';
+import { lifecycles, type DeployInput, type OpName } from '../../src/machines/index.js';
 import { EventStore } from '../../src/store/event-store.js';
 import { replayRun } from '../../src/store/replay.js';
 import { startSimulator, type SimOptions, type Simulator } from '../../src/sim/index.js';
@@ -62,6 +62,18 @@ export async function makeWorld(
 }
 
 export const INSTANCE = (i: number): string => `11111111-2222-4333-8444-${String(i).padStart(12, '0')}`;
+
+/** A small deploy of INSTANCE(i) to `node` with one VIF and no config drive. */
+export function deployInput(i: number, node: string, vif = `vif-${i}`): DeployInput {
+  return {
+    instance: INSTANCE(i),
+    node,
+    vifs: [{ id: vif }],
+    image: { source: 'http://img/x.qcow2' },
+    flavor: { vcpus: 1, memoryMb: 512, rootGb: 10, ephemeralGb: 0, swapMb: 0 },
+    configDrivePlan: { required: false, hasAdminPassword: false, hasUserData: false, injectedFiles: 0 },
+  };
+}
 
 /** Every run a test produced must replay offline to exactly what was recorded. */
 export function replayEveryRun(db: string): void {

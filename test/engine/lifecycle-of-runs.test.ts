@@ -5,10 +5,9 @@ import { statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IronicClient } from '../../src/ironic/client.js';
 import type { RunHandle } from '../../src/engine/engine.js';
-import type { DeployInput } from '../../src/machines/index.js';
 import { EventStore } from '../../src/store/event-store.js';
 import type { Simulator } from '../../src/sim/index.js';
-import { INSTANCE, makeWorld, type World } from './helpers.js';
+import { deployInput, INSTANCE, makeWorld, type World } from './helpers.js';
 
 let world: World | undefined;
 afterEach(async () => {
@@ -24,17 +23,6 @@ function activeNode(sim: Simulator, i: number): string {
     instanceInfo: { image_source: 'http://img/x' },
     ports: [{ address: `52:54:00:00:01:${String(i).padStart(2, '0')}`, vifId: `vif-${i}` }],
   }).uuid;
-}
-
-function deployInput(i: number, node: string): DeployInput {
-  return {
-    instance: INSTANCE(i),
-    node,
-    vifs: [{ id: `vif-${i}` }],
-    image: { source: 'http://img/x.qcow2' },
-    flavor: { vcpus: 1, memoryMb: 512, rootGb: 10, ephemeralGb: 0, swapMb: 0 },
-    configDrivePlan: { required: false, hasAdminPassword: false, hasUserData: false, injectedFiles: 0 },
-  };
 }
 
 function reach(handle: RunHandle, state: string): Promise<void> {

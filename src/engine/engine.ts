@@ -250,25 +250,30 @@ export class Engine {
     const events = this.store.readStream(row.id);
     const started = events.find((e) => e.kind === 'run.started');
     const input = (started?.data.input ?? {}) as JsonObject;
-    const run = this.newRun(row.id, lifecycle.op, row.instanceUuid, row.nodeUuid);
+    const replay = events.some((e) => e.kind === 'transition') ? replayRun(lifecycle.machine, events) : null;
+    if (replay && !replay.matches) {
+      const d = replay.divergence;
+      const versions =
+        row.machineVersion === lifecycle.version
+          ? `v${lifecycle.version}`
+          : `v${lifecycle.version} (the run was recorded with v${row.machineVersion})`;
+      throw new EngineError(
+        'RUN_DIVERGED',
+        `Run ${row.id} no longer matches machine ${row.machine} ${versions} at seq ${d?.seq ?? '?'}: ${d?.reason ?? 'unknown'}; not resumed.`,
+        {
+          runId: row.id,
+          divergence: d,
+          recordedVersion: row.machineVersion,
+          machineVersion: lifecycle.version,
+        },
+      );
+    }
+    // The node the machine works on, which a teardown may have found by instance after a wrong
+    // hint: that is the node to lock, not the one the run row was created with.
+    const node = nodeOfContext(replay?.snapshot) ?? row.nodeUuid;
+    const run = this.newRun(row.id, lifecycle.op, row.instanceUuid, node);
     this.recorder.track(row.id, row.lastSeq);
-    const hasTransition = events.some((e) => e.kind === 'transition');
-    const begin = hasTransition
-      ? (() => {
-          const replay = replayRun(lifecycle.machine, events);
-          if (!replay.matches) {
-            this.recorder.forget(row.id);
-            this.runs.delete(row.id);
-            const d = replay.divergence;
-            throw new EngineError(
-              'RUN_DIVERGED',
-              `Run ${row.id} no longer matches machine ${row.machine} v${lifecycle.version} at seq ${d?.seq ?? '?'}: ${d?.reason ?? 'unknown'}; not resumed.`,
-              { runId: row.id, divergence: d },
-            );
-          }
-          return () => run.resume(replay.snapshot, replay.pendingEffects);
-        })()
-      : () => run.begin(input);
+    const begin = replay ? () => run.resume(replay.snapshot, replay.pendingEffects) : () => run.begin(input);
     this.log.info({ runId: row.id, op: lifecycle.op, state: row.state }, 'resuming run');
     return this.admit(run, begin);
   }
@@ -322,6 +327,9 @@ export class Engine {
     clearTimeout(timer);
     for (const run of running) run.stop();
     this.recorder.flush();
+    // Let the steps that commit just made run their continuations: a run whose run.finished
+    // went in with that commit ends with its real status, not as interrupted.
+    await new Promise((resolve) => setImmediate(resolve));
     for (const run of [...this.runs.values()]) {
       run.interrupt({
         code: 'ENGINE_CLOSED',
@@ -472,8 +480,12 @@ export class Engine {
     while (this.started.size < limit && this.queue.length > 0 && !this.closing) {
       const ticket = this.queue.shift()!;
       this.started.add(ticket.run);
-      // A first step that cannot be recorded interrupts the run, which frees its slot and keys.
-      ticket.start().catch((err: unknown) => ticket.run.fail(err));
+      // A first step that cannot be recorded interrupts the run, which frees its slot and keys;
+      // a run the store never took at all ends as failed: there is nothing to resume.
+      ticket.start().catch((err: unknown) => {
+        if (this.recorder.unstored(ticket.run.id)) ticket.run.failUnrecorded(err);
+        else ticket.run.fail(err);
+      });
     }
   }
 
@@ -617,6 +629,11 @@ function lockKeys(instance: string | null, node: string | null): string[] {
   if (node) keys.push(`node:${node}`);
   if (instance) keys.push(`instance:${instance}`);
   return keys;
+}
+
+function nodeOfContext(snapshot: { context?: unknown } | null | undefined): string | null {
+  const node = (snapshot?.context as { node?: unknown } | undefined)?.node;
+  return typeof node === 'string' && node !== '' ? node : null;
 }
 
 function delay(ms: number): Promise<void> {

@@ -39,6 +39,11 @@ export class Recorder {
     this.unborn.delete(runId);
   }
 
+  /** Whether the store refused to create this run: none of its events can ever be stored. */
+  unstored(runId: string): boolean {
+    return this.unborn.has(runId);
+  }
+
   lastSeq(runId: string): number | undefined {
     return this.seqs.get(runId);
   }

@@ -443,6 +443,34 @@ export class Run {
   }
 
   /**
+   * The store refused to create the run, so it never started: nothing reached Ironic and there
+   * is nothing to resume. Ends it as failed (RUN_NOT_RECORDED, with the store's reason).
+   */
+  failUnrecorded(err: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.stop();
+    const cause = toEffectErrorJson(err);
+    this.log.error({ err: cause }, 'run not started: the store could not record it');
+    this.resolveDone({
+      runId: this.id,
+      op: this.op,
+      status: 'failed',
+      instance: this.instance,
+      node: this.node,
+      error: {
+        code: 'RUN_NOT_RECORDED',
+        message: `Run ${this.id} could not be stored (${cause.message}); nothing was sent to Ironic.`,
+        cause: cause.code,
+      },
+      failedIn: null,
+      warnings: [],
+      output: null,
+      requests: this.requestCount,
+    });
+  }
+
+  /**
    * Stops driving the run and settles `done` with status `interrupted` and `error`; the store
    * still holds it as running, so resume continues it. A run that already ended is left alone.
    */

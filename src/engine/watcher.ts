@@ -8,6 +8,7 @@
 // not stretch every run's wait. A tick that comes due while the previous one's requests are still
 // out runs as soon as they end (never two at once, never more than one per interval). Its requests jump the client's connection queue:
 // behind thousands of queued effect requests, a sweep would lag by seconds.
+import { setMaxListeners } from 'node:events';
 import { IronicNotFoundError } from '../ironic/errors.js';
 import type { HttpAttempt, IronicApi, Node, NodeField } from '../ironic/types.js';
 import { NODE_FIELDS } from '../ironic/types.js';
@@ -60,7 +61,11 @@ export class NodeWatcher {
   private readonly inFlight = new AbortController();
   readonly stats: WatcherStats = { ticks: 0, getRequests: 0, listSweeps: 0, observations: 0 };
 
-  constructor(private readonly opts: WatcherOptions) {}
+  constructor(private readonly opts: WatcherOptions) {
+    // Every request of a tick listens on this one signal (up to getConcurrency at once, each
+    // removing its listener when done): not a leak, so no MaxListenersExceededWarning.
+    setMaxListeners(0, this.inFlight.signal);
+  }
 
   /** Resolves with the node as Ironic reports it at the next tick. */
   observe(node: string, signal?: AbortSignal, onFailedAttempt?: (a: HttpAttempt) => void): Promise<Node> {

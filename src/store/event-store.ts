@@ -274,8 +274,15 @@ export class EventStore {
           db = undefined;
           copy = readableCopy(path, err);
           if (copy === null) throw err;
-          db = new Database(join(copy, 'copy.db'), { readonly: true, fileMustExist: true });
-          checkReadable(db, path);
+          try {
+            db = new Database(join(copy, 'copy.db'), { readonly: true, fileMustExist: true });
+            checkReadable(db, path);
+          } catch (copyErr) {
+            db?.close();
+            db = undefined;
+            rmSync(copy, { recursive: true, force: true });
+            throw copyErr;
+          }
         }
         const store = new EventStore(path, mode, db, null);
         store.tempCopy = copy;

@@ -69,7 +69,7 @@ describe('engine: every run handle settles', () => {
     expect(finals.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
   });
 
-  it('interrupts a run whose first step cannot be stored, and frees its slot and its node', async () => {
+  it('fails a run the store cannot create, sends Ironic nothing, and frees its slot and its node', async () => {
     world = await makeWorld({}, { concurrency: 1, busy: 'wait', maxDbPages: 64 });
     const w = world;
     const n1 = activeNode(w.sim, 1);
@@ -78,10 +78,14 @@ describe('engine: every run handle settles', () => {
     const vifs = Array.from({ length: 12_000 }, (_, i) => `port-${String(i).padStart(30, '0')}`);
     const big = w.engine.destroy({ instance: INSTANCE(1), node: n1, vifs });
     const result = await big.done;
+    // Not 'interrupted': there is no stored run to resume.
     expect(result).toMatchObject({
-      status: 'interrupted',
-      error: { code: 'RUN_INTERRUPTED', cause: 'STORE_DISK_FULL' },
+      status: 'failed',
+      error: { code: 'RUN_NOT_RECORDED', cause: 'STORE_DISK_FULL' },
     });
+    // Only the client's version discovery when the engine opened.
+    expect(w.sim.requests().map((r) => `${r.method} ${r.path}`)).toEqual(['GET /']);
+    expect(() => w.engine.resume(big.id)).toThrow(expect.objectContaining({ code: 'RUN_NOT_FOUND' }));
     expect(w.engine.stats()).toMatchObject({ runsActive: 0, runsQueued: 0 });
     // Its concurrency slot and its node are free again: runs on both nodes go on.
     const other = await w.engine.destroy({ instance: INSTANCE(2), node: n2, vifs: ['vif-2'] }).done;
@@ -231,5 +235,92 @@ describe('engine: close()', () => {
     expect(signal?.aborted).toBe(true);
     expect((await handle.done).status).toBe('interrupted');
     expect(() => w.engine.resumeAll()).toThrow(expect.objectContaining({ code: 'ENGINE_CLOSED' }));
+  });
+
+  it('reports a run whose last step the closing commit stored with its real status', async () => {
+    // The effect answers from a timer due in the same pass as close()'s deadline.
+    const D = 50;
+    let started!: () => void;
+    const effectStarted = new Promise<void>((resolve) => (started = resolve));
+    world = await makeWorld(
+      {},
+      {
+        effects: {
+          lookupNode: () =>
+            new Promise((_, reject) => {
+              setTimeout(
+                () => reject(Object.assign(new Error('no such instance'), { code: 'IRONIC_NOT_FOUND' })),
+                D,
+              );
+              started();
+            }),
+        },
+      },
+    );
+    const w = world;
+    const handle = w.engine.destroy({ instance: INSTANCE(1), vifs: [] });
+    await effectStarted;
+    const closing = w.engine.close({ deadlineMs: D });
+    const result = await handle.done;
+    await closing;
+    const store = EventStore.open(w.db, { mode: 'reader' });
+    const stored = store.getRun(handle.id)?.status;
+    store.close();
+    expect(stored).not.toBe('running');
+    expect(result.status).toBe(stored);
+  });
+
+  it('locks, on resume, the node a teardown found by instance rather than its stale hint', async () => {
+    world = await makeWorld({ cleanMs: 5000 }, { pollIntervalMs: 300 });
+    const w = world;
+    const real = activeNode(w.sim, 1);
+    const stale = w.sim.addNode({
+      provisionState: 'available',
+      ports: [{ address: '52:54:00:00:04:02' }],
+    }).uuid;
+    const handle = w.engine.destroy({
+      instance: INSTANCE(1),
+      node: stale,
+      vifs: ['vif-1'],
+      waitForAvailable: true,
+    });
+    await reach(handle, 'cleaning');
+    await w.engine.close({ deadlineMs: 100 });
+    const engine = await w.reopen({ pollIntervalMs: 300 });
+    const [resumed] = engine.resumeAll();
+    expect(resumed?.id).toBe(handle.id);
+    // Before its first observation after the restart, the real node is already the run's.
+    expect(() => engine.deploy(deployInput(8, real))).toThrow(
+      expect.objectContaining({
+        code: 'ENGINE_NODE_BUSY',
+        facts: expect.objectContaining({ holder: handle.id }),
+      }),
+    );
+  });
+
+  it('watches many nodes node by node without a listener-leak warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      world = await makeWorld({ cleanMs: 300 }, { listThreshold: 1000 });
+      const w = world;
+      const handles = Array.from({ length: 20 }, (_, i) => {
+        const node = activeNode(w.sim, 10 + i);
+        return w.engine.destroy({
+          instance: INSTANCE(10 + i),
+          node,
+          vifs: [`vif-${10 + i}`],
+          waitForAvailable: true,
+        });
+      });
+      const results = await Promise.all(handles.map((h) => h.done));
+      expect(results.every((r) => r.status === 'succeeded')).toBe(true);
+      expect(w.engine.stats().watcher.getRequests).toBeGreaterThanOrEqual(20);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+      expect(warnings.filter((m) => m.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });

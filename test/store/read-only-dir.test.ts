@@ -1,6 +1,7 @@
 // Reading a database in a directory the reader may not write: a file kept for an incident, on a
 // read-only mount, or owned by the service account that ran the engine. SQLite cannot create the
 // WAL index beside it there; the reader must still list, show and replay its runs.
+import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,31 +35,57 @@ function keptDatabase(): { dir: string; db: string; runId: string } {
 // What a reader sees, printed as JSON by a process of the reader's own uid.
 const READ = `
 const { EventStore } = await import(process.argv[1]);
-const store = EventStore.open(process.argv[2], { mode: 'reader' });
+let store;
+try {
+  store = EventStore.open(process.argv[2], { mode: 'reader' });
+} catch (err) {
+  console.log(JSON.stringify({ error: err.code }));
+  process.exit(0);
+}
 const runs = store.listRuns({ limit: 10 }).map((r) => r.id);
 const kinds = store.readStream(runs[0]).map((e) => e.kind);
 store.close();
 console.log(JSON.stringify({ runs, kinds }));
 `;
 
+/** Reads `db` as a reader that may not write its directory: as nobody when root, else as is. */
+function readAsOther(db: string): unknown {
+  const storeModule = resolve('dist/store/event-store.js');
+  // Root writes anywhere, so as root the reader runs as nobody; any other user is bound by 0555.
+  const asRoot = process.getuid?.() === 0;
+  const command = asRoot ? 'setpriv' : process.execPath;
+  const args = [
+    ...(asRoot ? ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath] : []),
+    '--input-type=module',
+    '-e',
+    READ,
+    storeModule,
+    db,
+  ];
+  return JSON.parse(execFileSync(command, args, { encoding: 'utf8' })) as unknown;
+}
+
+const copies = (): string[] => readdirSync(tmpdir()).filter((n) => n.startsWith('ironledger-read-'));
+
 describe('a reader of a database in a directory it may not write', () => {
   it('reads the runs and streams, and leaves the directory as it was', () => {
     const { dir, db, runId } = keptDatabase();
-    const storeModule = resolve('dist/store/event-store.js');
-    // Root writes anywhere, so as root the reader runs as nobody; any other user is bound by 0555.
-    const asRoot = process.getuid?.() === 0;
-    const command = asRoot ? 'setpriv' : process.execPath;
-    const args = [
-      ...(asRoot ? ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath] : []),
-      '--input-type=module',
-      '-e',
-      READ,
-      storeModule,
-      db,
-    ];
-    const out = execFileSync(command, args, { encoding: 'utf8' });
-    expect(JSON.parse(out)).toEqual({ runs: [runId], kinds: ['run.started', 'note'] });
+    const before = copies();
+    expect(readAsOther(db)).toEqual({ runs: [runId], kinds: ['run.started', 'note'] });
     expect(readdirSync(dir)).toEqual(['kept.db']);
+    expect(copies()).toEqual(before); // its private copy is gone
+  });
+
+  it('refuses a database it cannot read the same way, and leaves no copy behind', () => {
+    const { dir, db } = keptDatabase();
+    chmodSync(dir, 0o755);
+    const raw = new Database(db);
+    raw.pragma('user_version = 999'); // written by a newer ironledger
+    raw.close();
+    chmodSync(dir, 0o555);
+    const before = copies();
+    expect(readAsOther(db)).toEqual({ error: 'STORE_SCHEMA_TOO_NEW' });
+    expect(copies()).toEqual(before);
   });
 
   it('still names a missing file as missing', () => {

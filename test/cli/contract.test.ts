@@ -2,6 +2,7 @@
 // one line (one JSON document with --json), numbers and texts are checked before a run
 // starts, --op takes the command names, readers need an existing database, retries against
 // an unreachable Ironic are visible, and an empty IRONIC_URL does not hide OS_ENDPOINT.
+import Database from 'better-sqlite3';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,6 +126,45 @@ describe('runs --op', () => {
     }
     expectUsageError(await cli(args('runs', '--op', 'bogus')), /--op must be one of deploy, .*power-off/);
     expectJsonError(await cli(args('--json', 'runs', '--op', 'bogus')), /--op/);
+  });
+});
+
+describe('replay of a run another machine version recorded', () => {
+  it('says which versions differ when the record diverges', async () => {
+    // A deploy to a node that does not exist fails at getNode; this build ends it there.
+    const failed = await cli(
+      args(
+        '--json',
+        'deploy',
+        '--node',
+        'no-such-node',
+        '--instance',
+        INSTANCE(9),
+        '--image-source',
+        'http://img/x',
+      ),
+    );
+    expect(failed.code, failed.stderr).toBe(1);
+    const runId = json<{ runId: string }>(failed).runId;
+    // As deploy v3 recorded it: from getNode it went on to its cleanup.
+    const raw = new Database(db);
+    const no = (raw.prepare('SELECT no FROM runs WHERE id = ?').get(runId) as { no: number }).no;
+    raw.prepare('UPDATE runs SET machine_version = 3 WHERE no = ?').run(no);
+    const changed = raw
+      .prepare(
+        "UPDATE events SET to_state = 'cleanup.unplugVifs' WHERE run_no = ? AND kind = 'transition' AND from_state = 'getNode'",
+      )
+      .run(no).changes;
+    raw.close();
+    expect(changed).toBe(1);
+
+    const human = await cli(args('replay', runId));
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/DIVERGES at seq \d+: .*recorded with deploy v3, this build has v4/);
+    const doc = json<{ matches: boolean; recordedVersion: number; machineVersion: number }>(
+      await cli(args('--json', 'replay', runId)),
+    );
+    expect(doc).toMatchObject({ matches: false, recordedVersion: 3, machineVersion: 4 });
   });
 });
 

@@ -124,14 +124,22 @@ export function registerHistoryCommands(
           (t) => `${String(t.seq).padStart(5)}  ${t.at.slice(11, 23)}  ${t.from ?? '(start)'} -> ${t.to}`,
         );
         const d = result.divergence;
+        // A run recorded by another version of its machine may take a path this one no longer does.
+        const versions =
+          row.machineVersion === lifecycle.version
+            ? ''
+            : `; recorded with ${row.machine} v${row.machineVersion}, this build has v${lifecycle.version}`;
         lines.push(
           result.matches
             ? `replay of ${row.id}: matches the record (${result.transitions.length} transitions${result.finished ? ', finished' : ', unfinished'})`
-            : `replay of ${row.id}: DIVERGES at seq ${d?.seq}: recorded ${d?.recorded.from ?? '(start)'} -> ${d?.recorded.to}, recomputed ${d?.recomputed ? `${d.recomputed.from ?? '(start)'} -> ${d.recomputed.to}` : 'nothing'} (${d?.reason})`,
+            : `replay of ${row.id}: DIVERGES at seq ${d?.seq}: recorded ${d?.recorded.from ?? '(start)'} -> ${d?.recorded.to}, recomputed ${d?.recomputed ? `${d.recomputed.from ?? '(start)'} -> ${d.recomputed.to}` : 'nothing'} (${d?.reason}${versions})`,
         );
         ctx.out.result(lines.join('\n'), {
           runId: row.id,
           matches: result.matches,
+          machine: row.machine,
+          recordedVersion: row.machineVersion,
+          machineVersion: lifecycle.version,
           divergence: result.divergence,
           transitions: result.transitions,
           pendingEffects: result.pendingEffects,

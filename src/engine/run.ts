@@ -116,6 +116,8 @@ export class Run {
   private requestCount = 0;
   /** The state the machine was in when its context first held an error. */
   private failedIn: string | null = null;
+  /** Events sent before the first step was recorded; begin() hands them to the machine. */
+  private readonly early: Array<EventObject & Record<string, unknown>> = [];
   private readonly onNodeLearned: ((node: string) => void) | undefined;
 
   constructor(
@@ -162,6 +164,9 @@ export class Run {
     const to = stateToString(snapshot.value);
     const events: NewEvent[] = [{ kind: 'transition', from: null, to, data: {} }, ...startedEvents(spawns)];
     await this.commit(snapshot, events, spawns, null);
+    // Events sent before this first step was recorded (an ABORT from a teardown given in the
+    // same tick): the machine takes them now, in the order they came.
+    for (const event of this.early.splice(0)) this.send(event);
   }
 
   /**
@@ -227,6 +232,10 @@ export class Run {
    * recorded as a stay.
    */
   send(event: EventObject & Record<string, unknown>): void {
+    if (!this.snapshot && !this.finished) {
+      this.early.push(event);
+      return;
+    }
     this.enqueue(async () => {
       if (this.stopped || this.finished || !this.snapshot) return;
       const from = stateToString(this.snapshot.value);

@@ -15,7 +15,13 @@ import type { ConfigDrivePlan, PlugVifsOutput, ValidateNodeOutput } from './effe
 import type { BaseContext, LifecycleOutput } from './lifecycle-output.js';
 import { doneOutput, errorOf, failureFrom, fromEffectError, outputOf } from './lifecycle-output.js';
 import type { WaitActiveContext } from './wait-active.js';
-import { waitActiveActions, waitActiveGuards, waitActiveState } from './wait-active.js';
+import {
+  enterWaitActive,
+  noteAbortWhileBusy,
+  waitActiveActions,
+  waitActiveGuards,
+  waitActiveState,
+} from './wait-active.js';
 import type { AbortEvent } from './wait-active.js';
 import type { NodeObservedEvent } from './node-view.js';
 
@@ -145,7 +151,10 @@ export const deployMachine = setup({
     polls: 0,
     maxPolls: input.maxPolls ?? DEFAULT_DEPLOY_MAX_POLLS,
     lastState: null,
+    abortReason: null,
   }),
+  // An ABORT before the wait is noted and honoured as the wait would begin (enterWaitActive).
+  on: noteAbortWhileBusy,
   initial: 'checkInput',
   states: {
     checkInput: {
@@ -235,7 +244,7 @@ export const deployMachine = setup({
           configDrivePlan: context.configDrivePlan,
           ...(context.networkData === null ? {} : { networkData: context.networkData }),
         }),
-        onDone: { target: 'waitActive' },
+        onDone: enterWaitActive('deploy'),
         onError: { target: 'cleanup', actions: 'failRequestActive' },
       },
     },

@@ -9,7 +9,13 @@ import { doneOutput, errorOf, failureFrom, fromEffectError, outputOf } from './l
 import type { NodeView } from './node-view.js';
 import { DEFAULT_DEPLOY_MAX_POLLS } from './deploy.js';
 import type { WaitActiveContext } from './wait-active.js';
-import { waitActiveActions, waitActiveGuards, waitActiveState } from './wait-active.js';
+import {
+  enterWaitActive,
+  noteAbortWhileBusy,
+  waitActiveActions,
+  waitActiveGuards,
+  waitActiveState,
+} from './wait-active.js';
 import type { AbortEvent } from './wait-active.js';
 import type { NodeObservedEvent } from './node-view.js';
 
@@ -77,7 +83,10 @@ export const rebuildMachine = setup({
     polls: 0,
     maxPolls: input.maxPolls ?? DEFAULT_DEPLOY_MAX_POLLS,
     lastState: null,
+    abortReason: null,
   }),
+  // An ABORT before the wait is noted and honoured as the wait would begin (enterWaitActive).
+  on: noteAbortWhileBusy,
   initial: 'checkInput',
   states: {
     checkInput: {
@@ -122,7 +131,7 @@ export const rebuildMachine = setup({
         src: 'requestRebuild',
         input: ({ context }) => ({ node: context.node ?? '' }),
         // Ironic moves the node through `deploying` back to `active` (the target reads `active`).
-        onDone: { target: 'waitActive' },
+        onDone: enterWaitActive('rebuild'),
         onError: { target: 'failed', actions: 'failRequestRebuild' },
       },
     },

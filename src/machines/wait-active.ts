@@ -16,6 +16,11 @@ export interface WaitActiveContext {
   polls: number;
   maxPolls: number;
   lastState: ProvisionStateValue;
+  /**
+   * Set by an ABORT that came before the wait began: the seed checks the instance's task state
+   * at the first poll of _wait_for_active, so the run aborts as it would start waiting.
+   */
+  abortReason: string | null;
 }
 
 export type ActiveWaitVerdict =
@@ -74,7 +79,7 @@ export interface AbortEvent {
 
 /** The run's failure when it was aborted while waiting for `active`. */
 export function abortedError(context: WaitActiveContext, event: unknown): MachineError {
-  const reason = (event as Partial<AbortEvent>).reason ?? 'no reason given';
+  const reason = (event as Partial<AbortEvent>).reason ?? context.abortReason ?? 'no reason given';
   return {
     code: 'DEPLOY_ABORTED',
     message: `provisioning of instance ${context.instance} was aborted: ${reason}`,
@@ -82,6 +87,21 @@ export function abortedError(context: WaitActiveContext, event: unknown): Machin
     node: context.node,
   };
 }
+
+/**
+ * How a deploy or rebuild enters its wait once Ironic accepted the request: at once into
+ * `failed` when an ABORT came earlier (the seed's first poll sees the instance being deleted),
+ * else into `waitActive`. The node is Ironic's by then; the teardown that sent ABORT takes over.
+ */
+export function enterWaitActive(machineId: string) {
+  return [
+    { guard: 'abortRequested', target: `#${machineId}.failed`, actions: 'failAborted' },
+    { target: `#${machineId}.waitActive` },
+  ] as const;
+}
+
+/** The machine-wide ABORT handler: states before the wait only note it (see enterWaitActive). */
+export const noteAbortWhileBusy = { [ABORT]: { actions: 'noteAbort' } } as const;
 
 /** The `waitActive` compound state. `machineId` is the id of the machine using it. */
 export function waitActiveState(machineId: string) {
@@ -136,6 +156,7 @@ export const waitActiveGuards = {
   observedDeploying: verdictIs('deploying'),
   observedWaitCallBack: verdictIs('waitCallBack'),
   nodeGone: ({ event }: { event: unknown }): boolean => errorOf(event).code === 'IRONIC_NOT_FOUND',
+  abortRequested: ({ context }: { context: WaitActiveContext }): boolean => context.abortReason !== null,
 };
 
 type ActionContext = WaitActiveContext & BaseContext;
@@ -162,6 +183,11 @@ export function waitActiveActions<TContext extends ActionContext, TEvent extends
       });
     }),
     failAborted: update(({ context, event }) => fields({ error: abortedError(context, event) })),
+    noteAbort: update(({ context, event }) =>
+      fields({
+        abortReason: context.abortReason ?? (event as Partial<AbortEvent>).reason ?? 'no reason given',
+      }),
+    ),
     failNodeGone: update(({ context, event }) =>
       fields({
         error: {

@@ -52,4 +52,22 @@ describe('engine: deploy', () => {
       store.close();
     }
   });
+
+  it('aborts a deploy whose instance is destroyed before its wait began (seed: _wait_for_active)', async () => {
+    // A deploy that would take 30 s to reach active: the teardown must not wait for that.
+    world = await makeWorld({ deployMs: 30_000 });
+    const w = world;
+    const node = w.sim.addNode({
+      provisionState: 'available',
+      ports: [{ address: '52:54:00:00:03:04' }],
+    }).uuid;
+    const deploy = w.engine.deploy(deployInput(4, node));
+    const destroy = w.engine.destroy({ instance: INSTANCE(4), vifs: ['vif-4'] }); // the same tick
+    const deployed = await deploy.done;
+    expect(deployed).toMatchObject({ status: 'failed', error: { code: 'DEPLOY_ABORTED' } });
+    expect(String(deployed.error?.message)).toContain(`instance ${INSTANCE(4)} is being destroyed`);
+    // It ended as Ironic began deploying, not when the node became active.
+    expect(w.sim.node(node)?.provision_state).not.toBe('active');
+    await destroy.done; // it then runs into the simulator's deploy lock, held for the 30 s
+  }, 15_000);
 });

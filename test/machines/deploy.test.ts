@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initialTransition, transition } from 'xstate';
+import { initialTransition, transition, type AnyMachineSnapshot } from 'xstate';
 import { deployMachine } from '../../src/machines/deploy.js';
 import { FLAVOR, FULL_NODE, IMAGE, INSTANCE, NODE, OTHER_INSTANCE, fail, observed, ok } from './fixtures.js';
 import type { Script } from './script.js';
@@ -197,43 +197,55 @@ describe('deploy machine', () => {
 });
 
 describe('deploy: aborted while waiting for active', () => {
-  it('fails with DEPLOY_ABORTED when the instance is being deleted, without further polls (seed: _wait_for_active)', () => {
-    const [started] = initialTransition(deployMachine, {
+  const answers: Record<string, unknown> = {
+    getNode: {
+      uuid: 'node-1',
+      provision_state: 'available',
+      instance_uuid: null,
+      power_state: 'power off',
+      target_power_state: null,
+      target_provision_state: null,
+      last_error: null,
+      maintenance: false,
+      properties: {},
+    },
+    addInstanceInfo: { paths: ['/instance_uuid'] },
+    validateNode: { deploy: { result: true, reason: null }, power: { result: true, reason: null } },
+    plugVifs: { attached: [], alreadyAttached: [] },
+    startFiltering: { done: true },
+    requestActive: { configDriveSent: false, alreadyRequested: false },
+  };
+
+  /** Answers every effect with success until `until` holds; returns the snapshot and the effects run. */
+  function walk(
+    snapshot: AnyMachineSnapshot,
+    until: (s: AnyMachineSnapshot) => boolean,
+  ): { snapshot: AnyMachineSnapshot; srcs: string[] } {
+    const srcs: string[] = [];
+    for (let i = 0; i < 20 && !until(snapshot); i++) {
+      const child = Object.keys(snapshot.children)[0];
+      expect(child, `stuck in ${JSON.stringify(snapshot.value)}`).toBeDefined();
+      srcs.push(child!);
+      [snapshot] = transition(deployMachine, snapshot, {
+        type: `xstate.done.actor.${child}`,
+        output: answers[child!],
+      } as never);
+    }
+    return { snapshot, srcs };
+  }
+
+  const start = (): AnyMachineSnapshot =>
+    initialTransition(deployMachine, {
       instance: '11111111-2222-4333-8444-555555555555',
       node: 'node-1',
       vifs: [],
       image: { source: 'http://img/x' },
       flavor: { vcpus: 1, memoryMb: 512, rootGb: 10, ephemeralGb: 0, swapMb: 0 },
       configDrivePlan: { required: false, hasAdminPassword: false, hasUserData: false, injectedFiles: 0 },
-    });
-    // Walk to waitActive with success answers.
-    let snapshot = started;
-    const answers: Record<string, unknown> = {
-      getNode: {
-        uuid: 'node-1',
-        provision_state: 'available',
-        instance_uuid: null,
-        power_state: 'power off',
-        target_power_state: null,
-        target_provision_state: null,
-        last_error: null,
-        maintenance: false,
-        properties: {},
-      },
-      addInstanceInfo: { paths: ['/instance_uuid'] },
-      validateNode: { deploy: { result: true, reason: null }, power: { result: true, reason: null } },
-      plugVifs: { attached: [], alreadyAttached: [] },
-      startFiltering: { done: true },
-      requestActive: { configDriveSent: false, alreadyRequested: false },
-    };
-    for (let i = 0; i < 20 && !JSON.stringify(snapshot.value).includes('waitActive'); i++) {
-      const child = Object.keys(snapshot.children)[0];
-      expect(child, `stuck in ${JSON.stringify(snapshot.value)}`).toBeDefined();
-      [snapshot] = transition(deployMachine, snapshot, {
-        type: `xstate.done.actor.${child}`,
-        output: answers[child!],
-      } as never);
-    }
+    })[0];
+
+  it('fails with DEPLOY_ABORTED when the instance is being deleted, without further polls (seed: _wait_for_active)', () => {
+    const { snapshot } = walk(start(), (s) => JSON.stringify(s.value).includes('waitActive'));
     expect(JSON.stringify(snapshot.value)).toContain('waitActive');
 
     const [after, actions] = transition(deployMachine, snapshot, {
@@ -244,5 +256,30 @@ describe('deploy: aborted while waiting for active', () => {
     expect(after.status).toBe('done');
     expect(after.output).toMatchObject({ status: 'failed', error: { code: 'DEPLOY_ABORTED' } });
     expect(actions.some((a) => a.type === 'xstate.spawnChild')).toBe(false);
+  });
+
+  it('notes an ABORT that comes before the wait and fails as the wait would begin (seed: first poll)', () => {
+    const early = walk(start(), (s) => s.value === 'plugVifs');
+    // The instance is being destroyed while its VIFs are plugged: the deploy goes on.
+    const [noted] = transition(deployMachine, early.snapshot, {
+      type: 'ABORT',
+      reason: 'instance is being destroyed',
+    });
+    expect(noted.value).toBe('plugVifs');
+    const rest = walk(noted, (s) => s.status === 'done');
+    // Like the seed's spawn it requests active, then its first poll sees the deletion: no wait is
+    // started and no cleanup runs (the teardown that aborted it takes the node over).
+    expect([...early.srcs, ...rest.srcs]).toEqual([
+      'getNode',
+      'addInstanceInfo',
+      'validateNode',
+      'plugVifs',
+      'startFiltering',
+      'requestActive',
+    ]);
+    expect(rest.snapshot.output).toMatchObject({
+      status: 'failed',
+      error: { code: 'DEPLOY_ABORTED', message: expect.stringContaining('instance is being destroyed') },
+    });
   });
 });

@@ -164,7 +164,7 @@ describe('pure helpers', () => {
         fc.nat({ max: 5 }),
         (provision, target, instance, polls) => {
           const verdict = judgeActiveWait(
-            { instance: INSTANCE, node: NODE, polls, maxPolls: 5, lastState: null },
+            { instance: INSTANCE, node: NODE, polls, maxPolls: 5, lastState: null, abortReason: null },
             nodeView({ provision_state: provision, target_provision_state: target, instance_uuid: instance }),
           );
           expect(verdict === 'active').toBe(provision === 'active');

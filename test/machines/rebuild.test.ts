@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { initialTransition, transition } from 'xstate';
 import { rebuildMachine } from '../../src/machines/rebuild.js';
 import { FLAVOR, FULL_NODE, IMAGE, INSTANCE, NODE, fail, nodeView, observed, ok } from './fixtures.js';
 import type { Script } from './script.js';
@@ -55,5 +56,31 @@ describe('rebuild machine', () => {
     );
     expect(r.output.error).toMatchObject({ code: 'DEPLOY_FAILED' });
     expect(r.output.error?.message).toContain('boom');
+  });
+
+  it('honours an ABORT that came while the node was looked up, as the wait would begin (seed: _wait_for_active)', () => {
+    let [snapshot] = initialTransition(rebuildMachine, input);
+    expect(snapshot.value).toBe('lookup');
+    [snapshot] = transition(rebuildMachine, snapshot, {
+      type: 'ABORT',
+      reason: 'instance is being destroyed',
+    });
+    const answers: Record<string, unknown> = {
+      lookupNode: nodeView(),
+      getNode: { ...FULL_NODE, provision_state: 'active', instance_uuid: INSTANCE },
+      addInstanceInfo: { paths: ['/instance_info/image_source'] },
+      requestRebuild: { alreadyRequested: false },
+    };
+    const srcs: string[] = [];
+    for (let i = 0; i < 10 && snapshot.status !== 'done'; i++) {
+      const child = Object.keys(snapshot.children)[0]!;
+      srcs.push(child);
+      [snapshot] = transition(rebuildMachine, snapshot, {
+        type: `xstate.done.actor.${child}`,
+        output: answers[child],
+      } as never);
+    }
+    expect(srcs).toEqual(['lookupNode', 'getNode', 'addInstanceInfo', 'requestRebuild']);
+    expect(snapshot.output).toMatchObject({ status: 'failed', error: { code: 'DEPLOY_ABORTED' } });
   });
 });

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lifecycles } from '../../src/machines/index.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { cli, expectJsonError, expectUsageError, json, runRows, start, until } from './helpers.js';
 
@@ -160,11 +161,14 @@ describe('replay of a run another machine version recorded', () => {
 
     const human = await cli(args('replay', runId));
     expect(human.code).toBe(1);
-    expect(human.stdout).toMatch(/DIVERGES at seq \d+: .*recorded with deploy v3, this build has v4/);
+    const current = lifecycles.deploy.version;
+    expect(human.stdout).toMatch(
+      new RegExp(`DIVERGES at seq \\d+: .*recorded with deploy v3, this build has v${current}`),
+    );
     const doc = json<{ matches: boolean; recordedVersion: number; machineVersion: number }>(
       await cli(args('--json', 'replay', runId)),
     );
-    expect(doc).toMatchObject({ matches: false, recordedVersion: 3, machineVersion: 4 });
+    expect(doc).toMatchObject({ matches: false, recordedVersion: 3, machineVersion: current });
   });
 });
 

@@ -457,25 +457,12 @@ export class Run {
    */
   failUnrecorded(err: unknown): void {
     if (this.finished) return;
-    this.finished = true;
-    this.stop();
     const cause = toEffectErrorJson(err);
     this.log.error({ err: cause }, 'run not started: the store could not record it');
-    this.resolveDone({
-      runId: this.id,
-      op: this.op,
-      status: 'failed',
-      instance: this.instance,
-      node: this.node,
-      error: {
-        code: 'RUN_NOT_RECORDED',
-        message: `Run ${this.id} could not be stored (${cause.message}); nothing was sent to Ironic.`,
-        cause: cause.code,
-      },
-      failedIn: null,
-      warnings: [],
-      output: null,
-      requests: this.requestCount,
+    this.endUnfinished('failed', null, {
+      code: 'RUN_NOT_RECORDED',
+      message: `Run ${this.id} could not be stored (${cause.message}); nothing was sent to Ironic.`,
+      cause: cause.code,
     });
   }
 
@@ -485,16 +472,21 @@ export class Run {
    */
   interrupt(error: JsonObject): void {
     if (this.finished) return;
+    this.endUnfinished('interrupted', this.currentState, { state: this.currentState, ...error });
+  }
+
+  /** Ends a run its machine did not finish: stops its effects and settles `done` without output. */
+  private endUnfinished(status: 'failed' | 'interrupted', failedIn: string | null, error: JsonObject): void {
     this.finished = true;
     this.stop();
     this.resolveDone({
       runId: this.id,
       op: this.op,
-      status: 'interrupted',
+      status,
       instance: this.instance,
       node: this.node,
-      error: { state: this.currentState, ...error },
-      failedIn: this.currentState,
+      error,
+      failedIn,
       warnings: [],
       output: null,
       requests: this.requestCount,

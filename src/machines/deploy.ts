@@ -51,7 +51,15 @@ export interface DeployContext extends BaseContext, WaitActiveContext {
   nodeInfo: Node | null;
   networkData: Json | null;
   attachedVifs: string[];
+  /** Ironic took the association (instance_uuid set): a failure from here leaves it in place. */
+  associated: boolean;
 }
+
+/**
+ * Failures after which the node holds no association of this deploy's: the instance went away
+ * (torn down, or another took the node) or a teardown that aborted the deploy takes over.
+ */
+const LEAVES_NO_ASSOCIATION: readonly string[] = ['INSTANCE_GONE', 'INSTANCE_CHANGED', 'DEPLOY_ABORTED'];
 
 function describeCheck(check: { result: boolean | null; reason: string | null }): string {
   return check.result === true ? 'ok' : `failed (${check.reason ?? 'no reason given'})`;
@@ -131,6 +139,18 @@ export const deployMachine = setup({
         `cleanup after failed deploy: ${errorOf(event).code}: ${errorOf(event).message}`,
       ],
     })),
+    recordAssociated: assign({ associated: true }),
+    // Seed: a failed spawn leaves the node associated; Nova then destroys the instance. Say so.
+    adviseDestroy: assign(({ context }) =>
+      context.associated && !LEAVES_NO_ASSOCIATION.includes(context.error?.code ?? '')
+        ? {
+            warnings: [
+              ...context.warnings,
+              `node ${context.node ?? '?'} still holds instance ${context.instance} after the failed deploy; release it with: ironledger destroy --instance ${context.instance}`,
+            ],
+          }
+        : {},
+    ),
     setError: assign(({ event }) => ({ error: fromEffectError(errorOf(event)) })),
   },
 }).createMachine({
@@ -148,6 +168,7 @@ export const deployMachine = setup({
     nodeInfo: null,
     networkData: null,
     attachedVifs: [],
+    associated: false,
     polls: 0,
     maxPolls: input.maxPolls ?? DEFAULT_DEPLOY_MAX_POLLS,
     lastState: null,
@@ -184,7 +205,7 @@ export const deployMachine = setup({
           flavor: context.flavor,
           ...(context.hostname === null ? {} : { hostname: context.hostname }),
         }),
-        onDone: { target: 'validate' },
+        onDone: { target: 'validate', actions: 'recordAssociated' },
         onError: { target: 'failed', actions: 'failAddInstanceInfo' },
       },
     },
@@ -278,7 +299,7 @@ export const deployMachine = setup({
       },
     },
     succeeded: { type: 'final' },
-    failed: { type: 'final' },
+    failed: { type: 'final', entry: 'adviseDestroy' },
   },
   output: ({ context }) => outputOf(context),
 });

@@ -16,6 +16,8 @@ export interface RebootInput {
 
 export interface RebootContext extends BaseContext, WaitPowerContext {
   soft: boolean;
+  /** The node's updated_at at the lookup: a later one means Ironic took the reboot (never twice). */
+  since: string | null;
 }
 
 export const rebootMachine = setup({
@@ -32,7 +34,10 @@ export const rebootMachine = setup({
     softRefused: ({ event }) => errorOf(event).code === 'IRONIC_BAD_REQUEST',
   },
   actions: {
-    recordNode: assign(({ event }) => ({ node: doneOutput<NodeView>(event).uuid })),
+    recordNode: assign(({ event }) => {
+      const node = doneOutput<NodeView>(event);
+      return { node: node.uuid, since: node.updated_at ?? null };
+    }),
     warnSoftRefused: assign(({ context, event }) => ({
       warnings: [
         ...context.warnings,
@@ -50,6 +55,7 @@ export const rebootMachine = setup({
     warnings: [],
     error: null,
     soft: input.soft,
+    since: null,
     polls: 0,
     maxPolls: input.maxPolls ?? DEFAULT_MAX_POLLS,
     lastPowerState: null,
@@ -73,7 +79,12 @@ export const rebootMachine = setup({
       invoke: {
         id: 'setPowerState',
         src: 'setPowerState',
-        input: ({ context }) => ({ node: context.node ?? '', target: 'reboot' as const, soft: true }),
+        input: ({ context }) => ({
+          node: context.node ?? '',
+          target: 'reboot' as const,
+          soft: true,
+          since: context.since,
+        }),
         onDone: { target: 'waitReboot' },
         onError: [
           { guard: 'softRefused', target: 'requestHardReboot', actions: 'warnSoftRefused' },
@@ -85,7 +96,12 @@ export const rebootMachine = setup({
       invoke: {
         id: 'setPowerState',
         src: 'setPowerState',
-        input: ({ context }) => ({ node: context.node ?? '', target: 'reboot' as const, soft: false }),
+        input: ({ context }) => ({
+          node: context.node ?? '',
+          target: 'reboot' as const,
+          soft: false,
+          since: context.since,
+        }),
         onDone: { target: 'waitReboot' },
         onError: { target: 'failed', actions: 'setError' },
       },

@@ -129,7 +129,11 @@ export const rebuildMachine = setup({
       invoke: {
         id: 'requestRebuild',
         src: 'requestRebuild',
-        input: ({ context }) => ({ node: context.node ?? '' }),
+        // The baseline a resumed run compares with, so that the disk is never imaged twice.
+        input: ({ context }) => ({
+          node: context.node ?? '',
+          since: context.nodeInfo?.provision_updated_at ?? null,
+        }),
         // Ironic moves the node through `deploying` back to `active` (the target reads `active`).
         onDone: enterWaitActive('rebuild'),
         onError: { target: 'failed', actions: 'failRequestRebuild' },

@@ -69,6 +69,9 @@ export const teardownMachine = setup({
     observedCleaning: observed(ProvisionState.CLEANING),
     observedCleanWait: observed(ProvisionState.CLEANWAIT),
     nodeGone: ({ event }) => errorOf(event).code === 'IRONIC_NOT_FOUND',
+    // Read after a restart: the node was unprovisioned meanwhile (and maybe given to another
+    // instance). The teardown's goal is reached; acting on the node now would hit that instance.
+    instanceChanged: ({ event }) => errorOf(event).code === 'INSTANCE_CHANGED',
   },
   actions: {
     recordNode: assign(({ context, event }) => {
@@ -99,7 +102,12 @@ export const teardownMachine = setup({
               ...context.warnings,
               `node ${node.uuid} is in clean failed and must be fixed in Ironic: ${node.last_error ?? 'no last_error'}`,
             ]
-          : context.warnings;
+          : node.instance_uuid !== null && node.instance_uuid !== context.instance
+            ? [
+                ...context.warnings,
+                `node ${node.uuid} now holds instance ${node.instance_uuid}: instance ${context.instance} is already gone`,
+              ]
+            : context.warnings;
       return { polls: context.polls + 1, lastState: node.provision_state, warnings };
     }),
     failCleanFailed: assign(({ context, event }) => {
@@ -145,6 +153,12 @@ export const teardownMachine = setup({
             ],
           };
     }),
+    warnInstanceChanged: assign(({ context, event }) => ({
+      warnings: [
+        ...context.warnings,
+        `${errorOf(event).message}: instance ${context.instance} is already gone`,
+      ],
+    })),
     setError: assign(({ event }) => ({ error: fromEffectError(errorOf(event)) })),
   },
 }).createMachine({
@@ -187,7 +201,10 @@ export const teardownMachine = setup({
             src: 'unplugVifs',
             input: ({ context }) => ({ node: context.node ?? '', vifs: context.vifs }),
             onDone: { target: 'stopFiltering', actions: 'recordDetached' },
-            onError: { target: '#teardown.failed', actions: 'setError' },
+            onError: [
+              { guard: 'instanceChanged', target: '#teardown.succeeded', actions: 'warnInstanceChanged' },
+              { target: '#teardown.failed', actions: 'setError' },
+            ],
           },
         },
         stopFiltering: {
@@ -218,7 +235,10 @@ export const teardownMachine = setup({
             src: 'requestDeleted',
             input: ({ context }) => ({ node: context.node ?? '' }),
             onDone: { target: 'watching' },
-            onError: { target: '#teardown.failed', actions: 'setError' },
+            onError: [
+              { guard: 'instanceChanged', target: '#teardown.succeeded', actions: 'warnInstanceChanged' },
+              { target: '#teardown.failed', actions: 'setError' },
+            ],
           },
         },
         // One observeNode effect for the whole wait; each observation picks the substate that
@@ -260,7 +280,10 @@ export const teardownMachine = setup({
         src: 'removeInstanceInfo',
         input: ({ context }) => ({ node: context.node ?? '' }),
         onDone: { target: 'succeeded', actions: 'warnInstanceInfoKept' },
-        onError: { target: 'failed', actions: 'setError' },
+        onError: [
+          { guard: 'instanceChanged', target: 'succeeded', actions: 'warnInstanceChanged' },
+          { target: 'failed', actions: 'setError' },
+        ],
       },
     },
     succeeded: { type: 'final' },

@@ -28,9 +28,10 @@ export type ActiveWaitVerdict =
 
 /** The seed's checks, in its order: done, deleted underneath us, deploy failed, keep polling. */
 export function judgeActiveWait(context: WaitActiveContext, node: NodeView): ActiveWaitVerdict {
-  if (node.provision_state === ProvisionState.ACTIVE) return 'active';
-  // The seed looks the node up by instance: another instance (or none) on it means ours is gone.
+  // The seed looks the node up by instance: another instance (or none) on it means ours is gone,
+  // even when the node is `active` (for the instance that took it while the run was down).
   if (node.instance_uuid !== context.instance) return 'gone';
+  if (node.provision_state === ProvisionState.ACTIVE) return 'active';
   // Ironic is already tearing it down (target `deleted`/`available`) or has finished doing so.
   if (
     node.target_provision_state === ProvisionState.DELETED ||

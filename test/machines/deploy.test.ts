@@ -151,7 +151,11 @@ describe('deploy machine', () => {
       }),
     );
     expect(r.output.error?.cause).toBe('IRONIC_UNAVAILABLE');
-    expect(r.output.warnings).toHaveLength(2);
+    expect(r.output.warnings).toHaveLength(3);
+    // The node stays associated, as after the seed's failed spawn: the result says how to free it.
+    expect(r.output.warnings.at(-1)).toBe(
+      `node ${NODE} still holds instance ${INSTANCE} after the failed deploy; release it with: ironledger destroy --instance ${INSTANCE}`,
+    );
   });
 
   it('fails with last_error on deploy failed, without cleanup (seed: _wait_for_active)', () => {

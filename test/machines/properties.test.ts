@@ -145,7 +145,7 @@ describe('pure helpers', () => {
     );
   });
 
-  it('judgeActiveWait reports active exactly when Ironic says active (seed: _wait_for_active)', () => {
+  it("judgeActiveWait reports active exactly when Ironic says active for the run's instance (seed: _wait_for_active)", () => {
     const states = [
       'active',
       'deploying',
@@ -167,8 +167,9 @@ describe('pure helpers', () => {
             { instance: INSTANCE, node: NODE, polls, maxPolls: 5, lastState: null, abortReason: null },
             nodeView({ provision_state: provision, target_provision_state: target, instance_uuid: instance }),
           );
-          expect(verdict === 'active').toBe(provision === 'active');
-          if (provision !== 'active' && instance !== INSTANCE) expect(verdict).toBe('gone');
+          expect(verdict === 'active').toBe(provision === 'active' && instance === INSTANCE);
+          // Another instance (or none) on the node: ours is gone, `active` or not.
+          if (instance !== INSTANCE) expect(verdict).toBe('gone');
         },
       ),
     );

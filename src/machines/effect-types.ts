@@ -7,6 +7,8 @@ import type { NodeView } from './node-view.js';
 
 export interface LookupNodeInput {
   instance: string;
+  /** Read the whole node, for its `updated_at` (a reboot's baseline). */
+  stamps?: boolean;
 }
 export interface GetNodeInput {
   node: string;

@@ -69,12 +69,22 @@ const PAST_ACTIVE_REQUEST: readonly string[] = [
 ];
 const PAST_REBUILD_REQUEST: readonly string[] = [ProvisionState.DEPLOYING, ProvisionState.DEPLOYWAIT];
 
-/** The seed's fields, and when the node last changed: what a later request is judged against. */
-const READ_FIELDS: readonly NodeField[] = [...NODE_FIELDS, 'updated_at', 'provision_updated_at'];
+/**
+ * The seed's fields, and when the provision state last changed: what a resumed rebuild judges
+ * its earlier request by. (Ironic refuses `updated_at` in `fields=`; see `stamps`.)
+ */
+const READ_FIELDS: readonly NodeField[] = [...NODE_FIELDS, 'provision_updated_at'];
 
+/**
+ * Seed: _validate_instance_and_node. With `stamps`, the whole node is read (Ironic will not
+ * select `updated_at`), so that a reboot has the baseline it is judged by after a restart.
+ */
 export async function lookupNode(input: LookupNodeInput, ctx: EffectContext): Promise<NodeView> {
   return toNodeView(
-    await ctx.ironic.getNodeByInstance(input.instance, { fields: READ_FIELDS, signal: ctx.signal }),
+    await ctx.ironic.getNodeByInstance(
+      input.instance,
+      input.stamps === true ? { signal: ctx.signal } : { fields: READ_FIELDS, signal: ctx.signal },
+    ),
   );
 }
 
@@ -321,7 +331,6 @@ const HOLDER_FIELDS: readonly NodeField[] = [
   'power_state',
   'target_power_state',
   'provision_updated_at',
-  'updated_at',
   'last_error',
 ];
 
@@ -343,8 +352,13 @@ async function readHolder(
   ctx: EffectContext,
   node: string,
   holding: 'ours' | 'oursOrNone' = 'ours',
+  whole = false,
 ): Promise<Node> {
-  const found = await ctx.ironic.getNode(node, { signal: ctx.signal, fields: HOLDER_FIELDS });
+  // `whole`: the full body, for `updated_at`, which Ironic does not let `fields=` select.
+  const found = await ctx.ironic.getNode(
+    node,
+    whole ? { signal: ctx.signal } : { signal: ctx.signal, fields: HOLDER_FIELDS },
+  );
   const instance = ctx.instance ?? null;
   const holder = found.instance_uuid ?? null;
   if (instance === null || holder === instance || (holding === 'oursOrNone' && holder === null)) return found;
@@ -390,12 +404,13 @@ async function sendNotTwice<T>(
   send: (opts: CallOptions) => Promise<unknown>,
   sent: T,
   took: (node: Node) => T | null,
+  whole = false,
 ): Promise<T> {
   try {
     await send({
       signal: ctx.signal,
       beforeResend: async (err) => {
-        const found = await readHolder(ctx, node);
+        const found = await readHolder(ctx, node, 'ours', whole);
         const done = took(found);
         ctx.note(
           'info',
@@ -525,8 +540,9 @@ export async function setPowerState(
     if (input.since === undefined) throw outcomeUnknown(input.node, 'reboot', 'updated_at');
     return (node.updated_at ?? null) !== input.since ? { ...result, alreadyRequested: true } : null;
   };
+  const whole = input.target === 'reboot';
   if (mustConfirm(ctx)) {
-    const done = took(await readHolder(ctx, input.node));
+    const done = took(await readHolder(ctx, input.node, 'ours', whole));
     if (done !== null) return done;
   }
   return sendNotTwice(
@@ -540,6 +556,7 @@ export async function setPowerState(
       }),
     result,
     took,
+    whole,
   );
 }
 

@@ -67,7 +67,7 @@ export const rebootMachine = setup({
       invoke: {
         id: 'lookupNode',
         src: 'lookupNode',
-        input: ({ context }) => ({ instance: context.instance }),
+        input: ({ context }) => ({ instance: context.instance, stamps: true }),
         onDone: [
           { guard: 'softRequested', target: 'requestSoftReboot', actions: 'recordNode' },
           { target: 'requestHardReboot', actions: 'recordNode' },

@@ -11,6 +11,7 @@ import { applyPatch, validatePatchBody } from './json-patch.js';
 import {
   isoTime,
   NODE_FIELD_NAMES,
+  NODE_UNSELECTABLE_FIELDS,
   nodeBody,
   nodeFieldsBody,
   nodeSummaryBody,
@@ -181,6 +182,9 @@ export class ApiHandlers {
         .get('fields')!
         .split(',')
         .filter((f) => f !== '');
+      // A node field it will not select (a timestamp) is a 400, as on a single node.
+      const unselectable = fields.find((f) => NODE_UNSELECTABLE_FIELDS.has(f));
+      if (unselectable !== undefined) throw Fault.invalid(`Field ${unselectable} is not a valid field.`);
       const bad = fields.find((f) => !NODE_FIELD_NAMES.has(f));
       // Ironic 2023.1 answers an unknown list field with a 500 from its DB layer.
       if (bad !== undefined) throw new ApiError(500, `type object 'Node' has no attribute '${bad}'`);

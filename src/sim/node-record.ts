@@ -225,9 +225,14 @@ const NODE_FIELDS: readonly (readonly [string, FieldGetter])[] = [
 const GETTERS = new Map<string, FieldGetter>(NODE_FIELDS);
 const LINK_LISTS = new Set(['links', 'ports', 'states', 'portgroups', 'volume']);
 
-/** Every field name `fields=` may ask for (the body's keys but its link lists). */
+/** Body keys Ironic 2023.1 will not select: "Field updated_at is not a valid field." (400). */
+export const NODE_UNSELECTABLE_FIELDS: ReadonlySet<string> = new Set(['created_at', 'updated_at']);
+
+/** Every field name `fields=` may ask for (the body's keys but its link lists and timestamps). */
 export const NODE_FIELD_NAMES: ReadonlySet<string> = new Set(
-  NODE_FIELDS.map(([name]) => name).filter((name) => !LINK_LISTS.has(name)),
+  NODE_FIELDS.map(([name]) => name).filter(
+    (name) => !LINK_LISTS.has(name) && !NODE_UNSELECTABLE_FIELDS.has(name),
+  ),
 );
 
 /** The full node body of GET /v1/nodes/{node} at API 1.82, in Ironic's key order. */

@@ -68,10 +68,9 @@ describe('effects', () => {
     ironic.node = { ...ironic.node, provision_state: 'active', instance_uuid: INSTANCE };
     const view = await lookupNode({ instance: INSTANCE }, fakeContext(ironic));
     expect(ironic.calls[0]?.args[0]).toBe(INSTANCE);
-    // The seed's fields, and when the node last changed (the baselines of a resumed rebuild/reboot).
+    // The seed's fields, and when the provision state last changed (a resumed rebuild's baseline).
     expect((ironic.calls[0]?.args[1] as { fields: unknown }).fields).toEqual([
       ...NODE_FIELDS,
-      'updated_at',
       'provision_updated_at',
     ]);
     expect(view).toMatchObject({ uuid: NODE, provision_state: 'active', instance_uuid: INSTANCE });
@@ -82,10 +81,9 @@ describe('effects', () => {
     const ironic = new FakeIronic();
     await getNode({ node: NODE }, fakeContext(ironic));
     expect(ironic.calls[0]?.args[0]).toBe(NODE);
-    // The seed's fields, and when the node last changed (the baselines of a resumed rebuild/reboot).
+    // The seed's fields, and when the provision state last changed (a resumed rebuild's baseline).
     expect((ironic.calls[0]?.args[1] as { fields: unknown }).fields).toEqual([
       ...NODE_FIELDS,
-      'updated_at',
       'provision_updated_at',
     ]);
   });

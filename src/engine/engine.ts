@@ -52,8 +52,6 @@ export interface EngineOptions {
   concurrency?: number;
   /** Node watcher tick (default 2000 ms, the seed's api_retry_interval). */
   pollIntervalMs?: number;
-  /** Polls of a waiting state before it gives up (default 60, the seed's api_max_retries). */
-  maxPolls?: number;
   hooks?: Partial<FilteringHooks>;
   /** A second command for a node that has a run: refuse it (default) or wait for the first. */
   busy?: 'refuse' | 'wait';
@@ -380,7 +378,7 @@ export class Engine {
       const r = stale[0]!;
       throw new EngineError(
         'ENGINE_UNFINISHED_RUN',
-        `Instance ${instance} has an unfinished ${r.op} run ${r.id} (last state ${r.state ?? '?'}) in ${this.store.path}; resume it (ironledger resume ${r.id}) or supersede it.`,
+        `Instance ${instance} has an unfinished ${r.op} run ${r.id} (last state ${r.state ?? '?'}) in ${this.store.path}; resume it (ironledger resume ${r.id}), or start this one with { supersede: true } to cancel it.`,
         { instance, holder: r.id, op: r.op },
       );
     }
@@ -401,7 +399,9 @@ export class Engine {
     }
     const id = randomUUID();
     for (const r of stale) this.supersede(r, id);
-    const withDefaults: JsonObject = { maxPolls: this.opts.maxPolls ?? 60, ...input };
+    // Each machine has the seed's wait budget for its operation (teardown 120 s, the others none);
+    // the caller's `timeoutS` replaces it.
+    const withDefaults: JsonObject = { ...input };
     assertInputStorable(op, withDefaults);
     // Stored with the next commit, ahead of the run's first step; a failure to store it fails
     // the run's first append with the same error, which ends the run with that cause.

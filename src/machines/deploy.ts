@@ -15,6 +15,7 @@ import type { ConfigDrivePlan, PlugVifsOutput, ValidateNodeOutput } from './effe
 import type { BaseContext, LifecycleOutput } from './lifecycle-output.js';
 import { doneOutput, errorOf, failureFrom, fromEffectError, outputOf } from './lifecycle-output.js';
 import type { WaitActiveContext } from './wait-active.js';
+import { timeoutOf } from './wait-budget.js';
 import {
   enterWaitActive,
   noteAbortWhileBusy,
@@ -35,12 +36,9 @@ export interface DeployInput {
   hostname?: string;
   /** Only flags: the secrets themselves reach the effect in memory (EffectContext.secrets). */
   configDrivePlan: ConfigDrivePlan;
-  /** Observations allowed while waiting for `active` (default 1800: an hour at Nova's 2 s). */
-  maxPolls?: number;
+  /** Seconds the wait for `active` may take; none by default (seed: _wait_for_active). */
+  timeoutS?: number;
 }
-
-/** Deploys take minutes to hours on real hardware; the seed waits for `active` without a limit. */
-export const DEFAULT_DEPLOY_MAX_POLLS = 1800;
 
 export interface DeployContext extends BaseContext, WaitActiveContext {
   vifs: NetworkVif[];
@@ -170,7 +168,9 @@ export const deployMachine = setup({
     attachedVifs: [],
     associated: false,
     polls: 0,
-    maxPolls: input.maxPolls ?? DEFAULT_DEPLOY_MAX_POLLS,
+    // Deploys take minutes to hours on real hardware; the seed waits for `active` without a limit.
+    timeoutS: timeoutOf(input.timeoutS, null),
+    waitStartedAt: null,
     lastState: null,
     abortReason: null,
   }),

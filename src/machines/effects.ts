@@ -104,7 +104,7 @@ export async function getNode(input: GetNodeInput, ctx: EffectContext): Promise<
 export async function observeNode(input: ObserveNodeInput, ctx: EffectContext): Promise<never> {
   for (;;) {
     const node = toNodeView(await ctx.observeNode(input.node));
-    await ctx.emit({ type: NODE_OBSERVED, node });
+    await ctx.emit({ type: NODE_OBSERVED, node, at: new Date().toISOString() });
   }
 }
 

@@ -45,6 +45,8 @@ export const NODE_OBSERVED = 'node.observed';
 export interface NodeObservedEvent {
   type: typeof NODE_OBSERVED;
   node: NodeView;
+  /** When the watcher read it (ISO 8601): waits are budgeted in time (wait-budget.ts). */
+  at?: string;
 }
 
 /** The node carried by a `node.observed` event (named guards see the machine's generic event). */

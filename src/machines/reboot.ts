@@ -3,7 +3,8 @@
 import { assign, setup } from 'xstate';
 import { effectActors } from './actors.js';
 import type { BaseContext, LifecycleOutput } from './lifecycle-output.js';
-import { DEFAULT_MAX_POLLS, doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-output.js';
+import { doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-output.js';
+import { timeoutOf } from './wait-budget.js';
 import type { NodeObservedEvent, NodeView } from './node-view.js';
 import type { WaitPowerContext } from './wait-power.js';
 import { waitPowerActions, waitPowerGuards, waitPowerState } from './wait-power.js';
@@ -11,7 +12,8 @@ import { waitPowerActions, waitPowerGuards, waitPowerState } from './wait-power.
 export interface RebootInput {
   instance: string;
   soft: boolean;
-  maxPolls?: number;
+  /** Seconds the power wait may take; none by default (seed: _wait_for_power_state). */
+  timeoutS?: number;
 }
 
 export interface RebootContext extends BaseContext, WaitPowerContext {
@@ -57,7 +59,8 @@ export const rebootMachine = setup({
     soft: input.soft,
     since: null,
     polls: 0,
-    maxPolls: input.maxPolls ?? DEFAULT_MAX_POLLS,
+    timeoutS: timeoutOf(input.timeoutS, null),
+    waitStartedAt: null,
     lastPowerState: null,
     lastTargetPowerState: null,
   }),

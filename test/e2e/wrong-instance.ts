@@ -84,8 +84,6 @@ export function wrongInstanceScenarios(backend: Backend): void {
     '200',
     '--retry-interval',
     '200',
-    '--max-polls',
-    '600',
     '--json',
   ];
   /** Requests our CLI sent for `node` from index `from` of the proxy's record on. */

@@ -20,7 +20,7 @@ const input = {
     injectedFiles: 1,
     metadata: { role: 'web' },
   },
-  maxPolls: 10,
+  timeoutS: 9,
 };
 const GOOD = { result: true, reason: null };
 
@@ -192,7 +192,7 @@ describe('deploy machine', () => {
   it('fails with DEPLOY_TIMEOUT after maxPolls observations', () => {
     const r = run(
       deployMachine,
-      { ...input, maxPolls: 4 },
+      { ...input, timeoutS: 3 },
       script({ observeNode: observed('wait call-back') }),
     );
     expect(r.srcs.filter((s) => s === 'observeNode')).toHaveLength(4);

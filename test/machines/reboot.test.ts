@@ -65,7 +65,7 @@ describe('reboot machine', () => {
   it('fails with POWER_TIMEOUT when the change never settles', () => {
     const r = run(
       rebootMachine,
-      { instance: INSTANCE, soft: false, maxPolls: 3 },
+      { instance: INSTANCE, soft: false, timeoutS: 2 },
       script({ observeNode: power('power on', 'power on') }),
     );
     expect(r.output.error?.code).toBe('POWER_TIMEOUT');

@@ -9,6 +9,7 @@ import { FaultInjector } from './faults.js';
 import { inspectedProperties } from './hardware.js';
 import { TARGET_OF } from './fsm.js';
 import { Inventory } from './inventory.js';
+import type { NetworkInterfaces } from './network-interfaces.js';
 import {
   cloneJson,
   isoTime,
@@ -195,7 +196,7 @@ class NodeFactory {
     private readonly conductor: Conductor,
     private readonly prng: Prng,
     private readonly defaults: {
-      networkInterface: 'flat' | 'noop';
+      networkInterfaces: NetworkInterfaces;
       consoleInterface: 'fake' | 'ipmitool-socat' | 'no-console';
     },
   ) {}
@@ -236,7 +237,7 @@ class NodeFactory {
       description: null,
       automatedClean: null,
       consoleEnabled: false,
-      networkInterface: this.defaults.networkInterface,
+      networkInterface: this.defaults.networkInterfaces.default,
       consoleInterface: this.defaults.consoleInterface,
       consolePort: 10000 + (id % 50000),
       validationFailures: {},
@@ -294,7 +295,7 @@ class NodeFactory {
     node.lastError = init.lastError ?? null;
     node.resourceClass = init.resourceClass ?? null;
     node.automatedClean = init.automatedClean ?? null;
-    node.networkInterface = init.networkInterface ?? this.defaults.networkInterface;
+    node.networkInterface = init.networkInterface ?? this.defaults.networkInterfaces.default;
     node.consoleInterface = init.consoleInterface ?? this.defaults.consoleInterface;
     node.consoleEnabled = init.consoleEnabled ?? false;
     if (init.consolePort !== undefined) node.consolePort = init.consolePort;

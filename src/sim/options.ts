@@ -8,9 +8,9 @@ export interface SimOptions {
   /** TCP port; default 0 (any free port). */
   port?: number;
   /**
-   * Pre-enrolled `available`, powered-off fake-hardware nodes, each with one port and the
-   * properties inspection would have set (cpus, memory_mb, local_gb, cpu_arch x86_64,
-   * capabilities), drawn from a few server models under `seed` (default 0).
+   * Pre-enrolled `available`, powered-off fake-hardware nodes named node-0001, node-0002, ...,
+   * each with one port and the properties inspection would have set (cpus, memory_mb, local_gb,
+   * cpu_arch x86_64, capabilities), drawn from a few server models under `seed` (default 0).
    */
   nodes?: number;
   /** Time in `deploying` with the node locked (default 1000 ms). */

@@ -187,6 +187,11 @@ function viewOf(n: SimNode): SimNodeView {
   });
 }
 
+/** node-0001, node-0002, ...: the name of the i-th pre-enrolled node (0-based). */
+function preEnrolledName(i: number): string {
+  return `node-${String(i + 1).padStart(4, '0')}`;
+}
+
 /** Builds node, port and portgroup records with deterministic UUIDs and MACs. */
 class NodeFactory {
   private macCounter = 0;
@@ -375,7 +380,10 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   });
   // A stream of its own, so the pre-enrolled nodes' hardware does not shift the UUIDs drawn after it.
   const hardware = new Prng(options.seed ^ 0x4a3d);
-  for (let i = 0; i < options.nodes; i++) factory.seedNode({ properties: inspectedProperties(hardware) });
+  // Named as operators name their servers, so clients that address nodes by name meet them.
+  for (let i = 0; i < options.nodes; i++) {
+    factory.seedNode({ name: preEnrolledName(i), properties: inspectedProperties(hardware) });
+  }
   const counters = { requests: 0, byRoute: new Map<string, number>() };
   const log = options.log ? new RequestLog(options.logCapacity) : undefined;
   const server = new SimServer({ options, handlers, inventory, faults, log, requestIds, stats: counters });

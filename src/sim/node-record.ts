@@ -3,8 +3,11 @@
 import type { PowerStateValue, ProvisionStateName, ProvisionStateValue } from '../ironic/states.js';
 import type { JsonObject } from '../ironic/types.js';
 
-/** How a node's network interface treats VIFs: `flat` tracks them on ports; `noop` accepts and forgets. */
-export type SimNetworkInterface = 'flat' | 'noop';
+/**
+ * How a node's network interface treats VIFs: `flat` and `neutron` track them on ports and
+ * portgroups; `noop` accepts and forgets them.
+ */
+export type SimNetworkInterface = 'flat' | 'neutron' | 'noop';
 /** `fake` answers console_info {}; `ipmitool-socat` a socat tcp URL; `no-console` refuses. */
 export type SimConsoleInterface = 'fake' | 'ipmitool-socat' | 'no-console';
 /** Hardware interfaces reported by GET /v1/nodes/{node}/validate. */

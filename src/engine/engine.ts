@@ -28,7 +28,7 @@ import { EngineError } from './errors.js';
 import { Recorder } from './recorder.js';
 import { Run, type EffectCall, type RunProgress, type RunResult } from './run.js';
 import { NodeWatcher } from './watcher.js';
-import { assertInputStorable, assertRunInput } from './input.js';
+import { assertInputStorable, assertRunInput, runSecretsOf, type DeploySecrets } from './input.js';
 
 export type { RunResult, RunProgress };
 
@@ -184,8 +184,9 @@ export class Engine {
   }
 
   /** Deploy (seed: spawn). Secrets stay in memory; they never reach the store or the logs. */
-  deploy(input: DeployInput, secrets: RunSecrets = {}): RunHandle {
-    return this.start('deploy', input as unknown as JsonObject, secrets, input.instance, input.node);
+  deploy(input: DeployInput, secrets: DeploySecrets = {}): RunHandle {
+    const run = runSecretsOf(secrets);
+    return this.start('deploy', input as unknown as JsonObject, run, input.instance, input.node);
   }
 
   rebuild(input: RebuildInput): RunHandle {

@@ -3,6 +3,7 @@ export type EngineErrorCode =
   | 'ENGINE_NODE_BUSY'
   | 'ENGINE_CLOSED'
   | 'ENGINE_INVALID_INPUT'
+  | 'USER_DATA_TOO_LARGE'
   | 'ENGINE_UNKNOWN_EFFECT'
   | 'RUN_NOT_FOUND'
   | 'RUN_DIVERGED'

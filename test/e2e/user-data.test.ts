@@ -234,6 +234,9 @@ describe('Engine.deploy: user data for library callers', () => {
         expect.objectContaining({ code: 'USER_DATA_TOO_LARGE' }),
       );
       expect(runRows(join(dir, 'lib.db')).filter((r) => r.instanceUuid === INSTANCE(23))).toEqual([]);
+      expect(() => engine.deploy(input(23, node), { userData: 42 as unknown as string })).toThrow(
+        expect.objectContaining({ code: 'ENGINE_INVALID_INPUT' }),
+      );
       const done = await engine.deploy(input(24, node), { userData: new Uint8Array(LIMIT) }).done;
       expect(done.status).toBe('succeeded');
     } finally {

@@ -15,6 +15,7 @@ export * from './inventory/ownership.js';
 export * from './inventory/errors.js';
 export { Engine } from './engine/engine.js';
 export type { EngineOptions, EngineStats, RunHandle, RunResult, RunProgress } from './engine/engine.js';
+export type { DeploySecrets } from './engine/input.js';
 export { EngineError } from './engine/errors.js';
 export type { EngineErrorCode } from './engine/errors.js';
 export { buildTimeline } from './engine/timeline.js';

@@ -28,7 +28,7 @@ import { EngineError } from './errors.js';
 import { Recorder } from './recorder.js';
 import { Run, type EffectCall, type RunProgress, type RunResult } from './run.js';
 import { NodeWatcher } from './watcher.js';
-import { assertInputStorable, assertRunInput } from './input.js';
+import { assertInputStorable, assertRunInput, runSecretsOf, type DeploySecrets } from './input.js';
 
 export type { RunResult, RunProgress };
 
@@ -199,8 +199,9 @@ export class Engine {
   }
 
   /** Deploy (seed: spawn). Secrets stay in memory; they never reach the store or the logs. */
-  deploy(input: DeployInput, secrets: RunSecrets = {}, opts: StartOptions = {}): RunHandle {
-    return this.start('deploy', input as unknown as JsonObject, secrets, input.instance, input.node, opts);
+  deploy(input: DeployInput, secrets: DeploySecrets = {}, opts: StartOptions = {}): RunHandle {
+    const run = runSecretsOf(secrets);
+    return this.start('deploy', input as unknown as JsonObject, run, input.instance, input.node, opts);
   }
 
   rebuild(input: RebuildInput, opts: StartOptions = {}): RunHandle {

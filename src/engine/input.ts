@@ -1,5 +1,12 @@
 // Bad input is refused before a run is created: nothing reaches the store or Ironic.
+import { Buffer } from 'node:buffer';
+import {
+  MAX_USER_DATA_BYTES,
+  MAX_USER_DATA_ENCODED,
+  userDataTooLargeMessage,
+} from '../ironic/configdrive.js';
 import { isUuid } from '../ironic/validate.js';
+import type { RunSecrets } from '../machines/effect-context.js';
 import { redact } from '../store/redact.js';
 import type { JsonObject } from '../store/types.js';
 import { EngineError } from './errors.js';
@@ -59,4 +66,33 @@ function firstRedacted(a: unknown, b: unknown, path = ''): string {
     return '';
   }
   return JSON.stringify(a) === JSON.stringify(b) ? '' : path.slice(1);
+}
+
+/** A deploy's secrets as a library caller gives them. */
+export interface DeploySecrets {
+  adminPassword?: string;
+  /** Bytes, sent to the instance unaltered; a string means its UTF-8 bytes. */
+  userData?: string | Uint8Array;
+  injectedFiles?: Array<{ path: string; contents: string }>;
+}
+
+/**
+ * The run's secrets, user data as bytes of its own: a caller changing its buffer later cannot
+ * change what the run sends. User data over Nova's limit is refused here, before a run exists.
+ */
+export function runSecretsOf(secrets: DeploySecrets): RunSecrets {
+  const { userData, ...rest } = secrets;
+  if (userData === undefined) return rest;
+  if (typeof userData !== 'string' && !(userData instanceof Uint8Array)) {
+    fail(`userData must be a string or bytes (Uint8Array), got ${typeof userData}.`);
+  }
+  const bytes = typeof userData === 'string' ? Buffer.from(userData, 'utf8') : Uint8Array.from(userData);
+  if (bytes.length > MAX_USER_DATA_BYTES) {
+    throw new EngineError('USER_DATA_TOO_LARGE', `${userDataTooLargeMessage(bytes.length)}.`, {
+      bytes: bytes.length,
+      limitBytes: MAX_USER_DATA_BYTES,
+      limitEncoded: MAX_USER_DATA_ENCODED,
+    });
+  }
+  return { ...rest, userData: bytes };
 }

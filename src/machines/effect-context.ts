@@ -26,7 +26,8 @@ export interface FilteringHooks {
  */
 export interface RunSecrets {
   adminPassword?: string;
-  userData?: string;
+  /** Bytes, sent to the instance unaltered (gzip, a script, a MIME multipart, anything). */
+  userData?: Uint8Array;
   injectedFiles?: Array<{ path: string; contents: string }>;
 }
 

@@ -2,7 +2,7 @@
 // Each is idempotent against Ironic, because a resumed run re-runs an effect that was started
 // and never finished: a VIF already detached, a node already cleaning, instance_info already
 // gone all count as done.
-import { buildConfigDrive } from '../ironic/configdrive.js';
+import { exactConfigDrive } from '../ironic/configdrive.js';
 import { buildDeployPatch } from '../ironic/deploy-patch.js';
 import { isIronicError } from '../ironic/errors.js';
 import { buildNetworkMetadata } from '../ironic/network-metadata.js';
@@ -259,7 +259,8 @@ export async function requestActive(
     const done = took(await readHolder(ctx, input.node));
     if (done !== null) return done;
   }
-  let configdrive: ConfigDrive | undefined;
+  // Ironic's JSON form when it carries the user data exactly (text), an ISO image otherwise.
+  let configdrive: ConfigDrive | string | undefined;
   if (plan.required) {
     const missing: string[] = [];
     const { secrets } = ctx;
@@ -275,7 +276,7 @@ export async function requestActive(
       );
     }
     try {
-      configdrive = buildConfigDrive({
+      configdrive = exactConfigDrive({
         instance: input.instance,
         ...(input.hostname === undefined ? {} : { hostname: input.hostname }),
         ...(plan.metadata === undefined ? {} : { metadata: plan.metadata }),

@@ -91,6 +91,9 @@ export function isUuidLike(s: string): boolean {
   return UUID_RE.test(s);
 }
 
+/** Ironic's _B64_ALPHABET: base64 letters plus the whitespace base64 tools wrap lines with. */
+const BASE64_TEXT = /^[A-Za-z0-9+/=\n\r\t ]*$/;
+
 /** API microversions that gate features (ironic/api/controllers/v1/versions.py). */
 const V = {
   NAME: 5,
@@ -630,6 +633,10 @@ export class ApiHandlers {
       throw Fault.invalid(
         `Invalid configdrive format: ${pyRepr(configdrive)} is not of type 'object', 'string', 'null'`,
       );
+    }
+    // A string is a URL or a gzipped, base64-encoded ISO; Ironic checks only its alphabet.
+    if (typeof configdrive === 'string' && !configdrive.includes('://') && !BASE64_TEXT.test(configdrive)) {
+      throw Fault.invalid('Invalid configdrive format: it is neither a JSON, nor a URL, nor a base64 string');
     }
     if (isJsonObject(configdrive)) {
       if (req.minor < V.BUILD_CONFIGDRIVE) {

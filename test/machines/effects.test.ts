@@ -246,7 +246,7 @@ describe('effects', () => {
   it('builds the config drive from the run secrets and sends it with active, never returning it (seed: spawn)', async () => {
     const ironic = new FakeIronic();
     const ctx = fakeContext(ironic, {
-      secrets: { adminPassword: 's3cret-pw', userData: '#!/bin/sh\necho hi' },
+      secrets: { adminPassword: 's3cret-pw', userData: Buffer.from('#!/bin/sh\necho hi') },
     });
     const out = await requestActive(
       {

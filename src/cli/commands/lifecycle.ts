@@ -1,7 +1,9 @@
 // deploy, destroy, rebuild, reboot, power-off, power-on, console: each opens the engine,
 // starts one run, shows progress while it waits, and prints the result.
 import type { Command } from 'commander';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { Engine, type RunHandle, type RunResult } from '../../engine/engine.js';
+import { MAX_USER_DATA_BYTES, userDataTooLargeMessage } from '../../ironic/configdrive.js';
 import type { NetworkVif } from '../../ironic/types.js';
 import type { RunSecrets } from '../../machines/effect-context.js';
 import type {
@@ -23,7 +25,7 @@ import {
   type CliContext,
   type GlobalOptions,
 } from '../context.js';
-import { CliError, EXIT_OK, EXIT_RUN_FAILED, printError, Progress } from '../output.js';
+import { CliError, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, printError, Progress } from '../output.js';
 
 /** Bounds of flavor numbers: vCPUs, and sizes in MiB or GiB (2^31-1 keeps them plain integers everywhere). */
 const MAX_VCPUS = 65_536;
@@ -195,6 +197,32 @@ async function runOne(globals: GlobalOptions, start: (engine: Engine) => RunHand
   }
 }
 
+/**
+ * The user data file's bytes, unaltered. At most one byte past Nova's limit is read, so
+ * /dev/zero, a FIFO or a huge file is refused at once instead of read whole.
+ */
+function readUserData(path: string): Uint8Array {
+  const buf = Buffer.alloc(MAX_USER_DATA_BYTES + 1);
+  let length = 0;
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    while (length < buf.length) {
+      const n = readSync(fd, buf, length, buf.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+  } catch (err) {
+    throw new CliError(`cannot read user data file ${path}: ${(err as Error).message}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  if (length > MAX_USER_DATA_BYTES) {
+    throw new CliError(`${userDataTooLargeMessage(length, path)}.`, EXIT_USAGE, 'USER_DATA_TOO_LARGE');
+  }
+  return buf.subarray(0, length);
+}
+
 /** A required text option that must not be empty or blank. */
 export function textOption(name: string, value: unknown): string {
   if (typeof value !== 'string' || value.trim() === '') throw new CliError(`${name} must not be empty.`);
@@ -238,7 +266,7 @@ export function registerLifecycleCommands(
     .action(async (o: Record<string, string | string[] | undefined>) =>
       run(async (g) => {
         const secrets: RunSecrets = {};
-        if (typeof o.userData === 'string') secrets.userData = readSecretFile(o.userData, 'user data');
+        if (typeof o.userData === 'string') secrets.userData = readUserData(o.userData);
         if (typeof o.adminPasswordFile === 'string') {
           secrets.adminPassword = readSecretFile(o.adminPasswordFile, 'admin password').replace(/\r?\n$/, '');
         }

@@ -651,6 +651,7 @@ export class Engine {
       willRetry: a.willRetry,
     };
     if (a.errorCode) data.errorCode = a.errorCode;
+    if (a.retryInMs !== undefined) data.retryInMs = a.retryInMs;
     void this.recorder
       .append(runId, [{ kind: 'http', type: `${a.method} ${a.path.split('?')[0]}`, at: a.at, data }])
       .catch(() => undefined);

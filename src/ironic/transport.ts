@@ -47,6 +47,13 @@ export interface TransportOptions {
   observer?: HttpObserver;
   /** Keep-alive connections in the pool. Default 8. */
   connections?: number;
+  /**
+   * Each wait between attempts is retryIntervalMs spread by up to this fraction either way, so
+   * that thousands of runs answered 503 together do not all retry in the same instant. Default 0.2.
+   */
+  retryJitter?: number;
+  /** The draws the jitter takes, in [0, 1): tests seed it. Default Math.random. */
+  random?: () => number;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -90,6 +97,8 @@ export class IronicTransport {
   readonly maxRetries: number;
   readonly retryIntervalMs: number;
   readonly observer: HttpObserver | undefined;
+  private readonly retryJitter: number;
+  private readonly random: () => number;
   private readonly pool: Pool;
   private readonly basePath: string;
   private readonly authHeaders: Record<string, string>;
@@ -121,6 +130,12 @@ export class IronicTransport {
     this.maxRetries = maxRetries;
     this.retryIntervalMs = retryIntervalMs;
     this.observer = opts.observer;
+    const jitter = opts.retryJitter ?? 0.2;
+    if (!Number.isFinite(jitter) || jitter < 0 || jitter > 1) {
+      throw new IronicInvalidInputError(`retryJitter must be between 0 and 1, got ${String(jitter)}`);
+    }
+    this.retryJitter = jitter;
+    this.random = opts.random ?? Math.random;
     this.basePath = url.pathname.replace(/\/+$/, '');
     const auth = opts.auth ?? { type: 'noauth' };
     this.authHeaders = authHeadersOf(auth);
@@ -185,9 +200,19 @@ export class IronicTransport {
       lostOnce ||= lost;
       const err = lost && spec.idempotent === false ? answerLost(outcome.err, spec, attempt) : outcome.err;
       const willRetry = attempt < maxAttempts && this.shouldRetry(err, call.opts);
-      report(all, { spec, status, started, at, attempt, willRetry, errorCode: err.code });
+      const wait = willRetry ? jittered(this.retryIntervalMs, this.retryJitter, this.random()) : 0;
+      report(all, {
+        spec,
+        status,
+        started,
+        at,
+        attempt,
+        willRetry,
+        errorCode: err.code,
+        ...(willRetry ? { retryInMs: wait } : {}),
+      });
       if (!willRetry) throw err;
-      await sleep(this.retryIntervalMs, signal, () => this.aborted(spec, attempt));
+      await sleep(wait, signal, () => this.aborted(spec, attempt));
       // A 409 or 503 says Ironic did not act, so the same request goes again as it is. After a
       // lost answer the caller reads first and may refuse (Ironic took it, or the node moved on).
       if (lostOnce && call.opts.beforeResend !== undefined) await call.opts.beforeResend(err);
@@ -433,6 +458,12 @@ interface AttemptReport {
   attempt: number;
   willRetry: boolean;
   errorCode?: string;
+  retryInMs?: number;
+}
+
+/** `ms` spread uniformly over [ms x (1 - fraction), ms x (1 + fraction)] by the draw `r` in [0, 1). */
+export function jittered(ms: number, fraction: number, r: number): number {
+  return Math.round(ms * (1 - fraction + 2 * fraction * r));
 }
 
 function report(observers: readonly HttpObserver[], r: AttemptReport): void {
@@ -446,6 +477,7 @@ function report(observers: readonly HttpObserver[], r: AttemptReport): void {
     willRetry: r.willRetry,
     at: r.at,
     ...(r.errorCode === undefined ? {} : { errorCode: r.errorCode }),
+    ...(r.retryInMs === undefined ? {} : { retryInMs: r.retryInMs }),
     ...(r.spec.node === undefined ? {} : { node: r.spec.node }),
   };
   for (const observe of observers) observe(attempt);

@@ -142,6 +142,8 @@ export interface HttpAttempt {
   errorCode?: string;
   /** True when another attempt will follow after retryIntervalMs. */
   willRetry: boolean;
+  /** When willRetry: the wait before it (retryIntervalMs with jitter). */
+  retryInMs?: number;
   node?: Uuid;
   at: string;
 }

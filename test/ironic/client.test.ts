@@ -253,6 +253,24 @@ describe('retries like Nova’s client wrapper', () => {
     expect(ironic.calls()).toHaveLength(2);
   });
 
+  it('spreads its retries with bounded, seeded jitter, so runs answered 503 together do not retry in lockstep', async () => {
+    const draws = [0, 0.5, 0.999];
+    const { client, attempts } = await world(
+      { [`GET ${NODE_PATH}`]: { status: 503, body: 'busy' } },
+      { retryIntervalMs: 100, retryJitter: 0.2, maxRetries: 3, random: () => draws.shift() ?? 0.5 },
+    );
+    await failure(client.getNode(N));
+    expect(attempts.map((a) => a.retryInMs)).toEqual([80, 100, 120, undefined]);
+  });
+
+  it('refuses a jitter outside [0, 1]', async () => {
+    const ironic = await startRecordedIronic({});
+    open.push(ironic);
+    await expect(IronicClient.connect({ url: ironic.url, retryJitter: 1.5 })).rejects.toMatchObject({
+      code: 'IRONIC_INVALID_INPUT',
+    });
+  });
+
   it('gives up after maxRetries more attempts with the last error and the attempt count', async () => {
     const { client, ironic, attempts } = await world(
       { [`PATCH ${NODE_PATH}`]: { status: 409, body: TRANSITION_IN_PROGRESS_BODY } },

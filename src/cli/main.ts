@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// The `ironledger` command. Exit codes: 0 success, 1 the run failed (its id printed),
-// 2 bad usage or bad input (one line, no stack trace).
+// The `ironledger` command. Exit codes: 0 success, 1 the run failed or was stopped (its id
+// printed), 2 bad usage or bad input, 3 the environment failed before a run started (Ironic
+// unreachable or refusing the credentials, the store locked, corrupt or gone), 130/143 a signal.
+// Failures are one line (one JSON document with --json), never a stack trace.
 import { Command, CommanderError, Option } from 'commander';
 import type { GlobalOptions } from './context.js';
-import { CliError, describeError, EXIT_USAGE, oneLine, printError } from './output.js';
+import { describeError, EXIT_USAGE, exitCodeOfError, oneLine, printError } from './output.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerHistoryCommands } from './commands/history.js';
 import { registerLifecycleCommands } from './commands/lifecycle.js';
@@ -59,7 +61,7 @@ async function run(fn: (g: GlobalOptions) => Promise<number>): Promise<void> {
   } catch (err) {
     const { code, message } = describeError(err);
     printError(globals.json, code, message);
-    process.exitCode = err instanceof CliError ? err.exitCode : EXIT_USAGE;
+    process.exitCode = exitCodeOfError(err);
   }
 }
 
@@ -98,6 +100,6 @@ try {
   } else {
     const { code, message } = describeError(err);
     printError(wantsJson(), code, message);
-    process.exitCode = EXIT_USAGE;
+    process.exitCode = exitCodeOfError(err);
   }
 }

@@ -2,10 +2,50 @@
 // with --json), progress and diagnostics on stderr, progress only on a TTY.
 import { IronicError } from '../ironic/errors.js';
 import { EngineError } from '../engine/errors.js';
+import { StoreError, type StoreErrorCode } from '../store/errors.js';
 
 export const EXIT_OK = 0;
+/** A run was started and did not succeed: it failed, or was stopped (interrupted) by something other than a signal. */
 export const EXIT_RUN_FAILED = 1;
+/** Bad usage or bad input: the command as given can never work. */
 export const EXIT_USAGE = 2;
+/** No run was started because the environment failed: Ironic unreachable or refusing us, the store unusable. */
+export const EXIT_ENVIRONMENT = 3;
+
+/** Ironic errors that say nothing about the command: it would work against a reachable, willing Ironic. */
+const IRONIC_ENVIRONMENT = new Set([
+  'IRONIC_NETWORK',
+  'IRONIC_TIMEOUT',
+  'IRONIC_UNAVAILABLE',
+  'IRONIC_SERVER_ERROR',
+  'IRONIC_NOT_ACCEPTABLE',
+  'IRONIC_MALFORMED_RESPONSE',
+  'IRONIC_VERSION_UNSUPPORTED',
+]);
+
+/** Store errors of the file or its holder, not of the --db path or run id given. */
+const STORE_ENVIRONMENT = new Set<StoreErrorCode>([
+  'STORE_LOCKED',
+  'STORE_BUSY',
+  'STORE_CORRUPT',
+  'STORE_FILE_GONE',
+  'STORE_DISK_FULL',
+  'STORE_READ_ONLY',
+  'STORE_IO',
+  'STORE_SCHEMA_TOO_NEW',
+  'STORE_SCHEMA_OUTDATED',
+]);
+
+/** The exit code of a command that ended with `err` before it had a run's result to report. */
+export function exitCodeOfError(err: unknown): number {
+  if (err instanceof CliError) return err.exitCode;
+  if (err instanceof IronicError) {
+    const refused = err.status === 401 || err.status === 403;
+    return refused || IRONIC_ENVIRONMENT.has(err.code) ? EXIT_ENVIRONMENT : EXIT_USAGE;
+  }
+  if (err instanceof StoreError) return STORE_ENVIRONMENT.has(err.code) ? EXIT_ENVIRONMENT : EXIT_USAGE;
+  return EXIT_USAGE;
+}
 
 export class CliError extends Error {
   constructor(
@@ -27,12 +67,20 @@ export interface Out {
   warn(line: string): void;
 }
 
+/**
+ * Whether this process has printed its --json document. stdout is the process's: a failure after
+ * the result (closing the engine) must not add a second document that a script cannot parse.
+ */
+let documentPrinted = false;
+
 export function makeOut(json: boolean): Out {
   return {
     json,
     result(human, doc) {
-      if (json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-      else if (human) process.stdout.write(`${human}\n`);
+      if (json) {
+        process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+        documentPrinted = true;
+      } else if (human) process.stdout.write(`${human}\n`);
     },
     info(line) {
       if (!json) process.stderr.write(`${line}\n`);
@@ -71,9 +119,15 @@ export function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
-/** Prints a failure the CLI contract's way: one JSON document with --json, one line on stderr. */
+/**
+ * Prints a failure the CLI contract's way: one JSON document with --json (unless the result
+ * already was that document: then only the line), one line on stderr.
+ */
 export function printError(json: boolean, code: string, message: string): void {
-  if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
+  if (json && !documentPrinted) {
+    process.stdout.write(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
+    documentPrinted = true;
+  }
   process.stderr.write(`ironledger: ${message} [${code}]\n`);
 }
 

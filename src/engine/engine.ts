@@ -21,6 +21,7 @@ import {
   type RebootInput,
   type RebuildInput,
 } from '../machines/index.js';
+import type { StoreError } from '../store/errors.js';
 import { EventStore } from '../store/event-store.js';
 import { replayRun } from '../store/replay.js';
 import type { JsonObject, RunRow } from '../store/types.js';
@@ -120,6 +121,7 @@ export class Engine {
   private readonly started = new Set<Run>();
   private closing = false;
   private closed: Promise<void> | null = null;
+  private storeVerified = false;
   private totalRequests = 0;
   private readonly recorder: Recorder;
   private readonly watcher: NodeWatcher;
@@ -145,11 +147,14 @@ export class Engine {
 
   static async open(opts: EngineOptions): Promise<Engine> {
     const log = opts.logger ?? pino({ level: 'silent' });
+    // Until the engine exists nothing runs to stop; a failure by then is still store.failure.
+    let onStoreFailure = (_err: StoreError): void => undefined;
     const store = EventStore.open(opts.db, {
       mode: 'writer',
       synchronous: opts.synchronous ?? 'NORMAL',
       ...(opts.maxDbPages !== undefined ? { maxPageCount: opts.maxDbPages } : {}),
       onCheckpointError: (message) => log.warn({ db: opts.db, message }, 'background WAL checkpoint failed'),
+      onFailure: (err) => onStoreFailure(err),
     });
     let client: IronicClient;
     let owns = false;
@@ -164,11 +169,20 @@ export class Engine {
       throw err;
     }
     const engine = new Engine(store, client, owns, log, opts);
+    onStoreFailure = (err) => engine.storeFailed(err);
     log.info(
       { db: opts.db, microversion: client.microversion, host: hostname(), pid: process.pid },
       'engine open',
     );
-    if (opts.resume) engine.resumeAll();
+    if (opts.resume) {
+      try {
+        engine.resumeAll();
+      } catch (err) {
+        // A store found corrupt before anything resumed: nothing of this engine is left open.
+        await engine.close();
+        throw err;
+      }
+    }
     return engine;
   }
 
@@ -240,12 +254,15 @@ export class Engine {
   /** Continues every unfinished run in the store. Returns their handles. */
   resumeAll(): RunHandle[] {
     this.assertOpen();
+    this.verifyStore();
     const handles: RunHandle[] = [];
     for (const row of this.store.unfinishedRuns()) {
       if (this.runs.has(row.id)) continue;
       try {
         handles.push(this.resume(row.id));
       } catch (err) {
+        // One run that cannot go on is skipped; a store that cannot is not.
+        if (this.store.failure) throw this.store.failure;
         this.log.error({ runId: row.id, err }, 'could not resume run');
       }
     }
@@ -255,6 +272,7 @@ export class Engine {
   /** Continues one unfinished run from its last recorded state. */
   resume(runId: string): RunHandle {
     this.assertOpen();
+    this.verifyStore();
     const row = this.store.getRun(runId);
     if (!row) throw new EngineError('RUN_NOT_FOUND', `No run ${runId} in ${this.store.path}.`, { runId });
     const live = this.runs.get(row.id);
@@ -686,6 +704,33 @@ export class Engine {
 
   private assertOpen(): void {
     if (this.closing) throw new EngineError('ENGINE_CLOSED', 'The engine is closing; no new runs start.');
+    if (this.store.failure) throw this.store.failure;
+  }
+
+  /**
+   * Before the first resume: a record damaged where no query has looked yet would resume runs
+   * from states they were never in. Reads the whole file once per engine.
+   */
+  private verifyStore(): void {
+    if (this.storeVerified) return;
+    this.store.verify();
+    this.storeVerified = true;
+  }
+
+  /**
+   * The store is corrupt or its file is gone: nothing a run does can be recorded any more, so
+   * every run stops now, its effects aborted, rather than at its next step (a wait may be
+   * minutes away from one, a retrying request goes on sending). Runs the store never took end
+   * first, as not recorded, in this turn.
+   */
+  private storeFailed(err: StoreError): void {
+    this.log.error(
+      { db: this.store.path, code: err.code, message: err.message },
+      'event store unusable; stopping every run',
+    );
+    setImmediate(() => {
+      for (const run of this.runs.values()) run.fail(err);
+    });
   }
 }
 

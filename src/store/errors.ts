@@ -8,6 +8,8 @@ export type StoreErrorCode =
   | 'STORE_SCHEMA_TOO_NEW'
   | 'STORE_SCHEMA_OUTDATED'
   | 'STORE_NOT_A_DATABASE'
+  | 'STORE_CORRUPT'
+  | 'STORE_FILE_GONE'
   | 'STORE_FILE_NOT_FOUND'
   | 'STORE_READ_ONLY'
   | 'STORE_DISK_FULL'
@@ -171,6 +173,45 @@ export class StoreFileNotFoundError extends StoreError {
   }
 }
 
+/**
+ * The file is damaged: SQLite found a malformed page, or the file shrank under the writer (only
+ * SQLite grows it; something outside ironledger cut it). Nothing in it can be trusted to resume from.
+ */
+export class StoreCorruptError extends StoreError {
+  constructor(path: string, message: string, cause?: unknown) {
+    super('STORE_CORRUPT', message, { path, cause });
+  }
+
+  /** SQLite's own finding, e.g. `database disk image is malformed`. */
+  static found(path: string, detail: string, cause?: unknown): StoreCorruptError {
+    return new StoreCorruptError(path, `${path} is corrupt: ${detail}`, cause);
+  }
+
+  static truncated(path: string, from: number, to: number): StoreCorruptError {
+    return new StoreCorruptError(
+      path,
+      `${path} was truncated from ${from} to ${to} bytes while this process was writing it; the events in the cut-off pages are lost (restore the file from a backup)`,
+    );
+  }
+}
+
+/**
+ * The writer's file is no longer at its path (deleted, moved, or another file put there).
+ * SQLite would go on writing to the inode it opened, which no one can open again: every append
+ * since would be acknowledged and lost, and a second writer could start on the new file.
+ */
+export class StoreFileGoneError extends StoreError {
+  readonly how: 'deleted' | 'replaced';
+  constructor(path: string, how: 'deleted' | 'replaced') {
+    super(
+      'STORE_FILE_GONE',
+      `${path} was ${how === 'deleted' ? 'deleted or moved' : 'replaced by another file'} while this process was writing it; nothing written since is in the file at that path, so this process stopped writing and its unfinished runs cannot be resumed from there`,
+      { path },
+    );
+    this.how = how;
+  }
+}
+
 interface CodedError {
   code?: unknown;
 }
@@ -184,7 +225,10 @@ export function toStoreError(err: unknown, facts: StoreErrorFacts & { path: stri
   const code = typeof (err as CodedError)?.code === 'string' ? ((err as CodedError).code as string) : '';
   const withCause = { ...facts, cause: err };
   const where = facts.runId ? `${facts.path} (run ${facts.runId})` : facts.path;
-  if (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT')) {
+  if (code.startsWith('SQLITE_CORRUPT')) {
+    return StoreCorruptError.found(facts.path, (err as Error).message, err);
+  }
+  if (code.startsWith('SQLITE_NOTADB')) {
     return new StoreError(
       'STORE_NOT_A_DATABASE',
       `${where} is not an ironledger SQLite database or is corrupt`,

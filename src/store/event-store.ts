@@ -6,12 +6,25 @@
 
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   StoreAmbiguousRunIdError,
   StoreClosedError,
+  StoreCorruptError,
+  StoreError,
+  StoreFileGoneError,
   StoreFileNotFoundError,
   StoreInvalidEventError,
   StoreRunExistsError,
@@ -20,7 +33,7 @@ import {
   toStoreError,
   type WriterHolder,
 } from './errors.js';
-import { BackgroundCheckpointer } from './checkpointer.js';
+import { BackgroundCheckpointer, type FileIdentity, type FileProblem } from './checkpointer.js';
 import { redact } from './redact.js';
 import { checkReadable, migrate } from './schema.js';
 import {
@@ -37,7 +50,7 @@ import {
   type RunStatus,
   type StoredEvent,
 } from './types.js';
-import { acquireWriterLock, currentWriter, releaseWriterLock } from './writer-lock.js';
+import { acquireWriterLock, currentWriter, liveWriter, releaseWriterLock } from './writer-lock.js';
 
 export interface StoreOptions {
   /** 'writer' (default) migrates, takes the writer lock and may append; 'reader' opens read-only. */
@@ -64,6 +77,13 @@ export interface StoreOptions {
   checkpointIntervalMs?: number;
   /** Told when a background checkpoint fails (the store stays usable; the backstop bounds the WAL). */
   onCheckpointError?: (message: string) => void;
+  /**
+   * Told once, by whichever part of the store saw it first, that the store can no longer be
+   * trusted: its file is corrupt (STORE_CORRUPT), or was deleted, moved or replaced under this
+   * writer (STORE_FILE_GONE). From then on every operation but close() throws that error. It may
+   * be called from inside a failing operation or, for the background checkpointer, on its own.
+   */
+  onFailure?: (err: StoreError) => void;
 }
 
 /** The writer's own auto-checkpoint when a background checkpointer runs: 16,384 pages, 64 MiB. */
@@ -203,6 +223,35 @@ function restrictSidecars(path: string): void {
   }
 }
 
+/** What a path names when it is not a regular file: SQLite would fail on it obscurely, or write beside it. */
+function notAFile(stats: Stats): string | null {
+  if (stats.isFile()) return null;
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isSocket()) return 'a socket';
+  return 'not a regular file';
+}
+
+function assertRegularFile(path: string): void {
+  if (path === ':memory:') return;
+  const stats = statSync(path, { throwIfNoEntry: false });
+  const what = stats === undefined ? null : notAFile(stats);
+  if (what !== null) {
+    throw new StoreError('STORE_NOT_A_DATABASE', `${path} is ${what}, not a database file`, { path });
+  }
+}
+
+/** The file at `path` now, null when nothing is there, undefined when that cannot be told (EACCES). */
+function statFile(path: string): Stats | null | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false }) ?? null;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOTDIR' ? null : undefined;
+  }
+}
+
 export class EventStore {
   readonly path: string;
   readonly mode: 'writer' | 'reader';
@@ -210,6 +259,13 @@ export class EventStore {
   private checkpointer: BackgroundCheckpointer | null = null;
   /** A reader of a file it may read but whose directory it may not write: the private copy it reads. */
   private tempCopy: string | null = null;
+  /**
+   * The file a writer opened, and the largest size it has seen it at. SQLite writes to the inode
+   * it opened, so a file deleted, moved or replaced at the path would swallow every append.
+   */
+  private file: FileIdentity | null = null;
+  private failed: StoreError | null = null;
+  private onFailure: ((err: StoreError) => void) | undefined;
   /**
    * The summary row of each running run as this writer last committed it, so an append need not
    * read it back first. Sound because this process is the database's only writer (writer lock)
@@ -262,6 +318,7 @@ export class EventStore {
     const mode = opts.mode ?? 'writer';
     let db: Database.Database | undefined;
     try {
+      assertRegularFile(path);
       if (mode === 'reader') {
         if (path !== ':memory:' && !existsSync(path)) throw new StoreFileNotFoundError(path);
         let copy: string | null = null;
@@ -286,6 +343,7 @@ export class EventStore {
         }
         const store = new EventStore(path, mode, db, null);
         store.tempCopy = copy;
+        store.onFailure = opts.onFailure;
         return store;
       }
       const created = createOwnerOnly(path);
@@ -308,11 +366,20 @@ export class EventStore {
       const token = acquireWriterLock(db, path, new Date().toISOString());
       if (created) restrictSidecars(path);
       const store = new EventStore(path, mode, db, token);
-      if (background) {
+      store.onFailure = opts.onFailure;
+      const stats = path === ':memory:' ? null : statFile(path);
+      if (stats) store.file = { dev: stats.dev, ino: stats.ino, size: stats.size };
+      if (background && store.file !== null) {
         store.checkpointer = new BackgroundCheckpointer({
           path,
+          file: store.file,
           intervalMs: opts.checkpointIntervalMs ?? 100,
-          onError: opts.onCheckpointError,
+          onError: (message, code) => {
+            if (code !== null && (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB'))) {
+              store.markFailed(StoreCorruptError.found(path, `a background checkpoint found: ${message}`));
+            } else opts.onCheckpointError?.(message);
+          },
+          onFileProblem: (problem) => store.markFailed(store.fileError(problem)),
         });
       }
       return store;
@@ -347,30 +414,44 @@ export class EventStore {
    */
   write(creates: ReadonlyArray<NewRun>, appends: ReadonlyArray<AppendRequest>): WriteResult {
     this.live();
+    let result: WriteResult;
     try {
       this.txHeads = new Map();
       this.txNextEventId = this.nextEventId;
-      const result = this.writeTx(creates, appends);
-      this.nextEventId = this.txNextEventId;
-      for (const [id, head] of this.txHeads) this.remember(id, head);
-      return result;
+      result = this.writeTx(creates, appends);
     } catch (err) {
+      // A file cut short or swapped under the writer shows up as SQLite's "malformed": name the cause.
+      this.checkFile();
       const one = creates.length + appends.length === 1;
-      throw toStoreError(err, {
-        path: this.path,
-        runId: one ? (creates[0]?.id ?? appends[0]?.runId ?? null) : null,
-      });
+      throw this.toError(err, one ? (creates[0]?.id ?? appends[0]?.runId ?? null) : null);
     }
+    // Committed, but only to the file this writer opened: acknowledged only if it is still the one at the path.
+    this.checkFile();
+    this.nextEventId = this.txNextEventId;
+    for (const [id, head] of this.txHeads) this.remember(id, head);
+    return result;
   }
 
   readStream(runId: string, fromSeq = 1): StoredEvent[] {
     this.live();
-    return (this.stmt.events.all({ run: runId, from: fromSeq }) as EventRecord[]).map(toEvent);
+    try {
+      return (this.stmt.events.all({ run: runId, from: fromSeq }) as EventRecord[]).map(toEvent);
+    } catch (err) {
+      throw this.toError(err, runId);
+    }
   }
 
   /** By exact id, or by a unique prefix of at least MIN_RUN_ID_PREFIX characters. */
   getRun(id: string): RunRow | undefined {
     this.live();
+    try {
+      return this.findRun(id);
+    } catch (err) {
+      throw this.toError(err, null);
+    }
+  }
+
+  private findRun(id: string): RunRow | undefined {
     const exact = this.stmt.run.get(id) as RunRecord | undefined;
     if (exact) return toRun(exact);
     if (id.length < MIN_RUN_ID_PREFIX) return undefined;
@@ -395,6 +476,14 @@ export class EventStore {
   /** Newest first. */
   listRuns(filters: RunFilters = {}): RunRow[] {
     this.live();
+    try {
+      return this.selectRuns(filters);
+    } catch (err) {
+      throw this.toError(err, null);
+    }
+  }
+
+  private selectRuns(filters: RunFilters): RunRow[] {
     const where: string[] = [];
     const args: Array<string | number> = [];
     const add = (sql: string, value: string | undefined): void => {
@@ -402,7 +491,12 @@ export class EventStore {
       where.push(sql);
       args.push(value);
     };
-    add('status = ?', filters.status);
+    if (filters.status === 'interrupted') {
+      // Still running in the store, and not driven by anyone: no live writer, or one that has not
+      // touched the run since it took the file (its own runs always have an event after that).
+      where.push("status = 'running'");
+      add('(SELECT at FROM events WHERE id = runs.last_id) < ?', liveWriter(this.db)?.since);
+    } else add('status = ?', filters.status);
     add('op = ?', filters.op);
     add('node_uuid = ?', filters.node);
     add('instance_uuid = ?', filters.instance);
@@ -424,7 +518,35 @@ export class EventStore {
   /** Runs still 'running' (what resume picks up after a crash), oldest first. */
   unfinishedRuns(): RunRow[] {
     this.live();
-    return (this.stmt.unfinished.all() as RunRecord[]).map(toRun);
+    try {
+      return (this.stmt.unfinished.all() as RunRecord[]).map(toRun);
+    } catch (err) {
+      throw this.toError(err, null);
+    }
+  }
+
+  /**
+   * Reads every page of the file (SQLite's `PRAGMA quick_check`) and throws STORE_CORRUPT naming
+   * the first problem. Queries only find damage in the pages they happen to read; resuming from
+   * a damaged log would drive nodes from a state that was never recorded. About 0.7 s per
+   * million events here.
+   */
+  verify(): void {
+    this.live();
+    let report: string[];
+    try {
+      report = (this.db.pragma('quick_check') as Array<{ quick_check: string }>).map((r) => r.quick_check);
+    } catch (err) {
+      throw this.toError(err, null);
+    }
+    if (report.length !== 1 || report[0] !== 'ok') {
+      throw this.markFailed(StoreCorruptError.found(this.path, report[0] ?? 'quick_check reported nothing'));
+    }
+  }
+
+  /** The error that made this store unusable (STORE_CORRUPT, STORE_FILE_GONE), or null. */
+  get failure(): StoreError | null {
+    return this.failed;
   }
 
   /** Who holds the writer lock, if anyone. */
@@ -440,6 +562,14 @@ export class EventStore {
    */
   integrityCheck(): string[] {
     this.live();
+    try {
+      return this.checkIntegrity();
+    } catch (err) {
+      throw this.toError(err, null);
+    }
+  }
+
+  private checkIntegrity(): string[] {
     const sqlite = (this.db.pragma('integrity_check') as Array<{ integrity_check: string }>).map(
       (r) => r.integrity_check,
     );
@@ -488,14 +618,16 @@ export class EventStore {
     return problems.length > 0 ? problems : ['ok'];
   }
 
-  /** Releases the writer lock (if held) and closes the file. Idempotent. */
+  /**
+   * Releases the writer lock (if held) and closes the file. Idempotent, and never fails: a lock
+   * that cannot be released (the disk is full) is given up, and taken over as stale once this
+   * process is gone (by this process, at once).
+   */
   close(): void {
     if (!this.db.open) return;
     this.checkpointer?.stop();
     try {
       if (this.writerToken !== null) releaseWriterLock(this.db, this.writerToken);
-    } catch (err) {
-      throw toStoreError(err, { path: this.path });
     } finally {
       this.db.close();
       if (this.tempCopy !== null) rmSync(this.tempCopy, { recursive: true, force: true });
@@ -504,6 +636,48 @@ export class EventStore {
 
   private live(): void {
     if (!this.db.open) throw new StoreClosedError(this.path);
+    if (this.failed !== null) throw this.failed;
+  }
+
+  /** Records the first reason this store cannot go on, tells the owner once, and returns that reason. */
+  private markFailed(err: StoreError): StoreError {
+    if (this.failed !== null || !this.db.open) return this.failed ?? err;
+    this.failed = err;
+    this.checkpointer?.stop();
+    this.onFailure?.(err);
+    return err;
+  }
+
+  /** A failed statement's typed error; corruption found by any statement makes the store unusable. */
+  private toError(err: unknown, runId: string | null): StoreError {
+    let typed = toStoreError(err, { path: this.path, runId });
+    // The file opened as a database: a header SQLite no longer recognises is damage, not a wrong file.
+    if (typed.code === 'STORE_NOT_A_DATABASE') {
+      typed = StoreCorruptError.found(this.path, err instanceof Error ? err.message : String(err), err);
+    }
+    return typed.code === 'STORE_CORRUPT' ? this.markFailed(typed) : typed;
+  }
+
+  /**
+   * Throws unless the file at the path is still the one this writer opened and has not shrunk.
+   * A stat per commit (~4 us) is what it costs to never acknowledge an append nobody can read.
+   */
+  private checkFile(): void {
+    if (this.file === null) return;
+    const now = statFile(this.path);
+    if (now === undefined) return;
+    let problem: FileProblem | null = null;
+    if (now === null) problem = { problem: 'deleted' };
+    else if (now.ino !== this.file.ino || now.dev !== this.file.dev) problem = { problem: 'replaced' };
+    else if (now.size < this.file.size)
+      problem = { problem: 'truncated', from: this.file.size, to: now.size };
+    else this.file.size = now.size;
+    if (problem !== null) throw this.markFailed(this.fileError(problem));
+  }
+
+  private fileError(p: FileProblem): StoreError {
+    if (p.problem === 'truncated') return StoreCorruptError.truncated(this.path, p.from, p.to);
+    return new StoreFileGoneError(this.path, p.problem);
   }
 
   /** The run row, then its `run.started` (seq 1) through the same path as every other event. */

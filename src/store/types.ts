@@ -87,7 +87,12 @@ export interface NewRun {
 }
 
 export interface RunFilters {
-  status?: RunStatus;
+  /**
+   * A stored status, or 'interrupted': runs still 'running' that no live writer drives (none
+   * holds the file, or the one that does has not touched them since it took it) - what a run
+   * result calls interrupted, and what `resume` would continue.
+   */
+  status?: RunStatus | 'interrupted';
   op?: string;
   /** node UUID */
   node?: string;

@@ -196,7 +196,8 @@ describe('Ironic endpoint', () => {
     const args = ['--ironic-url', UNREACHABLE, '--max-retries', '3', '--retry-interval', '50'];
     const powerOn = ['power-on', '--instance', INSTANCE(5)];
     const r = await cli(['--db', db, ...args, ...powerOn]);
-    expect(r.code).toBe(2);
+    // An environment failure, not a usage error.
+    expect(r.code).toBe(3);
     const lines = r.stderr.trim().split('\n');
     // One retry line at most every few seconds: the first of three quick retries only.
     expect(lines, r.stderr).toHaveLength(2);
@@ -208,7 +209,11 @@ describe('Ironic endpoint', () => {
 
     // With --json: no retry lines, one error document.
     const quiet = await cli(['--db', db, '--json', ...args, ...powerOn]);
-    expect(expectJsonError(quiet, /connection to Ironic failed/).code).toBe('IRONIC_NETWORK');
+    expect(quiet.code).toBe(3);
+    expect(JSON.parse(quiet.stdout)).toEqual({
+      error: { code: 'IRONIC_NETWORK', message: expect.stringMatching(/connection to Ironic failed/) },
+    });
+    expect(quiet.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('with the default 60 retries, shows the retrying at once; a signal then ends it with its exit code', async () => {

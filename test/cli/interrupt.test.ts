@@ -77,6 +77,18 @@ describe('an interrupted lifecycle command', () => {
     second = { runId };
   });
 
+  it('runs --status interrupted lists the runs the signals left, as results called them', async () => {
+    const r = await cli(args('--json', 'runs', '--status', 'interrupted'));
+    expect(r.code, r.stderr).toBe(0);
+    const rows = json<Array<{ id: string; status: string }>>(r);
+    expect(rows.map((row) => row.id).sort()).toEqual([first.runId, second.runId].sort());
+    const refused = await cli(args('runs', '--status', 'stopped'));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(
+      /--status must be one of running, succeeded, failed, cancelled, interrupted/,
+    );
+  });
+
   it('resume RUN prints one object; resume alone always a list, of one run too, and of none', async () => {
     const one = await cli(args('--json', 'resume', first.runId));
     expect(one.code, one.stderr + one.stdout).toBe(0);

@@ -1,12 +1,32 @@
 // The CLI's pieces without a child process: number options, one-line error messages, the
 // retry notice, how a run's result is shown and which exit code it gives, --op names, and
 // what a signal does to a command waiting for a run.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Engine, RunResult } from '../../src/engine/engine.js';
-import { IronicNetworkError, IronicNotFoundError } from '../../src/ironic/errors.js';
+import {
+  IronicBadRequestError,
+  IronicHttpError,
+  IronicInvalidInputError,
+  IronicNetworkError,
+  IronicNotFoundError,
+  IronicServerError,
+  IronicTimeoutError,
+  IronicUnavailableError,
+  IronicVersionError,
+} from '../../src/ironic/errors.js';
+import { EngineError } from '../../src/engine/errors.js';
+import { StoreError, StoreLockedError } from '../../src/store/errors.js';
 import type { HttpAttempt } from '../../src/ironic/types.js';
 import { intOption, MAX_MS, nonEmpty, retryNotifier } from '../../src/cli/context.js';
-import { CliError, describeError, type Out } from '../../src/cli/output.js';
+import {
+  CliError,
+  describeError,
+  EXIT_ENVIRONMENT,
+  exitCodeOfError,
+  makeOut,
+  printError,
+  type Out,
+} from '../../src/cli/output.js';
 import { parseOp } from '../../src/cli/commands/history.js';
 import { describeResult, exitCodeFor, Interruption } from '../../src/cli/commands/lifecycle.js';
 
@@ -101,6 +121,70 @@ describe('describeError', () => {
     expect(describeError(new CliError('unknown command\n(Did you mean deploy?)')).message).toBe(
       'unknown command (Did you mean deploy?)',
     );
+  });
+});
+
+describe('exitCodeOfError', () => {
+  const facts = { method: 'GET', path: '/' };
+  it('gives 3 to failures of the environment: Ironic unreachable or refusing us, the store unusable', () => {
+    const environment: unknown[] = [
+      new IronicNetworkError('GET /: connection to Ironic failed (ECONNREFUSED)', facts),
+      new IronicTimeoutError('GET /: no answer', facts),
+      new IronicUnavailableError('GET / -> 503', { ...facts, status: 503 }),
+      new IronicServerError('GET / -> 500', { ...facts, status: 500 }),
+      new IronicHttpError('GET / -> 401: authentication required', { ...facts, status: 401 }),
+      new IronicHttpError('GET / -> 403: forbidden', { ...facts, status: 403 }),
+      new IronicVersionError('Ironic 1.31 is older than 1.56'),
+      new StoreLockedError('/db', { pid: 1, host: 'h', since: 'now' }),
+      new StoreError('STORE_CORRUPT', '/db is corrupt'),
+      new StoreError('STORE_FILE_GONE', '/db was deleted'),
+      new StoreError('STORE_DISK_FULL', '/db: disk full'),
+      new StoreError('STORE_READ_ONLY', '/db cannot be written'),
+      new StoreError('STORE_BUSY', '/db is locked'),
+      new StoreError('STORE_IO', '/db: SQLITE_IOERR_WRITE'),
+    ];
+    for (const err of environment) expect(exitCodeOfError(err), String(err)).toBe(EXIT_ENVIRONMENT);
+    expect(EXIT_ENVIRONMENT).toBe(3);
+  });
+
+  it('keeps 2 for usage and bad input, the input Ironic refused included', () => {
+    const usage: unknown[] = [
+      new CliError('--limit must be a whole number'),
+      new IronicNotFoundError('no node n-1', { ...facts, status: 404 }),
+      new IronicBadRequestError('bad patch', { ...facts, status: 400 }),
+      new IronicInvalidInputError('instance must be a UUID'),
+      new StoreError('STORE_NOT_A_DATABASE', '/db is a directory, not a database file'),
+      new StoreError('STORE_RUN_NOT_FOUND', 'no run x'),
+      new StoreError('STORE_AMBIGUOUS_RUN_ID', 'prefix abcdef matches 2 runs'),
+      new EngineError('RUN_NOT_FOUND', 'No run x'),
+      new EngineError('RUN_FINISHED', 'Run x already ended'),
+      new Error('anything else'),
+    ];
+    for (const err of usage) expect(exitCodeOfError(err), String(err)).toBe(2);
+  });
+});
+
+describe('--json output', () => {
+  it('prints one document per process: an error after the result goes to stderr only', () => {
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      stdout.push(String(chunk));
+      return true;
+    });
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      stderr.push(String(chunk));
+      return true;
+    });
+    try {
+      makeOut(true).result('', { runId: RUN, status: 'interrupted' });
+      printError(true, 'STORE_IO', '/db: SQLITE_IOERR_WRITE');
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+    expect(JSON.parse(stdout.join(''))).toEqual({ runId: RUN, status: 'interrupted' });
+    expect(stderr).toEqual(['ironledger: /db: SQLITE_IOERR_WRITE [STORE_IO]\n']);
   });
 });
 

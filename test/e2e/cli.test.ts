@@ -188,20 +188,6 @@ describe('ironledger CLI on the simulator', () => {
     const cases: Array<[string[], RegExp]> = [
       [args('destroy', '--instance', 'not-a-uuid'), /instance must be a UUID/],
       [['--db', db, 'destroy', '--instance', INSTANCE(5)], /No Ironic endpoint/],
-      [
-        [
-          '--db',
-          db,
-          '--ironic-url',
-          'http://127.0.0.1:9',
-          '--max-retries',
-          '0',
-          'destroy',
-          '--instance',
-          INSTANCE(5),
-        ],
-        /127\.0\.0\.1:9|connect|ECONNREFUSED/i,
-      ],
       [['--db', db, 'show', 'ffffffff-0000-4000-8000-000000000000'], /no run/],
       [args('power-off', '--instance', INSTANCE(2), '--soft-timeout', '-3'), /soft-timeout/],
     ];
@@ -213,7 +199,24 @@ describe('ironledger CLI on the simulator', () => {
     }
   });
 
-  it('refuses a corrupt database file with exit 2 and leaves it as it was', async () => {
+  it('exits 3, not 2, when Ironic cannot be reached: the environment failed, not the command', async () => {
+    const r = await cli([
+      '--db',
+      db,
+      '--ironic-url',
+      'http://127.0.0.1:9',
+      '--max-retries',
+      '0',
+      'destroy',
+      '--instance',
+      INSTANCE(5),
+    ]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/127\.0\.0\.1:9|connect|ECONNREFUSED/i);
+    noStack(r);
+  });
+
+  it('refuses a file that is not a database with exit 2 and leaves it as it was', async () => {
     const bad = join(dir, 'corrupt.db');
     writeFileSync(bad, 'this is not a database, just text '.repeat(200));
     const r = await cli(['--db', bad, 'runs']);

@@ -215,6 +215,30 @@ describe('EventStore run summary rows', () => {
     expect(store.unfinishedRuns().map((r) => r.id)).toEqual([a, c]);
   });
 
+  it("filters 'interrupted': runs still running that no live writer has touched since it took the file", async () => {
+    const old = newRun().run.id;
+    const finished = newRun().run.id;
+    store.append(finished, 1, [{ kind: 'run.finished', data: { status: 'failed' } }]);
+    store.close();
+    // A later writer drives a run of its own; the old one waits for a resume.
+    await new Promise((r) => setTimeout(r, 5));
+    store = EventStore.open(tmp.path);
+    const current = newRun().run.id;
+    const reader = EventStore.open(tmp.path, { mode: 'reader' });
+    try {
+      const interrupted = () => reader.listRuns({ status: 'interrupted' }).map((r) => r.id);
+      expect(interrupted()).toEqual([old]);
+      expect(store.listRuns({ status: 'interrupted' }).map((r) => r.id)).toEqual([old]);
+      // Once that writer is gone, nothing drives its run either.
+      store.close();
+      expect(interrupted()).toEqual([current, old]);
+      expect(reader.listRuns({ status: 'running' }).map((r) => r.id)).toEqual([current, old]);
+    } finally {
+      reader.close();
+      store = EventStore.open(tmp.path);
+    }
+  });
+
   it('finds a run by a unique id prefix of at least 6 characters and reports ambiguity', () => {
     newRun({ id: 'abcdef-1111' });
     newRun({ id: 'abcdef-2222' });

@@ -2,7 +2,15 @@
 // and every way opening or writing can fail without damaging what is already stored.
 import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -141,6 +149,32 @@ describe('bad input and failures', () => {
     expect(readFileSync(tmp.path).equals(garbage)).toBe(true);
   });
 
+  it('refuses a directory or a device as the database, with one clear line, and creates nothing beside it', () => {
+    const dir = join(tmp.dir, 'a-directory');
+    mkdirSync(dir);
+    // A link in our own directory, so a journal SQLite might create lands where the test sees it.
+    const device = join(tmp.dir, 'null.db');
+    symlinkSync('/dev/null', device);
+    for (const [path, what] of [
+      [dir, 'a directory'],
+      [device, 'a character device'],
+    ] as const) {
+      for (const mode of ['writer', 'reader'] as const) {
+        let err: unknown;
+        try {
+          EventStore.open(path, { mode }).close();
+        } catch (e) {
+          err = e;
+        }
+        expect(err, `${mode} ${path}`).toBeInstanceOf(StoreError);
+        expect((err as StoreError).code).toBe('STORE_NOT_A_DATABASE');
+        expect((err as StoreError).message).toBe(`${path} is ${what}, not a database file`);
+      }
+    }
+    expect(readdirSync(tmp.dir).sort()).toEqual(['a-directory', 'null.db']);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('refuses a path it cannot write', () => {
     // Root ignores directory permissions; sysfs refuses new files even to root.
     let path = '/sys/ironledger-test.db';
@@ -206,6 +240,31 @@ describe('bad input and failures', () => {
     expect((err as StoreLockedError).message).toContain(String(process.pid));
     first.close();
     EventStore.open(tmp.path).close();
+  });
+
+  it('closes without throwing when the lock cannot be released, and this process may open it again', () => {
+    const store = EventStore.open(tmp.path, { busyTimeoutMs: 50 });
+    newRun(store);
+    // Another connection holds the write lock: the release cannot be written.
+    const other = new Database(tmp.path);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      expect(() => store.close()).not.toThrow();
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    // The row still names this live process; it gave the lock up, so it may take it back.
+    const again = EventStore.open(tmp.path);
+    try {
+      expect(again.writer()?.pid).toBe(process.pid);
+      expect(again.listRuns()).toHaveLength(1);
+    } finally {
+      again.close();
+    }
+    const reader = EventStore.open(tmp.path, { mode: 'reader' });
+    expect(reader.writer()).toBeNull();
+    reader.close();
   });
 
   it('takes over the lock of a writer whose process is gone', () => {

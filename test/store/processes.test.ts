@@ -26,8 +26,18 @@ afterEach(() => {
   tmp.cleanup();
 });
 
-function startChild(mode: string): ChildProcessWithoutNullStreams {
-  const child = spawn(process.execPath, [childScript, compiled.eventStoreUrl, tmp.path, mode]);
+function startChild(mode: string, fileSizeLimitKiB?: number): ChildProcessWithoutNullStreams {
+  const argv = [childScript, compiled.eventStoreUrl, tmp.path, mode];
+  // RLIMIT_FSIZE with SIGXFSZ ignored: a write past the limit fails (EFBIG) like one on a full disk.
+  const child =
+    fileSizeLimitKiB === undefined
+      ? spawn(process.execPath, argv)
+      : spawn('bash', [
+          '-c',
+          `trap '' XFSZ; ulimit -f ${fileSizeLimitKiB}; exec "$0" "$@"`,
+          process.execPath,
+          ...argv,
+        ]);
   children.push(child);
   return child;
 }
@@ -105,6 +115,31 @@ describe('one writer per database', () => {
     await exited(holder);
     const after = startChild('open');
     expect(await readLines(after, (l) => l.length > 0)).toEqual(['opened']);
+  });
+});
+
+describe('a writer that runs out of space', () => {
+  it('closes without an error when its lock cannot be released, and the next writer takes the lock over', async () => {
+    const filler = startChild('fill', 256);
+    const lines = await readLines(filler, (l) => l.some((x) => x.startsWith('close') || x === 'closed'));
+    await exited(filler);
+    const failed = lines.find((l) => l.startsWith('failed '));
+    // SQLite reports a write refused by the limit as an I/O error (a full disk: STORE_DISK_FULL).
+    expect(failed).toMatch(/^failed STORE_(IO|DISK_FULL)$/);
+    expect(lines[lines.length - 1]).toBe('closed');
+
+    const acked = lines.filter((l) => l.startsWith('ack '));
+    const runId = (acked[0] ?? '').split(' ')[1] as string;
+    const lastAcked = Number((acked[acked.length - 1] ?? '').split(' ')[2]);
+    expect(lastAcked).toBeGreaterThan(10);
+    const store = EventStore.open(tmp.path);
+    try {
+      expect(store.writer()?.pid).toBe(process.pid);
+      expect(store.getRun(runId)?.lastSeq).toBe(lastAcked);
+      expect(store.integrityCheck()).toEqual(['ok']);
+    } finally {
+      store.close();
+    }
   });
 });
 

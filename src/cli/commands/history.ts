@@ -19,7 +19,14 @@ import {
   resultDoc,
 } from './lifecycle.js';
 
-const STATUSES: RunStatus[] = ['running', 'succeeded', 'failed', 'cancelled'];
+/** The stored statuses, and `interrupted`: running, but no process drives it (what results call it, what resume continues). */
+const STATUSES: Array<RunStatus | 'interrupted'> = [
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'interrupted',
+];
 
 /** The CLI's command names and the op names runs are stored under. */
 export const OP_BY_COMMAND: Readonly<Record<string, OpName>> = {
@@ -65,7 +72,10 @@ export function registerHistoryCommands(
   program
     .command('runs')
     .description('list runs, newest first')
-    .option('--status <status>', `one of ${STATUSES.join(', ')}`)
+    .option(
+      '--status <status>',
+      `one of ${STATUSES.join(', ')} (interrupted: running, but no process drives it; what resume continues)`,
+    )
     .option('--op <op>', `one of ${Object.keys(OP_BY_COMMAND).join(', ')}`)
     .option('--node <node>', 'node UUID')
     .option('--instance <uuid>', 'instance UUID')
@@ -73,13 +83,13 @@ export function registerHistoryCommands(
     .action(async (o: { status?: string; op?: string; node?: string; instance?: string; limit: string }) =>
       run(async (g) => {
         const ctx = makeContext(g);
-        if (o.status && !STATUSES.includes(o.status as RunStatus)) {
+        if (o.status && !STATUSES.includes(o.status as RunStatus | 'interrupted')) {
           throw new CliError(
             `--status must be one of ${STATUSES.join(', ')}, got ${JSON.stringify(o.status)}.`,
           );
         }
         const filters: RunFilters = { limit: intOption('--limit', o.limit, 1, MAX_COUNT) };
-        if (o.status) filters.status = o.status as RunStatus;
+        if (o.status) filters.status = o.status as RunStatus | 'interrupted';
         if (o.op !== undefined) filters.op = parseOp(o.op);
         if (o.node) filters.node = o.node;
         if (o.instance) filters.instance = o.instance;

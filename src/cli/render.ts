@@ -13,9 +13,10 @@ function dur(ms: number | null): string {
   return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
 }
 
+/** Runs, newest first: STARTED is the time they are sorted by (--json also has updatedAt). */
 export function renderRuns(rows: RunRow[]): string {
   if (rows.length === 0) return 'no runs';
-  const head = ['RUN', 'OP', 'STATUS', 'STATE', 'INSTANCE', 'NODE', 'UPDATED'];
+  const head = ['RUN', 'OP', 'STATUS', 'STATE', 'INSTANCE', 'NODE', 'NODE NAME', 'STARTED'];
   const lines = rows.map((r) => [
     r.id,
     r.op,
@@ -23,7 +24,8 @@ export function renderRuns(rows: RunRow[]): string {
     r.state ?? '-',
     r.instanceUuid ?? '-',
     r.nodeUuid ?? '-',
-    r.updatedAt.replace('T', ' ').slice(0, 19),
+    r.nodeName ?? '-',
+    r.createdAt.replace('T', ' ').slice(0, 19),
   ]);
   return table([head, ...lines]);
 }
@@ -66,7 +68,7 @@ export function renderTimeline(t: Timeline): string {
   const out: string[] = [];
   out.push(`run ${r.id}  ${r.op}  ${r.status.toUpperCase()}`);
   out.push(
-    `  instance ${r.instanceUuid ?? '-'}  node ${r.nodeUuid ?? '-'}  machine ${r.machine} v${r.machineVersion}`,
+    `  instance ${r.instanceUuid ?? '-'}  node ${r.nodeUuid ?? '-'}${r.nodeName ? ` (${r.nodeName})` : ''}  machine ${r.machine} v${r.machineVersion}`,
   );
   out.push(
     `  started ${r.createdAt}  updated ${r.updatedAt}  ${t.events} events, ${t.requests} Ironic requests, ${t.retries} retries`,

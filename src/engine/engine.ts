@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { IronicClient, type IronicClientOptions } from '../ironic/client.js';
+import { isUuid } from '../ironic/validate.js';
 import type { HttpAttempt, IronicApi } from '../ironic/types.js';
 import { effects as defaultEffects } from '../machines/effects.js';
 import type { EffectContext, EffectImpl, FilteringHooks, RunSecrets } from '../machines/effect-context.js';
@@ -375,7 +376,9 @@ export class Engine {
         id,
         op,
         instanceUuid: instance,
-        nodeUuid: node,
+        // A name is kept as the name; the UUID follows once Ironic names the node (Run).
+        nodeUuid: node !== null && isUuid(node) ? node : null,
+        nodeName: node !== null && !isUuid(node) ? node : null,
         machine: lifecycle.machine.id,
         machineVersion: lifecycle.version,
         input: withDefaults,

@@ -12,6 +12,7 @@ import type { JsonObject, NewEvent, RunStatus } from '../store/types.js';
 import type { Recorder } from './recorder.js';
 import { stoppedOf } from '../machines/drive.js';
 import { toEffectErrorJson } from '../machines/effect-error.js';
+import { isUuid } from '../ironic/validate.js';
 
 export interface EffectCall {
   runId: string;
@@ -119,6 +120,8 @@ export class Run {
   /** Events sent before the first step was recorded; begin() hands them to the machine. */
   private readonly early: Array<EventObject & Record<string, unknown>> = [];
   private readonly onNodeLearned: ((node: string) => void) | undefined;
+  /** The node's UUID from the first node Ironic returned to an effect (a deploy may name it). */
+  private ironicNode: string | null = null;
 
   constructor(
     spec: RunSpec,
@@ -342,12 +345,14 @@ export class Run {
     if (outcome.ok) {
       const output = toJson(outcome.output);
       event = { type: `xstate.done.actor.${spawn.actorId}`, output };
-      events.push({
-        kind: 'effect.succeeded',
-        type: spawn.src,
-        // The output is recorded once, in the machine event it becomes (next in this batch).
-        data: { actorId: spawn.actorId, ms: roundMs },
-      });
+      // The output is recorded once, in the machine event it becomes (next in this batch).
+      const data: JsonObject = { actorId: spawn.actorId, ms: roundMs };
+      const uuid = this.ironicNode === null ? nodeUuidOf(output) : null;
+      if (uuid !== null) {
+        this.ironicNode = uuid;
+        data.nodeUuid = uuid;
+      }
+      events.push({ kind: 'effect.succeeded', type: spawn.src, data });
     } else {
       const error = toEffectErrorJson(outcome.error) as unknown as JsonObject;
       event = { type: `xstate.error.actor.${spawn.actorId}`, error };
@@ -410,7 +415,7 @@ export class Run {
     const output = asObject(toJson(snapshot.output ?? {}));
     const status: RunResult['status'] = output.status === 'succeeded' ? 'succeeded' : 'failed';
     const error = output.error && typeof output.error === 'object' ? (output.error as JsonObject) : null;
-    const node = typeof output.node === 'string' ? output.node : this.node;
+    const node = this.byUuid(typeof output.node === 'string' ? output.node : this.node);
     const warnings = Array.isArray(output.warnings) ? output.warnings.map(String) : [];
     return {
       event: {
@@ -430,6 +435,11 @@ export class Run {
         requests: this.requestCount,
       },
     };
+  }
+
+  /** A node given by name is reported by the UUID Ironic gave for it, once known. */
+  private byUuid(node: string | null): string | null {
+    return node !== null && !isUuid(node) ? (this.ironicNode ?? node) : node;
   }
 
   private conclude(result: RunResult): void {
@@ -484,7 +494,7 @@ export class Run {
       op: this.op,
       status,
       instance: this.instance,
-      node: this.node,
+      node: this.byUuid(this.node),
       error,
       failedIn,
       warnings: [],
@@ -522,6 +532,13 @@ function toJson(value: unknown): JsonObject[keyof JsonObject] {
 function errorIn(snapshot: AnyMachineSnapshot | null): boolean {
   const error = (snapshot?.context as { error?: unknown } | undefined)?.error;
   return error !== null && error !== undefined;
+}
+
+/** The UUID of an Ironic node (a Node or NodeView an effect returned), or null for anything else. */
+function nodeUuidOf(value: unknown): string | null {
+  if (!value || typeof value !== 'object' || !('provision_state' in value)) return null;
+  const uuid = (value as { uuid?: unknown }).uuid;
+  return isUuid(uuid) ? uuid : null;
 }
 
 function asObject(value: unknown): JsonObject {

@@ -64,10 +64,10 @@ export function registerHistoryCommands(
 ): void {
   program
     .command('runs')
-    .description('list runs, newest first')
+    .description('list runs, newest first (by start time)')
     .option('--status <status>', `one of ${STATUSES.join(', ')}`)
     .option('--op <op>', `one of ${Object.keys(OP_BY_COMMAND).join(', ')}`)
-    .option('--node <node>', 'node UUID')
+    .option('--node <node>', 'node UUID or name')
     .option('--instance <uuid>', 'instance UUID')
     .option('--limit <k>', 'at most this many', '50')
     .action(async (o: { status?: string; op?: string; node?: string; instance?: string; limit: string }) =>

@@ -55,11 +55,16 @@ export interface RunResult {
   requests: number;
 }
 
+/**
+ * One record per state a run enters, in order: `transition` for each state it moves to (the
+ * first one included, or the state a resumed run continues from), `finished` for its final state.
+ */
 export interface RunProgress {
   runId: string;
-  kind: 'transition' | 'effect' | 'finished';
+  kind: 'transition' | 'finished';
   state: string;
   at: string;
+  /** The effect the state started (the first, should it start several), if any. */
   effect?: string;
 }
 
@@ -194,6 +199,7 @@ export class Run {
       await this.finish(snapshot);
       return;
     }
+    this.emitState(spawns);
     for (const s of spawns) this.launch(s, true);
   }
 
@@ -308,7 +314,6 @@ export class Run {
     if (this.stopped || this.draining) return;
     const ac = new AbortController();
     this.inFlight.set(spawn.actorId, ac);
-    this.emit({ kind: 'effect', effect: spawn.src });
     const started = performance.now();
     this.runEffect({
       runId: this.id,
@@ -395,11 +400,12 @@ export class Run {
     await this.recorder.append(this.id, ending ? [...events, ending.event] : events);
     this.snapshot = next;
     this.currentState = to;
-    if (from !== to) this.emit({ kind: 'transition' });
+    // The final state is reported once, by conclude(), as `finished`.
     if (ending) {
       this.conclude(ending.result);
       return;
     }
+    if (from !== to) this.emitState(spawns);
     for (const s of spawns) this.launch(s);
   }
 
@@ -501,6 +507,12 @@ export class Run {
       output: null,
       requests: this.requestCount,
     });
+  }
+
+  /** The state just entered, with the effect it starts. */
+  private emitState(spawns: Spawn[]): void {
+    const effect = spawns[0]?.src;
+    this.emit(effect === undefined ? { kind: 'transition' } : { kind: 'transition', effect });
   }
 
   private emit(p: Omit<RunProgress, 'runId' | 'at' | 'state'>): void {

@@ -33,6 +33,7 @@ export type {
   MachineError,
 } from './machines/index.js';
 export type { FilteringHooks, RunSecrets } from './machines/effect-context.js';
+export type { ConfigDrivePlan } from './machines/effect-types.js';
 export { EventStore } from './store/event-store.js';
 export { replayRun } from './store/replay.js';
 export type { StoredEvent, RunRow, RunFilters, RunStatus } from './store/types.js';

@@ -8,7 +8,7 @@ export * from './ironic/deploy-patch.js';
 export * from './ironic/configdrive.js';
 export * from './ironic/network-metadata.js';
 export * from './ironic/resources.js';
-export { isUuid } from './ironic/validate.js';
+export { isNodeIdent, isUuid } from './ironic/validate.js';
 export * from './inventory/inventory.js';
 export * from './inventory/hash-ring.js';
 export * from './inventory/ownership.js';

@@ -1,5 +1,5 @@
 // Bad input is refused before a run is created: nothing reaches the store or Ironic.
-import { isUuid } from '../ironic/validate.js';
+import { isNodeIdent, isUuid } from '../ironic/validate.js';
 import { redact } from '../store/redact.js';
 import type { JsonObject } from '../store/types.js';
 import { EngineError } from './errors.js';
@@ -17,11 +17,8 @@ export function assertRunInput(op: string, input: JsonObject): void {
       instance: input.instance,
     });
   }
-  if (
-    node !== undefined &&
-    node !== null &&
-    (typeof node !== 'string' || node.trim() === '' || /[/?#\s]/.test(node))
-  ) {
+  // Refused here rather than by the client: a name Ironic cannot hold would start a run that fails.
+  if (node !== undefined && node !== null && !isNodeIdent(node)) {
     fail(`node must be a UUID or a node name, got ${JSON.stringify(node)}.`);
   }
   if (input.vifs !== undefined && !Array.isArray(input.vifs)) fail('vifs must be a list.');

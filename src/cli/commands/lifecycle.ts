@@ -3,8 +3,9 @@
 import type { Command } from 'commander';
 import { Engine, type RunHandle, type RunResult } from '../../engine/engine.js';
 import type { NetworkVif } from '../../ironic/types.js';
+import { isNodeIdent } from '../../ironic/validate.js';
 import type { RunSecrets } from '../../machines/effect-context.js';
-import type { DeployInput, PowerOffInput, RebuildInput } from '../../machines/index.js';
+import type { DeployInput, DestroyInput, PowerOffInput, RebuildInput } from '../../machines/index.js';
 import {
   intOption,
   MAX_COUNT,
@@ -195,6 +196,15 @@ export function textOption(name: string, value: unknown): string {
   return value;
 }
 
+/** `--node`: a node UUID or a name Ironic accepts, checked before any run starts. */
+export function nodeOption(value: string): string {
+  if (isNodeIdent(value)) return value;
+  const shown = value.length > 64 ? `${value.slice(0, 64)}...` : value;
+  throw new CliError(
+    `--node must be a node UUID or an Ironic node name (letters, digits and - . _ ~, at most 255), got ${JSON.stringify(shown)}.`,
+  );
+}
+
 function parseVifs(ids: string[]): NetworkVif[] {
   return ids.map((id) => {
     if (!id.trim()) throw new CliError('--vif needs a port id.');
@@ -231,7 +241,7 @@ export function registerLifecycleCommands(
         // Everything is checked before the engine opens: bad input never starts a run.
         const input: DeployInput = {
           instance: String(o.instance),
-          node: String(o.node),
+          node: nodeOption(String(o.node)),
           vifs,
           image: { source: textOption('--image-source', o.imageSource) },
           flavor: {
@@ -261,16 +271,15 @@ export function registerLifecycleCommands(
     .option('--vif <id>', 'Neutron port to detach (repeatable)', collect, [])
     .option('--wait-for-available', 'wait until cleaning ends and the node is available')
     .action(async (o: { instance: string; node?: string; vif: string[]; waitForAvailable?: boolean }) =>
-      run((g) =>
-        runOne(g, (engine) =>
-          engine.destroy({
-            instance: o.instance,
-            ...(o.node ? { node: o.node } : {}),
-            vifs: o.vif,
-            waitForAvailable: o.waitForAvailable === true,
-          }),
-        ),
-      ),
+      run((g) => {
+        const input: DestroyInput = {
+          instance: o.instance,
+          ...(o.node !== undefined ? { node: nodeOption(o.node) } : {}),
+          vifs: o.vif,
+          waitForAvailable: o.waitForAvailable === true,
+        };
+        return runOne(g, (engine) => engine.destroy(input));
+      }),
     );
 
   program
@@ -292,7 +301,7 @@ export function registerLifecycleCommands(
         run((g) => {
           const input: RebuildInput = {
             instance: o.instance,
-            ...(o.node ? { node: o.node } : {}),
+            ...(o.node !== undefined ? { node: nodeOption(o.node) } : {}),
             image: { source: textOption('--image-source', o.imageSource) },
             flavor: {
               vcpus: 1,

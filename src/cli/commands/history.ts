@@ -15,6 +15,7 @@ import {
   exitCodeFor,
   follow,
   Interruption,
+  ironicLastError,
   openEngineInterruptibly,
   resultDoc,
 } from './lifecycle.js';
@@ -178,7 +179,11 @@ export function registerHistoryCommands(
             await interruption.dispose();
           }
           const ms = Date.now() - started;
-          ctx.out.result(results.map((r) => describeResult(r, ms)).join('\n'), results.map(resultDoc));
+          const lastErrors = results.map((r) => ironicLastError(ctx.opts.db, r));
+          ctx.out.result(
+            results.map((r, i) => describeResult(r, ms, lastErrors[i])).join('\n'),
+            results.map((r, i) => resultDoc(r, lastErrors[i])),
+          );
           const codes = results.map((r) => exitCodeFor(r, interruption.signal));
           const bySignal = codes.find((c) => c > EXIT_RUN_FAILED);
           return bySignal ?? (codes.every((c) => c === EXIT_OK) ? EXIT_OK : EXIT_RUN_FAILED);

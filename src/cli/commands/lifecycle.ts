@@ -18,6 +18,9 @@ import {
   type GlobalOptions,
 } from '../context.js';
 import { CliError, EXIT_OK, EXIT_RUN_FAILED, printError, Progress } from '../output.js';
+import { withReader } from '../reader.js';
+import { ironicWords } from '../render.js';
+import { buildTimeline } from '../../engine/timeline.js';
 
 /** Bounds of flavor numbers: vCPUs, and sizes in MiB or GiB (2^31-1 keeps them plain integers everywhere). */
 const MAX_VCPUS = 65_536;
@@ -38,7 +41,8 @@ export async function openEngine(ctx: CliContext, extra: { resume?: boolean } = 
   });
 }
 
-export function resultDoc(r: RunResult): Record<string, unknown> {
+/** `ironicLastError`: Ironic's last_error when a failed run ended (ironicLastError()). */
+export function resultDoc(r: RunResult, ironicLastError: string | null = null): Record<string, unknown> {
   return {
     runId: r.runId,
     status: r.status,
@@ -46,13 +50,41 @@ export function resultDoc(r: RunResult): Record<string, unknown> {
     node: r.node,
     instance: r.instance,
     error: r.error,
+    failedIn: r.failedIn,
+    ironicLastError,
     warnings: r.warnings,
     output: r.output,
     requests: r.requests,
   };
 }
 
-export function describeResult(r: RunResult, ms: number): string {
+/**
+ * Ironic's last_error in the last node a failed run saw, read from its record: the words Ironic
+ * gave for what went wrong, which the run's own error may not quote. Null for a run that did not
+ * fail, or when the record cannot be read (the result is shown without it).
+ */
+export function ironicLastError(db: string, r: RunResult): string | null {
+  if (r.status !== 'failed' || db === ':memory:') return null;
+  try {
+    return withReader(db, (store) => {
+      const row = store.getRun(r.runId);
+      return row ? (buildTimeline(row, store.readStream(row.id)).failure?.ironicLastError ?? null) : null;
+    });
+  } catch {
+    return null;
+  }
+}
+
+/** `tcp://host:port`, with an IPv6 host in brackets. */
+function consoleAddress(output: RunResult['output']): string | null {
+  const c = output?.console;
+  if (!c || typeof c !== 'object' || Array.isArray(c)) return null;
+  const { host, port } = c;
+  if (typeof host !== 'string' || typeof port !== 'number') return null;
+  return `tcp://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+export function describeResult(r: RunResult, ms: number, lastError: string | null = null): string {
   const secs = (ms / 1000).toFixed(1);
   const where = `instance ${r.instance ?? '-'}, node ${r.node ?? '-'}`;
   const lines: string[] = [];
@@ -60,8 +92,11 @@ export function describeResult(r: RunResult, ms: number): string {
   // Where it happened in the machine, and the Ironic state the error reports, when they differ.
   const ironic = e && typeof e.state === 'string' && e.state !== r.failedIn ? e.state : null;
   const state = `${r.failedIn ? ` in ${r.failedIn}` : ''}${ironic ? ` (Ironic: ${ironic})` : ''}`;
-  if (r.status === 'succeeded') lines.push(`run ${r.runId}: ${r.op} succeeded in ${secs}s (${where})`);
-  else if (r.status === 'interrupted') {
+  if (r.status === 'succeeded') {
+    lines.push(`run ${r.runId}: ${r.op} succeeded in ${secs}s (${where})`);
+    const address = consoleAddress(r.output);
+    if (address) lines.push(`  console: ${address}`);
+  } else if (r.status === 'interrupted') {
     // Still `running` in the store: resume continues it from its last recorded step.
     lines.push(
       `run ${r.runId}: ${r.op} INTERRUPTED${state} after ${secs}s (${where}); it stays resumable: ironledger resume ${r.runId}`,
@@ -70,6 +105,8 @@ export function describeResult(r: RunResult, ms: number): string {
   } else {
     lines.push(`run ${r.runId}: ${r.op} FAILED${state} after ${secs}s (${where})`);
     if (e) lines.push(`  ${String(e.code ?? 'ERROR')}: ${String(e.message ?? '')}`);
+    const words = ironicWords(e, lastError);
+    if (words) lines.push(`  Ironic last_error: ${words}`);
     lines.push(`  timeline: ironledger show ${r.runId}`);
   }
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
@@ -127,8 +164,16 @@ export class Interruption {
   }
 }
 
-/** Waits for a run with a progress line; returns the exit code. */
-export async function follow(ctx: CliContext, engine: Engine, handle: RunHandle): Promise<number> {
+/**
+ * Waits for a run with a progress line; returns the exit code. `warnings`: the command's own,
+ * added to the run's in what it prints.
+ */
+export async function follow(
+  ctx: CliContext,
+  engine: Engine,
+  handle: RunHandle,
+  warnings: string[] = [],
+): Promise<number> {
   const progress = new Progress(`${handle.op} ${handle.id.slice(0, 8)}`, ctx.opts.json);
   const stop = handle.subscribe((p) => progress.set(p.state));
   const started = Date.now();
@@ -145,9 +190,11 @@ export async function follow(ctx: CliContext, engine: Engine, handle: RunHandle)
     await interruption.dispose();
   }
   const signal = interruption.signal;
+  if (warnings.length > 0) result = { ...result, warnings: [...result.warnings, ...warnings] };
   // Interrupted by a signal: the stderr line said it all; --json still gets its document.
   if (!(signal && result.status === 'interrupted' && !ctx.opts.json)) {
-    ctx.out.result(describeResult(result, Date.now() - started), resultDoc(result));
+    const lastError = ironicLastError(ctx.opts.db, result);
+    ctx.out.result(describeResult(result, Date.now() - started, lastError), resultDoc(result, lastError));
   }
   return exitCodeFor(result, signal);
 }
@@ -178,13 +225,17 @@ export async function openEngineInterruptibly(
   return openInterruptibly(ctx, () => openEngine(ctx, extra));
 }
 
-async function runOne(globals: GlobalOptions, start: (engine: Engine) => RunHandle): Promise<number> {
+async function runOne(
+  globals: GlobalOptions,
+  start: (engine: Engine) => RunHandle,
+  warnings: string[] = [],
+): Promise<number> {
   const ctx = makeContext(globals);
   const engine = await openEngineInterruptibly(ctx);
   try {
     const handle = start(engine);
     ctx.out.info(`run ${handle.id}: ${handle.op} started`);
-    return await follow(ctx, engine, handle);
+    return await follow(ctx, engine, handle, warnings);
   } finally {
     await engine.close();
   }
@@ -278,7 +329,12 @@ export function registerLifecycleCommands(
           vifs: o.vif,
           waitForAvailable: o.waitForAvailable === true,
         };
-        return runOne(g, (engine) => engine.destroy(input));
+        // Ironic's VIFs are detached only as named: without any, teardown leaves them attached.
+        const warnings =
+          o.vif.length === 0
+            ? ['no --vif given, so no VIFs were detached (name each port of the instance with --vif)']
+            : [];
+        return runOne(g, (engine) => engine.destroy(input), warnings);
       }),
     );
 

@@ -269,7 +269,9 @@ export function registerLifecycleCommands(
 ): void {
   program
     .command('deploy')
-    .description('deploy an instance on a node (seed: spawn)')
+    .description(
+      'deploy an instance on a node: set its image, attach its VIFs, start filtering, then wait for active',
+    )
     .requiredOption('--node <node>', 'Ironic node UUID or name')
     .requiredOption('--instance <uuid>', 'instance UUID')
     .requiredOption('--image-source <url>', 'image URL or Glance UUID')
@@ -316,7 +318,7 @@ export function registerLifecycleCommands(
 
   program
     .command('destroy')
-    .description('tear an instance down: detach VIFs, stop filtering, then unprovision (seed: destroy)')
+    .description('tear an instance down: detach its VIFs and stop filtering before unprovisioning the node')
     .requiredOption('--instance <uuid>', 'instance UUID')
     .option('--node <node>', 'node UUID (looked up by instance otherwise)')
     .option('--vif <id>', 'Neutron port to detach (repeatable)', collect, [])
@@ -340,7 +342,7 @@ export function registerLifecycleCommands(
 
   program
     .command('rebuild')
-    .description('redeploy an instance with a new image (seed: rebuild)')
+    .description('redeploy an instance on its node with a new image, and wait for active')
     .requiredOption('--instance <uuid>', 'instance UUID')
     .requiredOption('--image-source <url>', 'image URL or Glance UUID')
     .option('--node <node>', 'node UUID')
@@ -374,7 +376,7 @@ export function registerLifecycleCommands(
 
   program
     .command('reboot')
-    .description('reboot an instance; --soft falls back to hard when Ironic refuses soft (seed: reboot)')
+    .description('reboot an instance; --soft falls back to hard when Ironic refuses soft')
     .requiredOption('--instance <uuid>', 'instance UUID')
     .option('--soft', 'soft reboot first')
     .action(async (o: { instance: string; soft?: boolean }) =>
@@ -383,7 +385,7 @@ export function registerLifecycleCommands(
 
   program
     .command('power-off')
-    .description('power an instance off; with --soft-timeout, soft first then hard (seed: power_off)')
+    .description('power an instance off; with --soft-timeout, soft first then hard')
     .requiredOption('--instance <uuid>', 'instance UUID')
     .option('--soft-timeout <s>', 'seconds to wait for a soft power off before a hard one')
     .action(async (o: { instance: string; softTimeout?: string }) =>
@@ -400,7 +402,7 @@ export function registerLifecycleCommands(
 
   program
     .command('power-on')
-    .description('power an instance on (seed: power_on)')
+    .description('power an instance on and wait until it is on')
     .requiredOption('--instance <uuid>', 'instance UUID')
     .action(async (o: { instance: string }) =>
       run((g) => runOne(g, (engine) => engine.powerOn({ instance: o.instance }))),
@@ -408,7 +410,9 @@ export function registerLifecycleCommands(
 
   program
     .command('console')
-    .description('get the serial console of an instance, resetting it if enabled (seed: get_serial_console)')
+    .description(
+      "print the address (tcp://host:port) of an instance's serial console; an enabled console is reset first to free a held session",
+    )
     .requiredOption('--instance <uuid>', 'instance UUID')
     .option('--timeout <s>', 'seconds to wait for the console mode to change', '10')
     .action(async (o: { instance: string; timeout: string }) =>

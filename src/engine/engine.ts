@@ -271,7 +271,7 @@ export class Engine {
     }
     // The node the machine works on, which a teardown may have found by instance after a wrong
     // hint: that is the node to lock, not the one the run row was created with.
-    const node = nodeOfContext(replay?.snapshot) ?? row.nodeUuid;
+    const node = nodeOfContext(replay?.snapshot) ?? row.nodeUuid ?? row.nodeName;
     const run = this.newRun(row.id, lifecycle.op, row.instanceUuid, node);
     this.recorder.track(row.id, row.lastSeq);
     const begin = replay ? () => run.resume(replay.snapshot, replay.pendingEffects) : () => run.begin(input);

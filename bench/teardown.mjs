@@ -118,7 +118,6 @@ async function main() {
       ironic: { url, connections: CONNECTIONS },
       concurrency: Math.max(n, 1000),
       pollIntervalMs: POLL_MS,
-      maxPolls: 1000,
     });
     gc();
     const heap0 = process.memoryUsage().heapUsed;

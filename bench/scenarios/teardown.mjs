@@ -24,7 +24,6 @@ export const input = {
   instance: INSTANCE,
   vifs: ['vif-a', 'vif-b'],
   waitForAvailable: true,
-  maxPolls: POLLS + 10,
 };
 
 export function respond(src, _input, nth) {

@@ -14,7 +14,6 @@ export interface GlobalOptions {
   json: boolean;
   logLevel: string;
   pollInterval: string;
-  maxPolls: string;
   maxRetries: string;
   retryInterval: string;
   caFile?: string;
@@ -89,6 +88,23 @@ export const MAX_COUNT = 1_000_000;
  * A decimal integer option in [min, max]: no sign but `-`, no hex, no exponent, no fraction,
  * so `0x2`, `1e1` and `2.0` are refused rather than read as some other number.
  */
+/**
+ * A duration such as `90s`, `30m`, `2h`, `1500ms` or a bare number of seconds, in seconds.
+ * `0` means no limit where the option allows it.
+ */
+export function durationOption(name: string, value: string, max = MAX_SECONDS): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+  if (!m) {
+    throw new CliError(
+      `${name} must be a duration such as 90s, 30m or 2h (a bare number is seconds), got ${JSON.stringify(value)}.`,
+    );
+  }
+  const unit = { ms: 0.001, s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  const seconds = Number(m[1]) * unit;
+  if (seconds > max) throw new CliError(`${name} must be at most ${max} s, got ${JSON.stringify(value)}.`);
+  return seconds;
+}
+
 export function intOption(name: string, value: string, min = 0, max = MAX_COUNT): number {
   const text = value.trim();
   const n = /^-?\d+$/.test(text) ? Number(text) : Number.NaN;

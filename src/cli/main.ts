@@ -24,7 +24,6 @@ program
   .option('--json', 'print one JSON document', false)
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace, silent', 'warn')
   .option('--poll-interval <ms>', 'node watcher interval', '2000')
-  .option('--max-polls <n>', 'node observations a wait may take before it fails', '60')
   .option('--max-retries <n>', 'retries of a 409/503/connection failure', '60')
   .option('--retry-interval <ms>', 'wait between retries', '2000')
   .option('--ca-file <path>', 'CA bundle for a TLS endpoint')

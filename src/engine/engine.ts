@@ -33,6 +33,16 @@ import { assertInputStorable, assertRunInput } from './input.js';
 
 export type { RunResult, RunProgress };
 
+/** Per command. */
+export interface StartOptions {
+  /**
+   * The instance has an unfinished run in the store that no engine drives (left by a crash):
+   * end it as cancelled (RUN_SUPERSEDED) and run this command instead. Without it the command
+   * is refused with ENGINE_UNFINISHED_RUN naming that run.
+   */
+  supersede?: boolean;
+}
+
 export interface EngineOptions {
   /** Path of the SQLite event store. */
   db: string;
@@ -43,8 +53,6 @@ export interface EngineOptions {
   concurrency?: number;
   /** Node watcher tick (default 2000 ms, the seed's api_retry_interval). */
   pollIntervalMs?: number;
-  /** Polls of a waiting state before it gives up (default 60, the seed's api_max_retries). */
-  maxPolls?: number;
   hooks?: Partial<FilteringHooks>;
   /** A second command for a node that has a run: refuse it (default) or wait for the first. */
   busy?: 'refuse' | 'wait';
@@ -180,33 +188,47 @@ export class Engine {
    * Teardown (seed: destroy). A deploy or rebuild of the same instance still waiting for
    * `active` is aborted, and the teardown runs as soon as it has stopped.
    */
-  destroy(input: DestroyInput): RunHandle {
-    return this.start('destroy', input as unknown as JsonObject, {}, input.instance, input.node ?? null);
+  destroy(input: DestroyInput, opts: StartOptions = {}): RunHandle {
+    return this.start(
+      'destroy',
+      input as unknown as JsonObject,
+      {},
+      input.instance,
+      input.node ?? null,
+      opts,
+    );
   }
 
   /** Deploy (seed: spawn). Secrets stay in memory; they never reach the store or the logs. */
-  deploy(input: DeployInput, secrets: RunSecrets = {}): RunHandle {
-    return this.start('deploy', input as unknown as JsonObject, secrets, input.instance, input.node);
+  deploy(input: DeployInput, secrets: RunSecrets = {}, opts: StartOptions = {}): RunHandle {
+    return this.start('deploy', input as unknown as JsonObject, secrets, input.instance, input.node, opts);
   }
 
-  rebuild(input: RebuildInput): RunHandle {
-    return this.start('rebuild', input as unknown as JsonObject, {}, input.instance, input.node ?? null);
+  rebuild(input: RebuildInput, opts: StartOptions = {}): RunHandle {
+    return this.start(
+      'rebuild',
+      input as unknown as JsonObject,
+      {},
+      input.instance,
+      input.node ?? null,
+      opts,
+    );
   }
 
-  reboot(input: RebootInput): RunHandle {
-    return this.start('reboot', input as unknown as JsonObject, {}, input.instance, null);
+  reboot(input: RebootInput, opts: StartOptions = {}): RunHandle {
+    return this.start('reboot', input as unknown as JsonObject, {}, input.instance, null, opts);
   }
 
-  powerOff(input: PowerOffInput): RunHandle {
-    return this.start('powerOff', input as unknown as JsonObject, {}, input.instance, null);
+  powerOff(input: PowerOffInput, opts: StartOptions = {}): RunHandle {
+    return this.start('powerOff', input as unknown as JsonObject, {}, input.instance, null, opts);
   }
 
-  powerOn(input: PowerOnInput): RunHandle {
-    return this.start('powerOn', input as unknown as JsonObject, {}, input.instance, null);
+  powerOn(input: PowerOnInput, opts: StartOptions = {}): RunHandle {
+    return this.start('powerOn', input as unknown as JsonObject, {}, input.instance, null, opts);
   }
 
-  console(input: ConsoleInput): RunHandle {
-    return this.start('console', input as unknown as JsonObject, {}, input.instance, null);
+  console(input: ConsoleInput, opts: StartOptions = {}): RunHandle {
+    return this.start('console', input as unknown as JsonObject, {}, input.instance, null, opts);
   }
 
   /** The handle of a run this engine is executing. */
@@ -347,10 +369,20 @@ export class Engine {
     secrets: RunSecrets,
     instance: string,
     node: string | null,
+    opts: StartOptions,
   ): RunHandle {
     this.assertOpen();
     assertRunInput(op, input);
     const lifecycle = lifecycles[op];
+    const stale = this.store.listRuns({ instance, status: 'running' }).filter((r) => !this.runs.has(r.id));
+    if (stale.length > 0 && opts.supersede !== true) {
+      const r = stale[0]!;
+      throw new EngineError(
+        'ENGINE_UNFINISHED_RUN',
+        `Instance ${instance} has an unfinished ${r.op} run ${r.id} (last state ${r.state ?? '?'}) in ${this.store.path}; resume it (ironledger resume ${r.id}), or start this one with { supersede: true } to cancel it.`,
+        { instance, holder: r.id, op: r.op },
+      );
+    }
     const keys = lockKeys(instance, node);
     const preempted = op === 'destroy' ? this.preemptDeploy(instance) : null;
     if ((this.opts.busy ?? 'refuse') === 'refuse') {
@@ -367,7 +399,10 @@ export class Engine {
       }
     }
     const id = randomUUID();
-    const withDefaults: JsonObject = { maxPolls: this.opts.maxPolls ?? 60, ...input };
+    for (const r of stale) this.supersede(r, id);
+    // Each machine has the seed's wait budget for its operation (teardown 120 s, the others none);
+    // the caller's `timeoutS` replaces it.
+    const withDefaults: JsonObject = { ...input };
     assertInputStorable(op, withDefaults);
     // Stored with the next commit, ahead of the run's first step; a failure to store it fails
     // the run's first append with the same error, which ends the run with that cause.
@@ -387,6 +422,32 @@ export class Engine {
     if (Object.keys(secrets).length > 0) this.secrets.set(id, secrets);
     const run = this.newRun(id, op, instance, node);
     return this.admit(run, () => run.begin(withDefaults));
+  }
+
+  /**
+   * Ends an unfinished run no engine drives (left by a crash) as cancelled, before the run that
+   * replaces it is created: the two never both act on the instance, and the log says which won.
+   */
+  private supersede(row: RunRow, by: string): void {
+    const message = `superseded by run ${by}: a new command for instance ${row.instanceUuid ?? '?'} replaced this unfinished run`;
+    this.recorder.track(row.id, row.lastSeq);
+    this.recorder
+      .append(row.id, [
+        { kind: 'note', type: 'superseded', data: { level: 'warn', message, by } },
+        {
+          kind: 'run.finished',
+          data: {
+            status: 'cancelled',
+            output: null,
+            error: { code: 'RUN_SUPERSEDED', message, by },
+            failedIn: row.state,
+            nodeUuid: row.nodeUuid,
+          },
+        },
+      ])
+      .catch((err: unknown) => this.log.error({ runId: row.id, err }, 'could not record the superseded run'))
+      .finally(() => this.recorder.forget(row.id));
+    this.log.warn({ runId: row.id, by }, 'unfinished run superseded');
   }
 
   /** Aborts a deploy or rebuild of `instance`; returns its run id, which the teardown then waits for. */
@@ -535,6 +596,8 @@ export class Engine {
       hooks: this.hooks,
       secrets: this.secrets.get(call.runId) ?? {},
       rerun: call.rerun,
+      resumed: call.resumed,
+      instance: call.instance,
       observeNode: (node) =>
         this.waitingOn(
           call,

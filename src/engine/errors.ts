@@ -1,6 +1,8 @@
 // Engine errors: a stable `code` and the facts an operator or a scheduler acts on.
 export type EngineErrorCode =
   | 'ENGINE_NODE_BUSY'
+  /** The instance has an unfinished run in the store that no engine drives (resume or supersede it). */
+  | 'ENGINE_UNFINISHED_RUN'
   | 'ENGINE_CLOSED'
   | 'ENGINE_INVALID_INPUT'
   | 'ENGINE_UNKNOWN_EFFECT'

@@ -22,7 +22,7 @@ export function assertRunInput(op: string, input: JsonObject): void {
     fail(`node must be a UUID or a node name, got ${JSON.stringify(node)}.`);
   }
   if (input.vifs !== undefined && !Array.isArray(input.vifs)) fail('vifs must be a list.');
-  for (const key of ['maxPolls', 'softTimeoutSeconds', 'timeoutMs'] as const) {
+  for (const key of ['timeoutS', 'softTimeoutSeconds', 'timeoutMs'] as const) {
     const v = input[key];
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) {
       fail(`${key} must be a number >= 0, got ${JSON.stringify(v)}.`);

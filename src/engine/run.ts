@@ -18,6 +18,10 @@ export interface EffectCall {
   runId: string;
   /** Started before a restart and run again by resume. */
   rerun: boolean;
+  /** The run was resumed after a restart: the node may have moved on while nobody watched. */
+  resumed: boolean;
+  /** The run's instance, which every effect acting on a node must find on it. */
+  instance: string | null;
   actorId: string;
   src: string;
   input: JsonObject;
@@ -125,6 +129,7 @@ export class Run {
   /** Events sent before the first step was recorded; begin() hands them to the machine. */
   private readonly early: Array<EventObject & Record<string, unknown>> = [];
   private readonly onNodeLearned: ((node: string) => void) | undefined;
+  private resumed = false;
   /** The node's UUID from the first node Ironic returned to an effect (a deploy may name it). */
   private ironicNode: string | null = null;
 
@@ -182,6 +187,7 @@ export class Run {
    * finished run again: each is idempotent against Ironic.
    */
   async resume(snapshot: AnyMachineSnapshot, pending: PendingEffectSpec[]): Promise<void> {
+    this.resumed = true;
     this.snapshot = snapshot;
     this.currentState = stateToString(snapshot.value);
     const spawns = pending.map((p) => ({ actorId: p.actorId, src: p.src, input: asObject(p.input) }));
@@ -318,6 +324,8 @@ export class Run {
     this.runEffect({
       runId: this.id,
       rerun,
+      resumed: this.resumed,
+      instance: this.instance,
       actorId: spawn.actorId,
       src: spawn.src,
       input: spawn.input,

@@ -49,6 +49,11 @@ function tellWaiters(waiters: Iterable<Waiter>): (a: HttpAttempt) => void {
 }
 
 const WATCH_FIELDS: readonly NodeField[] = [...NODE_FIELDS, 'reservation'];
+/**
+ * A run may name its node by UUID or by name; a GET resolves either, a sweep's list is matched
+ * here, so it must carry the name (the plain /v1/nodes list accepts fields=, /detail does not).
+ */
+const SWEEP_FIELDS: readonly NodeField[] = [...WATCH_FIELDS, 'name'];
 
 export class NodeWatcher {
   private readonly waiters = new Map<string, Waiter[]>();
@@ -175,20 +180,22 @@ export class NodeWatcher {
     try {
       const all = [...batch.values()].flat();
       nodes = await this.opts.ironic.listNodes(
-        { fields: WATCH_FIELDS, limit: 0 },
+        { fields: SWEEP_FIELDS, limit: 0 },
         { observer: tellWaiters(all), priority: 'urgent', signal: this.inFlight.signal },
       );
     } catch (err) {
       for (const list of batch.values()) for (const w of list) w.reject(err);
       return;
     }
-    const byId = new Map<string, Node>();
+    // As Ironic resolves a node identifier: a UUID first, then a name (a name never hides a UUID).
+    const byUuid = new Map<string, Node>();
+    const byName = new Map<string, Node>();
     for (const n of nodes) {
-      byId.set(n.uuid, n);
-      if (n.name) byId.set(n.name, n);
+      byUuid.set(n.uuid, n);
+      if (n.name) byName.set(n.name, n);
     }
     for (const [node, waiters] of batch) {
-      const found = byId.get(node);
+      const found = byUuid.get(node) ?? byName.get(node);
       if (found) this.settle(waiters, found);
       else {
         const err = new IronicNotFoundError(`Node ${node} could not be found.`, { status: 404, node });

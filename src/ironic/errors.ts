@@ -13,6 +13,7 @@ export type IronicErrorCode =
   | 'IRONIC_HTTP_ERROR'
   | 'IRONIC_NETWORK'
   | 'IRONIC_TIMEOUT'
+  | 'IRONIC_ANSWER_LOST'
   | 'IRONIC_ABORTED'
   | 'IRONIC_MALFORMED_RESPONSE'
   | 'IRONIC_VERSION_UNSUPPORTED'
@@ -121,6 +122,16 @@ export class IronicNetworkError extends IronicError {
 export class IronicTimeoutError extends IronicError {
   constructor(message: string, facts: IronicErrorFacts = {}) {
     super('IRONIC_TIMEOUT', message, facts, true);
+  }
+}
+/**
+ * A request that must not be sent twice (provision or power change) lost its answer after it
+ * may have reached Ironic: whether Ironic acted is unknown until the node is read. Resent only
+ * when the caller gives `beforeResend`, which reads the node first.
+ */
+export class IronicAnswerLostError extends IronicError {
+  constructor(message: string, facts: IronicErrorFacts = {}) {
+    super('IRONIC_ANSWER_LOST', message, facts, true);
   }
 }
 export class IronicAbortedError extends IronicError {

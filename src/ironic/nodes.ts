@@ -151,7 +151,14 @@ export class IronicOperations implements IronicApi {
       secrets = stringLeaves(opts.configdrive);
     }
     await this.send(
-      { method: 'PUT', path: `/v1/nodes/${enc(node)}/states/provision`, node, body, secrets },
+      {
+        method: 'PUT',
+        path: `/v1/nodes/${enc(node)}/states/provision`,
+        node,
+        body,
+        secrets,
+        idempotent: false,
+      },
       opts,
     );
   }
@@ -167,7 +174,10 @@ export class IronicOperations implements IronicApi {
       assertPowerTimeout(opts.timeoutSeconds);
       body['timeout'] = opts.timeoutSeconds;
     }
-    await this.send({ method: 'PUT', path: `/v1/nodes/${enc(node)}/states/power`, node, body }, opts);
+    await this.send(
+      { method: 'PUT', path: `/v1/nodes/${enc(node)}/states/power`, node, body, idempotent: false },
+      opts,
+    );
   }
 
   async attachVif(node: Uuid | string, vifId: string, opts: CallOptions = {}): Promise<void> {

@@ -7,6 +7,7 @@ import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import {
   IronicAbortedError,
+  IronicAnswerLostError,
   IronicError,
   IronicInvalidInputError,
   IronicMalformedResponseError,
@@ -58,6 +59,12 @@ export interface RequestSpec {
   node?: string;
   /** Strings that must never show up in an error (config drive contents, passwords). */
   secrets?: readonly string[];
+  /**
+   * false for a request that must not be sent twice (a provision or power change): when its
+   * answer is lost after it may have reached Ironic, it fails with IronicAnswerLostError
+   * instead of being resent, and the caller reads the node to learn whether Ironic took it.
+   */
+  idempotent?: boolean;
 }
 
 export interface CallContext {
@@ -144,6 +151,8 @@ export class IronicTransport {
     const all = call.opts.observer === undefined ? observers : [...observers, call.opts.observer];
     const scrub = this.scrubber(spec.secrets ?? []);
     const maxAttempts = this.maxRetries + 1;
+    // Once an answer was lost, Ironic may have acted: every later resend is checked first.
+    let lostOnce = false;
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw this.aborted(spec, attempt - 1);
       const started = performance.now();
@@ -172,11 +181,16 @@ export class IronicTransport {
         report(all, { spec, status, started, at, attempt, willRetry: false });
         return outcome.value;
       }
-      const { err } = outcome;
+      const lost = isLostAnswer(outcome.err);
+      lostOnce ||= lost;
+      const err = lost && spec.idempotent === false ? answerLost(outcome.err, spec, attempt) : outcome.err;
       const willRetry = attempt < maxAttempts && this.shouldRetry(err, call.opts);
       report(all, { spec, status, started, at, attempt, willRetry, errorCode: err.code });
       if (!willRetry) throw err;
       await sleep(this.retryIntervalMs, signal, () => this.aborted(spec, attempt));
+      // A 409 or 503 says Ironic did not act, so the same request goes again as it is. After a
+      // lost answer the caller reads first and may refuse (Ironic took it, or the node moved on).
+      if (lostOnce && call.opts.beforeResend !== undefined) await call.opts.beforeResend(err);
     }
   }
 
@@ -293,6 +307,8 @@ export class IronicTransport {
     if (err.code === 'IRONIC_NETWORK' && isTlsVerificationFailure(err.cause)) return false;
     if (err.code === 'IRONIC_CONFLICT' || err.code === 'IRONIC_NODE_LOCKED')
       return opts.retryOnConflict !== false;
+    // Sent again only when the caller first reads whether Ironic took the lost request.
+    if (err.code === 'IRONIC_ANSWER_LOST') return opts.beforeResend !== undefined;
     return true;
   }
 
@@ -311,6 +327,40 @@ export class IronicTransport {
     secrets.sort((a, b) => b.length - a.length);
     return (text) => secrets.reduce((acc, s) => acc.split(s).join('***'), text);
   }
+}
+
+/**
+ * Connection failures that happen before a request can have reached Ironic: sending it again
+ * cannot make Ironic act twice. Any other network failure (a reset, a socket closed mid-answer)
+ * or a timeout may come after Ironic took the request.
+ */
+const NEVER_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+function isLostAnswer(err: IronicError): boolean {
+  if (err.code === 'IRONIC_TIMEOUT') return true;
+  if (err.code !== 'IRONIC_NETWORK') return false;
+  return !NEVER_SENT_CODES.has(errorCodeOf(err.cause)) && !isTlsVerificationFailure(err.cause);
+}
+
+function answerLost(err: IronicError, spec: RequestSpec, attempt: number): IronicAnswerLostError {
+  return new IronicAnswerLostError(
+    `${spec.method} ${spec.path}: the answer was lost after the request may have reached Ironic (${err.code})`,
+    {
+      method: spec.method,
+      path: spec.path,
+      node: spec.node ?? null,
+      attempts: attempt,
+      status: err.status,
+      cause: err,
+    },
+  );
 }
 
 /** Why our own controller aborted an attempt. */

@@ -27,6 +27,8 @@ export interface Node {
   resource_class?: string | null;
   console_enabled?: boolean;
   updated_at?: string | null;
+  /** When the provision state last changed (Ironic's own clock). */
+  provision_updated_at?: string | null;
 }
 
 /** The fields the seed asks for on every node GET (_NODE_FIELDS). */
@@ -117,6 +119,13 @@ export interface CallOptions {
    * every waiting caller depends on; queued behind thousands of requests they would lag by seconds.
    */
   priority?: 'normal' | 'urgent';
+  /**
+   * Awaited before a resend of this call once an answer was lost (a timeout or a reset after the
+   * request may have reached Ironic): may throw to stop, e.g. when Ironic already took it or the
+   * node no longer holds the caller's instance. A request that must not reach Ironic twice
+   * (provision, power) is resent after a lost answer only when this is given.
+   */
+  beforeResend?: (err: Error) => Promise<void>;
 }
 
 /** One HTTP attempt, reported to the observer so the engine can record it. */

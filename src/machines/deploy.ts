@@ -15,6 +15,7 @@ import type { ConfigDrivePlan, PlugVifsOutput, ValidateNodeOutput } from './effe
 import type { BaseContext, LifecycleOutput } from './lifecycle-output.js';
 import { doneOutput, errorOf, failureFrom, fromEffectError, outputOf } from './lifecycle-output.js';
 import type { WaitActiveContext } from './wait-active.js';
+import { timeoutOf } from './wait-budget.js';
 import {
   enterWaitActive,
   noteAbortWhileBusy,
@@ -35,12 +36,9 @@ export interface DeployInput {
   hostname?: string;
   /** Only flags: the secrets themselves reach the effect in memory (EffectContext.secrets). */
   configDrivePlan: ConfigDrivePlan;
-  /** Observations allowed while waiting for `active` (default 1800: an hour at Nova's 2 s). */
-  maxPolls?: number;
+  /** Seconds the wait for `active` may take; none by default (seed: _wait_for_active). */
+  timeoutS?: number;
 }
-
-/** Deploys take minutes to hours on real hardware; the seed waits for `active` without a limit. */
-export const DEFAULT_DEPLOY_MAX_POLLS = 1800;
 
 export interface DeployContext extends BaseContext, WaitActiveContext {
   vifs: NetworkVif[];
@@ -51,7 +49,15 @@ export interface DeployContext extends BaseContext, WaitActiveContext {
   nodeInfo: Node | null;
   networkData: Json | null;
   attachedVifs: string[];
+  /** Ironic took the association (instance_uuid set): a failure from here leaves it in place. */
+  associated: boolean;
 }
+
+/**
+ * Failures after which the node holds no association of this deploy's: the instance went away
+ * (torn down, or another took the node) or a teardown that aborted the deploy takes over.
+ */
+const LEAVES_NO_ASSOCIATION: readonly string[] = ['INSTANCE_GONE', 'INSTANCE_CHANGED', 'DEPLOY_ABORTED'];
 
 function describeCheck(check: { result: boolean | null; reason: string | null }): string {
   return check.result === true ? 'ok' : `failed (${check.reason ?? 'no reason given'})`;
@@ -131,6 +137,18 @@ export const deployMachine = setup({
         `cleanup after failed deploy: ${errorOf(event).code}: ${errorOf(event).message}`,
       ],
     })),
+    recordAssociated: assign({ associated: true }),
+    // Seed: a failed spawn leaves the node associated; Nova then destroys the instance. Say so.
+    adviseDestroy: assign(({ context }) =>
+      context.associated && !LEAVES_NO_ASSOCIATION.includes(context.error?.code ?? '')
+        ? {
+            warnings: [
+              ...context.warnings,
+              `node ${context.node ?? '?'} still holds instance ${context.instance} after the failed deploy; release it with: ironledger destroy --instance ${context.instance}`,
+            ],
+          }
+        : {},
+    ),
     setError: assign(({ event }) => ({ error: fromEffectError(errorOf(event)) })),
   },
 }).createMachine({
@@ -148,8 +166,11 @@ export const deployMachine = setup({
     nodeInfo: null,
     networkData: null,
     attachedVifs: [],
+    associated: false,
     polls: 0,
-    maxPolls: input.maxPolls ?? DEFAULT_DEPLOY_MAX_POLLS,
+    // Deploys take minutes to hours on real hardware; the seed waits for `active` without a limit.
+    timeoutS: timeoutOf(input.timeoutS, null),
+    waitStartedAt: null,
     lastState: null,
     abortReason: null,
   }),
@@ -184,7 +205,7 @@ export const deployMachine = setup({
           flavor: context.flavor,
           ...(context.hostname === null ? {} : { hostname: context.hostname }),
         }),
-        onDone: { target: 'validate' },
+        onDone: { target: 'validate', actions: 'recordAssociated' },
         onError: { target: 'failed', actions: 'failAddInstanceInfo' },
       },
     },
@@ -278,7 +299,7 @@ export const deployMachine = setup({
       },
     },
     succeeded: { type: 'final' },
-    failed: { type: 'final' },
+    failed: { type: 'final', entry: 'adviseDestroy' },
   },
   output: ({ context }) => outputOf(context),
 });

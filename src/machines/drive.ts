@@ -69,9 +69,20 @@ function isLongLived(call: EffectCall): boolean {
   return LONG_LIVED_EFFECTS.has(call.src);
 }
 
-export function answerEvent(call: EffectCall, answer: EffectAnswer): EffectEvent {
+/**
+ * The watcher time of the `step`-th answer of a driven run: one second apart, so that a wait's
+ * time budget (wait-budget.ts) is spent after as many observations as it has seconds.
+ */
+export function stepTime(step: number): string {
+  return new Date(Date.UTC(2026, 0, 1) + step * 1000).toISOString();
+}
+
+export function answerEvent(call: EffectCall, answer: EffectAnswer, at?: string): EffectEvent {
   if ('error' in answer) return { type: `xstate.error.actor.${call.id}`, error: answer.error };
-  if (isLongLived(call)) return { type: NODE_OBSERVED, node: answer.output as unknown as NodeView };
+  if (isLongLived(call)) {
+    const node = answer.output as unknown as NodeView;
+    return at === undefined ? { type: NODE_OBSERVED, node } : { type: NODE_OBSERVED, node, at };
+  }
   return { type: `xstate.done.actor.${call.id}`, output: answer.output };
 }
 
@@ -81,8 +92,9 @@ export function answerCall(
   step: Step,
   call: EffectCall,
   answer: EffectAnswer,
+  at?: string,
 ): Step {
-  const [next, actions] = transition(machine, step.snapshot, answerEvent(call, answer));
+  const [next, actions] = transition(machine, step.snapshot, answerEvent(call, answer, at));
   const stopped = new Set(stoppedOf(actions));
   const ended = 'error' in answer || !isLongLived(call);
   const still = step.calls.filter((c) => !(c === call && ended) && !stopped.has(c.id));
@@ -124,7 +136,7 @@ export function driveMachine(
     const state = stateValueToString(step.snapshot.value);
     const answer = respond(call, trace, state);
     trace.push({ state, call, answer });
-    step = answerCall(machine, step, call, answer);
+    step = answerCall(machine, step, call, answer, stepTime(trace.length - 1));
   }
   return {
     status: 'done',

@@ -53,6 +53,13 @@ export interface EffectContext {
    * may already have reached Ironic, which then holds the node (409) rather than refusing.
    */
   rerun?: boolean;
+  /**
+   * True for every effect of a run resumed after a restart: the node may have been torn down and
+   * given to another instance meanwhile, so an effect that acts on it confirms `instance` first.
+   */
+  resumed?: boolean;
+  /** The run's instance: the one the node must still hold for an effect to act on it. */
+  instance?: string | null;
 }
 
 export type EffectImpl = (input: JsonObject, ctx: EffectContext) => Promise<Json>;

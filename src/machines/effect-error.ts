@@ -22,6 +22,10 @@ export type EffectErrorCode =
   | 'FILTERING_HOOK_FAILED'
   | 'VIF_ATTACH_FAILED'
   | 'CONFIG_DRIVE_FAILED'
+  /** The node no longer holds the run's instance: the effect did nothing to it. */
+  | 'INSTANCE_CHANGED'
+  /** Whether Ironic took an earlier non-idempotent request cannot be told: not sent again. */
+  | 'OUTCOME_UNKNOWN'
   | 'EFFECT_FAILED';
 
 /** A failure an effect reports that is not an Ironic HTTP answer (a hook, missing secrets). */

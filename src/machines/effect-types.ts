@@ -7,6 +7,8 @@ import type { NodeView } from './node-view.js';
 
 export interface LookupNodeInput {
   instance: string;
+  /** Read the whole node, for its `updated_at` (a reboot's baseline). */
+  stamps?: boolean;
 }
 export interface GetNodeInput {
   node: string;
@@ -96,6 +98,11 @@ export interface RemoveInstanceInfoOutput {
   /** Ironic's 400 reason when it refused (seed: _remove_instance_info_from_node logs it). */
   reason: string | null;
 }
+export interface RequestRebuildInput {
+  node: string;
+  /** The node's provision_updated_at read before the request: a later one means Ironic took it. */
+  since?: string | null;
+}
 export interface RequestRebuildOutput {
   alreadyRequested: boolean;
 }
@@ -104,10 +111,14 @@ export interface SetPowerStateInput {
   target: 'on' | 'off' | 'reboot';
   soft: boolean;
   timeoutSeconds?: number;
+  /** For a reboot: the node's updated_at read before the request; a later one means Ironic took it. */
+  since?: string | null;
 }
 export interface SetPowerStateOutput {
   target: 'on' | 'off' | 'reboot';
   soft: boolean;
+  /** Ironic had already taken the change (read after a restart or a lost answer). */
+  alreadyRequested?: boolean;
 }
 export interface ConsoleView {
   enabled: boolean;
@@ -144,7 +155,7 @@ export interface EffectSignatures {
   requestActive: { input: RequestActiveInput; output: RequestActiveOutput };
   requestDeleted: { input: NodeInput; output: RequestDeletedOutput };
   removeInstanceInfo: { input: NodeInput; output: RemoveInstanceInfoOutput };
-  requestRebuild: { input: NodeInput; output: RequestRebuildOutput };
+  requestRebuild: { input: RequestRebuildInput; output: RequestRebuildOutput };
   setPowerState: { input: SetPowerStateInput; output: SetPowerStateOutput };
   getConsole: { input: NodeInput; output: ConsoleView };
   setConsoleMode: { input: SetConsoleModeInput; output: SetConsoleModeOutput };

@@ -6,8 +6,16 @@ import { buildConfigDrive } from '../ironic/configdrive.js';
 import { buildDeployPatch } from '../ironic/deploy-patch.js';
 import { isIronicError } from '../ironic/errors.js';
 import { buildNetworkMetadata } from '../ironic/network-metadata.js';
-import { ProvisionState } from '../ironic/states.js';
-import type { ConfigDrive, Json, JsonObject, NetworkData, Node } from '../ironic/types.js';
+import { PowerState, ProvisionState } from '../ironic/states.js';
+import type {
+  CallOptions,
+  ConfigDrive,
+  Json,
+  JsonObject,
+  NetworkData,
+  Node,
+  NodeField,
+} from '../ironic/types.js';
 import { NODE_FIELDS } from '../ironic/types.js';
 import type { EffectContext, EffectImpl } from './effect-context.js';
 import { EffectError, toEffectErrorJson } from './effect-error.js';
@@ -29,6 +37,7 @@ import type {
   RequestActiveInput,
   RequestActiveOutput,
   RequestDeletedOutput,
+  RequestRebuildInput,
   RequestRebuildOutput,
   SetConsoleModeInput,
   SetConsoleModeOutput,
@@ -60,9 +69,22 @@ const PAST_ACTIVE_REQUEST: readonly string[] = [
 ];
 const PAST_REBUILD_REQUEST: readonly string[] = [ProvisionState.DEPLOYING, ProvisionState.DEPLOYWAIT];
 
+/**
+ * The seed's fields, and when the provision state last changed: what a resumed rebuild judges
+ * its earlier request by. (Ironic refuses `updated_at` in `fields=`; see `stamps`.)
+ */
+const READ_FIELDS: readonly NodeField[] = [...NODE_FIELDS, 'provision_updated_at'];
+
+/**
+ * Seed: _validate_instance_and_node. With `stamps`, the whole node is read (Ironic will not
+ * select `updated_at`), so that a reboot has the baseline it is judged by after a restart.
+ */
 export async function lookupNode(input: LookupNodeInput, ctx: EffectContext): Promise<NodeView> {
   return toNodeView(
-    await ctx.ironic.getNodeByInstance(input.instance, { fields: NODE_FIELDS, signal: ctx.signal }),
+    await ctx.ironic.getNodeByInstance(
+      input.instance,
+      input.stamps === true ? { signal: ctx.signal } : { fields: READ_FIELDS, signal: ctx.signal },
+    ),
   );
 }
 
@@ -71,7 +93,7 @@ export async function lookupNode(input: LookupNodeInput, ctx: EffectContext): Pr
  * node goes into the log as the next effect's input, so driver_info never should.
  */
 export async function getNode(input: GetNodeInput, ctx: EffectContext): Promise<Node> {
-  return ctx.ironic.getNode(input.node, { fields: NODE_FIELDS, signal: ctx.signal });
+  return ctx.ironic.getNode(input.node, { fields: READ_FIELDS, signal: ctx.signal });
 }
 
 /**
@@ -82,16 +104,17 @@ export async function getNode(input: GetNodeInput, ctx: EffectContext): Promise<
 export async function observeNode(input: ObserveNodeInput, ctx: EffectContext): Promise<never> {
   for (;;) {
     const node = toNodeView(await ctx.observeNode(input.node));
-    await ctx.emit({ type: NODE_OBSERVED, node });
+    await ctx.emit({ type: NODE_OBSERVED, node, at: new Date().toISOString() });
   }
 }
 
 /** Seed: _unplug_vifs. Ironic answers 400 for a VIF that is not attached: already done. */
 export async function unplugVifs(input: VifsInput, ctx: EffectContext): Promise<UnplugVifsOutput> {
   const out: UnplugVifsOutput = { detached: [], notAttached: [] };
+  if (mustConfirm(ctx)) await readHolder(ctx, input.node);
   for (const vif of input.vifs) {
     try {
-      await ctx.ironic.detachVif(input.node, vif, { signal: ctx.signal });
+      await ctx.ironic.detachVif(input.node, vif, acting(ctx, input.node));
       out.detached.push(vif);
     } catch (err) {
       if (!isIronicError(err, 'IRONIC_BAD_REQUEST')) throw err;
@@ -107,9 +130,10 @@ export async function unplugVifs(input: VifsInput, ctx: EffectContext): Promise<
  */
 export async function plugVifs(input: VifsInput, ctx: EffectContext): Promise<PlugVifsOutput> {
   const out: PlugVifsOutput = { attached: [], alreadyAttached: [] };
+  if (mustConfirm(ctx)) await readHolder(ctx, input.node);
   for (const vif of input.vifs) {
     try {
-      await ctx.ironic.attachVif(input.node, vif, { signal: ctx.signal, retryOnConflict: false });
+      await ctx.ironic.attachVif(input.node, vif, { ...acting(ctx, input.node), retryOnConflict: false });
       out.attached.push(vif);
     } catch (err) {
       if (isIronicError(err, 'IRONIC_CONFLICT')) {
@@ -186,7 +210,12 @@ export async function addInstanceInfo(
     ...(input.preserveEphemeral === undefined ? {} : { preserveEphemeral: input.preserveEphemeral }),
     ...(input.hostname === undefined ? {} : { hostname: input.hostname }),
   }).filter((op) => !(op.path === '/instance_uuid' && input.node.instance_uuid === input.instance));
-  await ctx.ironic.updateNode(input.node.uuid, patch, { signal: ctx.signal, retryOnConflict: false });
+  // Free or already ours: a node another instance took while the run was down is not touched.
+  if (mustConfirm(ctx)) await readHolder(ctx, input.node.uuid, 'oursOrNone');
+  await ctx.ironic.updateNode(input.node.uuid, patch, {
+    ...acting(ctx, input.node.uuid, 'oursOrNone'),
+    retryOnConflict: false,
+  });
   return { paths: patch.map((op) => op.path) };
 }
 
@@ -223,9 +252,12 @@ export async function requestActive(
   ctx: EffectContext,
 ): Promise<RequestActiveOutput> {
   const plan = input.configDrivePlan;
+  const took = (node: Node): RequestActiveOutput | null =>
+    isIn(node, PAST_ACTIVE_REQUEST) ? { configDriveSent: plan.required, alreadyRequested: true } : null;
   // Checked before the secrets: a deploy accepted before a restart needs them no more.
-  if ((await alreadyPast(ctx, input.node, PAST_ACTIVE_REQUEST)) !== null) {
-    return { configDriveSent: plan.required, alreadyRequested: true };
+  if (mustConfirm(ctx)) {
+    const done = took(await readHolder(ctx, input.node));
+    if (done !== null) return done;
   }
   let configdrive: ConfigDrive | undefined;
   if (plan.required) {
@@ -270,11 +302,17 @@ export async function requestActive(
     }
   }
   try {
-    await ctx.ironic.setProvisionState(input.node, 'active', {
-      signal: ctx.signal,
-      ...(configdrive === undefined ? {} : { configdrive }),
-    });
-    return { configDriveSent: configdrive !== undefined, alreadyRequested: false };
+    return await sendNotTwice(
+      ctx,
+      input.node,
+      (opts) =>
+        ctx.ironic.setProvisionState(input.node, 'active', {
+          ...opts,
+          ...(configdrive === undefined ? {} : { configdrive }),
+        }),
+      { configDriveSent: configdrive !== undefined, alreadyRequested: false },
+      took,
+    );
   } catch (err) {
     const state = refusedInState(toEffectErrorJson(err));
     if (state !== null && PAST_ACTIVE_REQUEST.includes(state)) {
@@ -284,31 +322,133 @@ export async function requestActive(
   }
 }
 
+/** What an acting effect reads of the node before it acts again. */
+const HOLDER_FIELDS: readonly NodeField[] = [
+  'uuid',
+  'instance_uuid',
+  'provision_state',
+  'target_provision_state',
+  'power_state',
+  'target_power_state',
+  'provision_updated_at',
+  'last_error',
+];
+
 /**
- * For an effect run again after a restart: the state the node is in when it is already past
- * what the effect asks for. The first attempt may have been accepted just before the crash;
- * Ironic then holds the node (deploying, deleting, cleaning) and would answer the repeated
- * request with 409 NodeLocked for as long as that lasts, instead of refusing it at once.
+ * After a restart the run's earlier requests may have been taken, finished, and the node torn
+ * down and given to another instance while nobody watched: an effect of a resumed run reads the
+ * node before it acts. A live run has just read it (lookup) and acts only on that.
  */
-async function alreadyPast(
+function mustConfirm(ctx: EffectContext): boolean {
+  return ctx.rerun === true || ctx.resumed === true;
+}
+
+/**
+ * Reads the node; fails with INSTANCE_CHANGED when it no longer holds the run's instance, so
+ * nothing is done to another instance's node. `oursOrNone` also accepts a free node (a deploy
+ * that is about to associate it).
+ */
+async function readHolder(
   ctx: EffectContext,
   node: string,
-  past: readonly string[],
-): Promise<string | null> {
-  if (ctx.rerun !== true) return null;
-  const found = await ctx.ironic.getNode(node, { signal: ctx.signal, fields: ['uuid', 'provision_state'] });
-  return found.provision_state !== null && past.includes(found.provision_state)
-    ? found.provision_state
-    : null;
+  holding: 'ours' | 'oursOrNone' = 'ours',
+  whole = false,
+): Promise<Node> {
+  // `whole`: the full body, for `updated_at`, which Ironic does not let `fields=` select.
+  const found = await ctx.ironic.getNode(
+    node,
+    whole ? { signal: ctx.signal } : { signal: ctx.signal, fields: HOLDER_FIELDS },
+  );
+  const instance = ctx.instance ?? null;
+  const holder = found.instance_uuid ?? null;
+  if (instance === null || holder === instance || (holding === 'oursOrNone' && holder === null)) return found;
+  throw new EffectError(
+    'INSTANCE_CHANGED',
+    holder === null
+      ? `node ${node} no longer holds instance ${instance} (it holds no instance); not acting on it`
+      : `node ${node} now holds instance ${holder}, not ${instance}; not acting on it`,
+    { node },
+  );
+}
+
+/** Call options for a request that acts on the node: a resend first confirms the instance. */
+function acting(ctx: EffectContext, node: string, holding: 'ours' | 'oursOrNone' = 'ours'): CallOptions {
+  return {
+    signal: ctx.signal,
+    beforeResend: async () => {
+      await readHolder(ctx, node, holding);
+    },
+  };
+}
+
+function isIn(node: Node, states: readonly string[]): boolean {
+  return node.provision_state !== null && states.includes(node.provision_state);
+}
+
+/** Thrown by a resend check that found Ironic had already taken the request. */
+class AlreadyTaken<T> extends Error {
+  constructor(readonly result: T) {
+    super('already taken');
+  }
+}
+
+/**
+ * Sends a request Ironic must not get twice (a provision or power change). Before any resend
+ * (its answer lost, or a 409 while the node was locked) the node is read: when `took` finds
+ * Ironic already acted, that is the result and nothing is sent again; when the node holds
+ * another instance, INSTANCE_CHANGED.
+ */
+async function sendNotTwice<T>(
+  ctx: EffectContext,
+  node: string,
+  send: (opts: CallOptions) => Promise<unknown>,
+  sent: T,
+  took: (node: Node) => T | null,
+  whole = false,
+): Promise<T> {
+  try {
+    await send({
+      signal: ctx.signal,
+      beforeResend: async (err) => {
+        const found = await readHolder(ctx, node, 'ours', whole);
+        const done = took(found);
+        ctx.note(
+          'info',
+          done === null
+            ? `before sending again (${errorCode(err)}): node ${node} shows no sign of the request (provision "${found.provision_state ?? 'null'}", power "${found.power_state ?? 'null'}"); sending it again`
+            : `before sending again (${errorCode(err)}): node ${node} shows Ironic took the request (provision "${found.provision_state ?? 'null'}", power "${found.power_state ?? 'null'}", target power "${found.target_power_state ?? 'null'}"); not sending it again`,
+        );
+        if (done !== null) throw new AlreadyTaken(done);
+      },
+    });
+    return sent;
+  } catch (err) {
+    if (err instanceof AlreadyTaken) return err.result as T;
+    throw err;
+  }
+}
+
+function errorCode(err: Error): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : err.name;
 }
 
 /** Seed: _unprovision. A refusal because the node is already past `deleted` is success. */
 export async function requestDeleted(input: NodeInput, ctx: EffectContext): Promise<RequestDeletedOutput> {
-  const past = await alreadyPast(ctx, input.node, PAST_DELETED);
-  if (past !== null) return { alreadyUnprovisioning: true, state: past };
+  const took = (node: Node): RequestDeletedOutput | null =>
+    isIn(node, PAST_DELETED) ? { alreadyUnprovisioning: true, state: node.provision_state } : null;
+  if (mustConfirm(ctx)) {
+    const done = took(await readHolder(ctx, input.node));
+    if (done !== null) return done;
+  }
   try {
-    await ctx.ironic.setProvisionState(input.node, 'deleted', { signal: ctx.signal });
-    return { alreadyUnprovisioning: false, state: null };
+    return await sendNotTwice(
+      ctx,
+      input.node,
+      (opts) => ctx.ironic.setProvisionState(input.node, 'deleted', opts),
+      { alreadyUnprovisioning: false, state: null },
+      took,
+    );
   } catch (err) {
     const state = refusedInState(toEffectErrorJson(err));
     if (state !== null && PAST_DELETED.includes(state)) return { alreadyUnprovisioning: true, state };
@@ -321,6 +461,7 @@ export async function removeInstanceInfo(
   input: NodeInput,
   ctx: EffectContext,
 ): Promise<RemoveInstanceInfoOutput> {
+  if (mustConfirm(ctx)) await readHolder(ctx, input.node);
   try {
     await ctx.ironic.updateNode(
       input.node,
@@ -328,7 +469,7 @@ export async function removeInstanceInfo(
         { op: 'remove', path: '/instance_info' },
         { op: 'remove', path: '/instance_uuid' },
       ],
-      { signal: ctx.signal },
+      acting(ctx, input.node),
     );
     return { removed: true, reason: null };
   } catch (err) {
@@ -337,11 +478,32 @@ export async function removeInstanceInfo(
   }
 }
 
-export async function requestRebuild(input: NodeInput, ctx: EffectContext): Promise<RequestRebuildOutput> {
-  if ((await alreadyPast(ctx, input.node, PAST_REBUILD_REQUEST)) !== null) return { alreadyRequested: true };
+/**
+ * Seed: rebuild's set_provision_state(rebuild). A rebuild ends where it began (`active`), so
+ * whether Ironic took an earlier request is told by `provision_updated_at` having moved since
+ * the node was read before it (`since`): the disk is never imaged twice.
+ */
+export async function requestRebuild(
+  input: RequestRebuildInput,
+  ctx: EffectContext,
+): Promise<RequestRebuildOutput> {
+  const took = (node: Node): RequestRebuildOutput | null => {
+    if (isIn(node, PAST_REBUILD_REQUEST)) return { alreadyRequested: true };
+    if (input.since === undefined) throw outcomeUnknown(input.node, 'rebuild', 'provision_updated_at');
+    return (node.provision_updated_at ?? null) !== input.since ? { alreadyRequested: true } : null;
+  };
+  if (mustConfirm(ctx)) {
+    const done = took(await readHolder(ctx, input.node));
+    if (done !== null) return done;
+  }
   try {
-    await ctx.ironic.setProvisionState(input.node, 'rebuild', { signal: ctx.signal });
-    return { alreadyRequested: false };
+    return await sendNotTwice(
+      ctx,
+      input.node,
+      (opts) => ctx.ironic.setProvisionState(input.node, 'rebuild', opts),
+      { alreadyRequested: false },
+      took,
+    );
   } catch (err) {
     const state = refusedInState(toEffectErrorJson(err));
     if (state !== null && PAST_REBUILD_REQUEST.includes(state)) return { alreadyRequested: true };
@@ -349,16 +511,53 @@ export async function requestRebuild(input: NodeInput, ctx: EffectContext): Prom
   }
 }
 
+/** An effect of a run recorded before baselines were kept cannot tell what Ironic did. */
+function outcomeUnknown(node: string, what: string, field: string): EffectError {
+  return new EffectError(
+    'OUTCOME_UNKNOWN',
+    `cannot tell whether Ironic already took the ${what} of node ${node} (the run recorded no ${field} before it); not sending it again: check the node and repeat the command if needed`,
+    { node },
+  );
+}
+
+/**
+ * Seed: power_on / power_off / reboot. Power on and off are done when the node is in the
+ * target state or a change is under way; a reboot ends where it began, so it counts as taken
+ * when a change is under way or the node was saved since it was read before (`since`).
+ */
 export async function setPowerState(
   input: SetPowerStateInput,
   ctx: EffectContext,
 ): Promise<SetPowerStateOutput> {
-  await ctx.ironic.setPowerState(input.node, input.target, {
-    signal: ctx.signal,
-    soft: input.soft,
-    ...(input.timeoutSeconds === undefined ? {} : { timeoutSeconds: input.timeoutSeconds }),
-  });
-  return { target: input.target, soft: input.soft };
+  const result: SetPowerStateOutput = { target: input.target, soft: input.soft };
+  const took = (node: Node): SetPowerStateOutput | null => {
+    if (node.target_power_state !== null && node.target_power_state !== undefined)
+      return { ...result, alreadyRequested: true };
+    if (input.target !== 'reboot') {
+      const wanted = input.target === 'on' ? PowerState.POWER_ON : PowerState.POWER_OFF;
+      return node.power_state === wanted ? { ...result, alreadyRequested: true } : null;
+    }
+    if (input.since === undefined) throw outcomeUnknown(input.node, 'reboot', 'updated_at');
+    return (node.updated_at ?? null) !== input.since ? { ...result, alreadyRequested: true } : null;
+  };
+  const whole = input.target === 'reboot';
+  if (mustConfirm(ctx)) {
+    const done = took(await readHolder(ctx, input.node, 'ours', whole));
+    if (done !== null) return done;
+  }
+  return sendNotTwice(
+    ctx,
+    input.node,
+    (opts) =>
+      ctx.ironic.setPowerState(input.node, input.target, {
+        ...opts,
+        soft: input.soft,
+        ...(input.timeoutSeconds === undefined ? {} : { timeoutSeconds: input.timeoutSeconds }),
+      }),
+    result,
+    took,
+    whole,
+  );
 }
 
 export async function getConsole(input: NodeInput, ctx: EffectContext): Promise<ConsoleView> {

@@ -47,10 +47,10 @@ export interface Lifecycle<I> {
 }
 
 export const lifecycles: { [K in OpName]: Lifecycle<OpInputs[K]> } = {
-  deploy: { op: 'deploy', machine: deployMachine, version: 5 },
-  destroy: { op: 'destroy', machine: teardownMachine, version: 2 },
-  rebuild: { op: 'rebuild', machine: rebuildMachine, version: 4 },
-  reboot: { op: 'reboot', machine: rebootMachine, version: 2 },
+  deploy: { op: 'deploy', machine: deployMachine, version: 6 },
+  destroy: { op: 'destroy', machine: teardownMachine, version: 3 },
+  rebuild: { op: 'rebuild', machine: rebuildMachine, version: 5 },
+  reboot: { op: 'reboot', machine: rebootMachine, version: 3 },
   powerOff: { op: 'powerOff', machine: powerOffMachine, version: 2 },
   powerOn: { op: 'powerOn', machine: powerOnMachine, version: 2 },
   console: { op: 'console', machine: consoleMachine, version: 1 },

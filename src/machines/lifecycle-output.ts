@@ -23,9 +23,6 @@ export interface LifecycleOutput {
   console?: { host: string; port: number };
 }
 
-/** Nova's `[ironic] api_max_retries` default: how many observations a wait may take. */
-export const DEFAULT_MAX_POLLS = 60;
-
 /** Fields every machine context carries so that `output` is computed the same way. */
 export interface BaseContext {
   instance: string;

@@ -12,6 +12,12 @@ export interface NodeView {
   last_error: string | null;
   instance_uuid: string | null;
   maintenance: boolean;
+  /**
+   * Only when the read asked for them (a lookup, not a watcher tick): the baselines a resumed
+   * rebuild or reboot compares with to tell whether Ironic already took its request.
+   */
+  updated_at?: string | null;
+  provision_updated_at?: string | null;
 }
 
 export function toNodeView(node: Node): NodeView {
@@ -24,6 +30,8 @@ export function toNodeView(node: Node): NodeView {
     last_error: node.last_error ?? null,
     instance_uuid: node.instance_uuid ?? null,
     maintenance: node.maintenance ?? false,
+    ...(node.updated_at === undefined ? {} : { updated_at: node.updated_at }),
+    ...(node.provision_updated_at === undefined ? {} : { provision_updated_at: node.provision_updated_at }),
   };
 }
 
@@ -37,6 +45,8 @@ export const NODE_OBSERVED = 'node.observed';
 export interface NodeObservedEvent {
   type: typeof NODE_OBSERVED;
   node: NodeView;
+  /** When the watcher read it (ISO 8601): waits are budgeted in time (wait-budget.ts). */
+  at?: string;
 }
 
 /** The node carried by a `node.observed` event (named guards see the machine's generic event). */

@@ -5,7 +5,8 @@ import { assign, setup } from 'xstate';
 import { PowerState } from '../ironic/states.js';
 import { effectActors } from './actors.js';
 import type { BaseContext, LifecycleOutput } from './lifecycle-output.js';
-import { DEFAULT_MAX_POLLS, doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-output.js';
+import { doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-output.js';
+import { timeoutOf } from './wait-budget.js';
 import type { NodeObservedEvent, NodeView } from './node-view.js';
 import { NODE_OBSERVED, observedNode } from './node-view.js';
 import type { WaitPowerContext } from './wait-power.js';
@@ -21,12 +22,14 @@ export interface PowerOffInput {
   instance: string;
   /** Seconds Ironic may wait for a soft power off; absent or 0 powers off hard at once. */
   softTimeoutSeconds?: number;
-  maxPolls?: number;
+  /** Seconds each power wait may take; none by default (seed: _wait_for_power_state). */
+  timeoutS?: number;
 }
 
 export interface PowerOnInput {
   instance: string;
-  maxPolls?: number;
+  /** Seconds the power wait may take; none by default (seed: _wait_for_power_state). */
+  timeoutS?: number;
 }
 
 export interface PowerOffContext extends BaseContext, WaitPowerContext {
@@ -59,14 +62,14 @@ export const powerOffMachine = setup({
     warnSoftNotOff: assign(({ context, event }) => {
       const node = observedNode(event);
       return {
-        ...powerObservation(context, node),
+        ...powerObservation(context, node, event),
         warnings: [
           ...context.warnings,
           `node ${node.uuid} not off after soft power off within ${context.softTimeoutSeconds} s (power state "${node.power_state ?? 'null'}", last_error: ${node.last_error ?? 'none'}), powering off hard`,
         ],
       };
     }),
-    startHardWait: assign({ polls: 0 }),
+    startHardWait: assign({ polls: 0, waitStartedAt: null }),
     ...waitPowerActions<PowerOffContext, NodeObservedEvent>('powering off'),
     setError: assign(({ event }) => ({ error: fromEffectError(errorOf(event)) })),
   },
@@ -79,7 +82,8 @@ export const powerOffMachine = setup({
     error: null,
     softTimeoutSeconds: input.softTimeoutSeconds ?? 0,
     polls: 0,
-    maxPolls: input.maxPolls ?? DEFAULT_MAX_POLLS,
+    timeoutS: timeoutOf(input.timeoutS, null),
+    waitStartedAt: null,
     lastPowerState: null,
     lastTargetPowerState: null,
   }),
@@ -162,7 +166,8 @@ export const powerOnMachine = setup({
     warnings: [],
     error: null,
     polls: 0,
-    maxPolls: input.maxPolls ?? DEFAULT_MAX_POLLS,
+    timeoutS: timeoutOf(input.timeoutS, null),
+    waitStartedAt: null,
     lastPowerState: null,
     lastTargetPowerState: null,
   }),

@@ -3,7 +3,8 @@
 import { assign, setup } from 'xstate';
 import { effectActors } from './actors.js';
 import type { BaseContext, LifecycleOutput } from './lifecycle-output.js';
-import { DEFAULT_MAX_POLLS, doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-output.js';
+import { doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-output.js';
+import { timeoutOf } from './wait-budget.js';
 import type { NodeObservedEvent, NodeView } from './node-view.js';
 import type { WaitPowerContext } from './wait-power.js';
 import { waitPowerActions, waitPowerGuards, waitPowerState } from './wait-power.js';
@@ -11,11 +12,14 @@ import { waitPowerActions, waitPowerGuards, waitPowerState } from './wait-power.
 export interface RebootInput {
   instance: string;
   soft: boolean;
-  maxPolls?: number;
+  /** Seconds the power wait may take; none by default (seed: _wait_for_power_state). */
+  timeoutS?: number;
 }
 
 export interface RebootContext extends BaseContext, WaitPowerContext {
   soft: boolean;
+  /** The node's updated_at at the lookup: a later one means Ironic took the reboot (never twice). */
+  since: string | null;
 }
 
 export const rebootMachine = setup({
@@ -32,7 +36,10 @@ export const rebootMachine = setup({
     softRefused: ({ event }) => errorOf(event).code === 'IRONIC_BAD_REQUEST',
   },
   actions: {
-    recordNode: assign(({ event }) => ({ node: doneOutput<NodeView>(event).uuid })),
+    recordNode: assign(({ event }) => {
+      const node = doneOutput<NodeView>(event);
+      return { node: node.uuid, since: node.updated_at ?? null };
+    }),
     warnSoftRefused: assign(({ context, event }) => ({
       warnings: [
         ...context.warnings,
@@ -50,8 +57,10 @@ export const rebootMachine = setup({
     warnings: [],
     error: null,
     soft: input.soft,
+    since: null,
     polls: 0,
-    maxPolls: input.maxPolls ?? DEFAULT_MAX_POLLS,
+    timeoutS: timeoutOf(input.timeoutS, null),
+    waitStartedAt: null,
     lastPowerState: null,
     lastTargetPowerState: null,
   }),
@@ -61,7 +70,7 @@ export const rebootMachine = setup({
       invoke: {
         id: 'lookupNode',
         src: 'lookupNode',
-        input: ({ context }) => ({ instance: context.instance }),
+        input: ({ context }) => ({ instance: context.instance, stamps: true }),
         onDone: [
           { guard: 'softRequested', target: 'requestSoftReboot', actions: 'recordNode' },
           { target: 'requestHardReboot', actions: 'recordNode' },
@@ -73,7 +82,12 @@ export const rebootMachine = setup({
       invoke: {
         id: 'setPowerState',
         src: 'setPowerState',
-        input: ({ context }) => ({ node: context.node ?? '', target: 'reboot' as const, soft: true }),
+        input: ({ context }) => ({
+          node: context.node ?? '',
+          target: 'reboot' as const,
+          soft: true,
+          since: context.since,
+        }),
         onDone: { target: 'waitReboot' },
         onError: [
           { guard: 'softRefused', target: 'requestHardReboot', actions: 'warnSoftRefused' },
@@ -85,7 +99,12 @@ export const rebootMachine = setup({
       invoke: {
         id: 'setPowerState',
         src: 'setPowerState',
-        input: ({ context }) => ({ node: context.node ?? '', target: 'reboot' as const, soft: false }),
+        input: ({ context }) => ({
+          node: context.node ?? '',
+          target: 'reboot' as const,
+          soft: false,
+          since: context.since,
+        }),
         onDone: { target: 'waitReboot' },
         onError: { target: 'failed', actions: 'setError' },
       },

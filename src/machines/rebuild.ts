@@ -7,7 +7,7 @@ import { effectActors } from './actors.js';
 import type { BaseContext, LifecycleOutput } from './lifecycle-output.js';
 import { doneOutput, errorOf, failureFrom, fromEffectError, outputOf } from './lifecycle-output.js';
 import type { NodeView } from './node-view.js';
-import { DEFAULT_DEPLOY_MAX_POLLS } from './deploy.js';
+import { timeoutOf } from './wait-budget.js';
 import type { WaitActiveContext } from './wait-active.js';
 import {
   enterWaitActive,
@@ -26,7 +26,8 @@ export interface RebuildInput {
   image: ImageInfo;
   flavor: FlavorInfo;
   preserveEphemeral: boolean;
-  maxPolls?: number;
+  /** Seconds the wait for `active` may take; none by default (seed: rebuild's _wait_for_active). */
+  timeoutS?: number;
 }
 
 export interface RebuildContext extends BaseContext, WaitActiveContext {
@@ -81,7 +82,8 @@ export const rebuildMachine = setup({
     preserveEphemeral: input.preserveEphemeral,
     nodeInfo: null,
     polls: 0,
-    maxPolls: input.maxPolls ?? DEFAULT_DEPLOY_MAX_POLLS,
+    timeoutS: timeoutOf(input.timeoutS, null),
+    waitStartedAt: null,
     lastState: null,
     abortReason: null,
   }),
@@ -129,7 +131,11 @@ export const rebuildMachine = setup({
       invoke: {
         id: 'requestRebuild',
         src: 'requestRebuild',
-        input: ({ context }) => ({ node: context.node ?? '' }),
+        // The baseline a resumed run compares with, so that the disk is never imaged twice.
+        input: ({ context }) => ({
+          node: context.node ?? '',
+          since: context.nodeInfo?.provision_updated_at ?? null,
+        }),
         // Ironic moves the node through `deploying` back to `active` (the target reads `active`).
         onDone: enterWaitActive('rebuild'),
         onError: { target: 'failed', actions: 'failRequestRebuild' },

@@ -10,7 +10,21 @@ import type { ProvisionStateValue } from '../ironic/states.js';
 import { effectActors } from './actors.js';
 import type { RemoveInstanceInfoOutput, UnplugVifsOutput } from './effect-types.js';
 import type { BaseContext, LifecycleOutput } from './lifecycle-output.js';
-import { DEFAULT_MAX_POLLS, doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-output.js';
+import { doneOutput, errorOf, fromEffectError, outputOf } from './lifecycle-output.js';
+import type { WaitBudget } from './wait-budget.js';
+import {
+  DEFAULT_UNPROVISION_TIMEOUT_S,
+  budgetSpent,
+  observedOnce,
+  timeoutOf,
+  waitedFor,
+} from './wait-budget.js';
+
+/**
+ * Times `deleted` is requested again when Ironic drops the node into `error` while tearing it
+ * down (e.g. its conductor restarted): `error` is a state the seed unprovisions from.
+ */
+export const MAX_DELETE_RETRIES = 3;
 import type { NodeObservedEvent, NodeView } from './node-view.js';
 import { NODE_OBSERVED, observedNode } from './node-view.js';
 
@@ -22,16 +36,16 @@ export interface DestroyInput {
   vifs: string[];
   /** Wait until `available` instead of accepting `cleaning` / `clean wait` / `clean failed`. */
   waitForAvailable?: boolean;
-  /** Observations allowed while unprovisioning (default 60, the seed's api_max_retries). */
-  maxPolls?: number;
+  /** Seconds the unprovision wait may take (default 120: the seed's api_max_retries x api_retry_interval). */
+  timeoutS?: number;
 }
 
-export interface TeardownContext extends BaseContext {
+export interface TeardownContext extends BaseContext, WaitBudget {
   vifs: string[];
   hintNode: string | null;
   waitForAvailable: boolean;
-  maxPolls: number;
-  polls: number;
+  /** `deleted` requested again after Ironic dropped the node into `error` mid-teardown. */
+  deleteRetries: number;
   /** The provision state found by the lookup: decides unprovision vs. removing instance_info. */
   initialState: ProvisionStateValue;
   /** The provision state last observed while waiting. */
@@ -64,11 +78,18 @@ export const teardownMachine = setup({
     // `clean failed` needs an operator; waiting for `available` past it would only burn the budget.
     cleanFailedBeforeAvailable: ({ context, event }) =>
       context.waitForAvailable && observedNode(event).provision_state === ProvisionState.CLEANFAIL,
-    pollBudgetSpent: ({ context }) => context.polls + 1 >= context.maxPolls,
+    pollBudgetSpent: ({ context, event }) => budgetSpent(context, event),
+    errorRetryable: ({ context, event }) =>
+      observedNode(event).provision_state === ProvisionState.ERROR &&
+      context.deleteRetries < MAX_DELETE_RETRIES,
+    observedError: ({ event }) => observedNode(event).provision_state === ProvisionState.ERROR,
     observedDeleting: observed(ProvisionState.DELETING),
     observedCleaning: observed(ProvisionState.CLEANING),
     observedCleanWait: observed(ProvisionState.CLEANWAIT),
     nodeGone: ({ event }) => errorOf(event).code === 'IRONIC_NOT_FOUND',
+    // Read after a restart: the node was unprovisioned meanwhile (and maybe given to another
+    // instance). The teardown's goal is reached; acting on the node now would hit that instance.
+    instanceChanged: ({ event }) => errorOf(event).code === 'INSTANCE_CHANGED',
   },
   actions: {
     recordNode: assign(({ context, event }) => {
@@ -99,13 +120,44 @@ export const teardownMachine = setup({
               ...context.warnings,
               `node ${node.uuid} is in clean failed and must be fixed in Ironic: ${node.last_error ?? 'no last_error'}`,
             ]
-          : context.warnings;
-      return { polls: context.polls + 1, lastState: node.provision_state, warnings };
+          : node.instance_uuid !== null && node.instance_uuid !== context.instance
+            ? [
+                ...context.warnings,
+                `node ${node.uuid} now holds instance ${node.instance_uuid}: instance ${context.instance} is already gone`,
+              ]
+            : context.warnings;
+      return { ...observedOnce(context, event), lastState: node.provision_state, warnings };
+    }),
+    retryAfterError: assign(({ context, event }) => {
+      const node = observedNode(event);
+      return {
+        ...observedOnce(context, event),
+        lastState: node.provision_state,
+        deleteRetries: context.deleteRetries + 1,
+        warnings: [
+          ...context.warnings,
+          `node ${node.uuid} went to error while unprovisioning (${node.last_error ?? 'no last_error'}); requesting deleted again (${context.deleteRetries + 1} of ${MAX_DELETE_RETRIES})`,
+        ],
+      };
+    }),
+    failUnprovisionError: assign(({ context, event }) => {
+      const node = observedNode(event);
+      return {
+        ...observedOnce(context, event),
+        lastState: node.provision_state,
+        error: {
+          code: 'UNPROVISION_FAILED',
+          message: `error destroying instance ${context.instance} on node ${node.uuid}: Ironic left it in error after ${MAX_DELETE_RETRIES + 1} requests for deleted: ${node.last_error ?? 'no last_error'}`,
+          state: node.provision_state,
+          node: node.uuid,
+          ...(node.last_error === null ? {} : { faultstring: node.last_error }),
+        },
+      };
     }),
     failCleanFailed: assign(({ context, event }) => {
       const node = observedNode(event);
       return {
-        polls: context.polls + 1,
+        ...observedOnce(context, event),
         lastState: node.provision_state,
         error: {
           code: 'CLEAN_FAILED',
@@ -118,11 +170,11 @@ export const teardownMachine = setup({
     failPollBudget: assign(({ context, event }) => {
       const node = observedNode(event);
       return {
-        polls: context.polls + 1,
+        ...observedOnce(context, event),
         lastState: node.provision_state,
         error: {
           code: 'UNPROVISION_TIMEOUT',
-          message: `error destroying instance ${context.instance} on node ${node.uuid}: provision state still "${node.provision_state ?? 'null'}" after ${context.polls + 1} observations`,
+          message: `error destroying instance ${context.instance} on node ${node.uuid}: provision state still "${node.provision_state ?? 'null'}" (target "${node.target_provision_state ?? 'null'}") ${waitedFor(context, event)}${node.last_error === null ? '' : `; last_error: ${node.last_error}`}`,
           state: node.provision_state,
           node: node.uuid,
         },
@@ -145,6 +197,12 @@ export const teardownMachine = setup({
             ],
           };
     }),
+    warnInstanceChanged: assign(({ context, event }) => ({
+      warnings: [
+        ...context.warnings,
+        `${errorOf(event).message}: instance ${context.instance} is already gone`,
+      ],
+    })),
     setError: assign(({ event }) => ({ error: fromEffectError(errorOf(event)) })),
   },
 }).createMachine({
@@ -157,8 +215,10 @@ export const teardownMachine = setup({
     vifs: input.vifs,
     hintNode: input.node ?? null,
     waitForAvailable: input.waitForAvailable ?? false,
-    maxPolls: input.maxPolls ?? DEFAULT_MAX_POLLS,
+    timeoutS: timeoutOf(input.timeoutS, DEFAULT_UNPROVISION_TIMEOUT_S),
+    waitStartedAt: null,
     polls: 0,
+    deleteRetries: 0,
     initialState: null,
     lastState: null,
     detachedVifs: [],
@@ -187,7 +247,10 @@ export const teardownMachine = setup({
             src: 'unplugVifs',
             input: ({ context }) => ({ node: context.node ?? '', vifs: context.vifs }),
             onDone: { target: 'stopFiltering', actions: 'recordDetached' },
-            onError: { target: '#teardown.failed', actions: 'setError' },
+            onError: [
+              { guard: 'instanceChanged', target: '#teardown.succeeded', actions: 'warnInstanceChanged' },
+              { target: '#teardown.failed', actions: 'setError' },
+            ],
           },
         },
         stopFiltering: {
@@ -218,7 +281,10 @@ export const teardownMachine = setup({
             src: 'requestDeleted',
             input: ({ context }) => ({ node: context.node ?? '' }),
             onDone: { target: 'watching' },
-            onError: { target: '#teardown.failed', actions: 'setError' },
+            onError: [
+              { guard: 'instanceChanged', target: '#teardown.succeeded', actions: 'warnInstanceChanged' },
+              { target: '#teardown.failed', actions: 'setError' },
+            ],
           },
         },
         // One observeNode effect for the whole wait; each observation picks the substate that
@@ -238,6 +304,13 @@ export const teardownMachine = setup({
             [NODE_OBSERVED]: [
               { guard: 'unprovisioned', target: '#teardown.succeeded', actions: 'recordObservation' },
               { guard: 'cleanFailedBeforeAvailable', target: '#teardown.failed', actions: 'failCleanFailed' },
+              // Ironic gave up on the teardown (seed: `error` is unprovisioned from): ask again.
+              {
+                guard: 'errorRetryable',
+                target: '#teardown.unprovision.requestDeleted',
+                actions: 'retryAfterError',
+              },
+              { guard: 'observedError', target: '#teardown.failed', actions: 'failUnprovisionError' },
               { guard: 'pollBudgetSpent', target: '#teardown.failed', actions: 'failPollBudget' },
               { guard: 'observedDeleting', target: '.deleting', actions: 'recordObservation' },
               { guard: 'observedCleaning', target: '.cleaning', actions: 'recordObservation' },
@@ -260,7 +333,10 @@ export const teardownMachine = setup({
         src: 'removeInstanceInfo',
         input: ({ context }) => ({ node: context.node ?? '' }),
         onDone: { target: 'succeeded', actions: 'warnInstanceInfoKept' },
-        onError: { target: 'failed', actions: 'setError' },
+        onError: [
+          { guard: 'instanceChanged', target: 'succeeded', actions: 'warnInstanceChanged' },
+          { target: 'failed', actions: 'setError' },
+        ],
       },
     },
     succeeded: { type: 'final' },

@@ -9,12 +9,12 @@ import type { BaseContext, MachineError } from './lifecycle-output.js';
 import { errorOf, fromEffectError } from './lifecycle-output.js';
 import type { NodeView } from './node-view.js';
 import { NODE_OBSERVED, observedNode } from './node-view.js';
+import type { WaitBudget } from './wait-budget.js';
+import { budgetSpent, observedOnce, waitedFor } from './wait-budget.js';
 
-export interface WaitActiveContext {
+export interface WaitActiveContext extends WaitBudget {
   instance: string;
   node: string | null;
-  polls: number;
-  maxPolls: number;
   lastState: ProvisionStateValue;
   /**
    * Set by an ABORT that came before the wait began: the seed checks the instance's task state
@@ -27,10 +27,15 @@ export type ActiveWaitVerdict =
   'active' | 'gone' | 'deployFailed' | 'budgetSpent' | 'deploying' | 'waitCallBack' | 'waiting';
 
 /** The seed's checks, in its order: done, deleted underneath us, deploy failed, keep polling. */
-export function judgeActiveWait(context: WaitActiveContext, node: NodeView): ActiveWaitVerdict {
-  if (node.provision_state === ProvisionState.ACTIVE) return 'active';
-  // The seed looks the node up by instance: another instance (or none) on it means ours is gone.
+export function judgeActiveWait(
+  context: WaitActiveContext,
+  node: NodeView,
+  event: unknown = undefined,
+): ActiveWaitVerdict {
+  // The seed looks the node up by instance: another instance (or none) on it means ours is gone,
+  // even when the node is `active` (for the instance that took it while the run was down).
   if (node.instance_uuid !== context.instance) return 'gone';
+  if (node.provision_state === ProvisionState.ACTIVE) return 'active';
   // Ironic is already tearing it down (target `deleted`/`available`) or has finished doing so.
   if (
     node.target_provision_state === ProvisionState.DELETED ||
@@ -40,14 +45,14 @@ export function judgeActiveWait(context: WaitActiveContext, node: NodeView): Act
   if (node.provision_state === ProvisionState.NOSTATE || node.provision_state === ProvisionState.AVAILABLE)
     return 'gone';
   if (node.provision_state === ProvisionState.DEPLOYFAIL) return 'deployFailed';
-  if (context.polls + 1 >= context.maxPolls) return 'budgetSpent';
+  if (budgetSpent(context, event)) return 'budgetSpent';
   if (node.provision_state === ProvisionState.DEPLOYING) return 'deploying';
   if (node.provision_state === ProvisionState.DEPLOYWAIT) return 'waitCallBack';
   return 'waiting';
 }
 
-export function activeWaitError(context: WaitActiveContext, node: NodeView): MachineError {
-  const verdict = judgeActiveWait(context, node);
+export function activeWaitError(context: WaitActiveContext, node: NodeView, event: unknown): MachineError {
+  const verdict = judgeActiveWait(context, node, event);
   const facts = { state: node.provision_state, node: node.uuid };
   if (verdict === 'deployFailed') {
     return {
@@ -59,7 +64,7 @@ export function activeWaitError(context: WaitActiveContext, node: NodeView): Mac
   if (verdict === 'budgetSpent') {
     return {
       code: 'DEPLOY_TIMEOUT',
-      message: `instance ${context.instance} not active on node ${node.uuid} after ${context.polls + 1} observations; provision state "${node.provision_state ?? 'null'}"`,
+      message: `instance ${context.instance} not active on node ${node.uuid} ${waitedFor(context, event)}: Ironic still has it in "${node.provision_state ?? 'null'}" (target "${node.target_provision_state ?? 'null'}")${node.last_error === null ? '' : `, last_error: ${node.last_error}`}`,
       ...facts,
     };
   }
@@ -145,7 +150,7 @@ type GuardArgs = { context: WaitActiveContext; event: unknown };
 const verdictIs =
   (verdict: ActiveWaitVerdict) =>
   ({ context, event }: GuardArgs): boolean =>
-    judgeActiveWait(context, observedNode(event)) === verdict;
+    judgeActiveWait(context, observedNode(event), event) === verdict;
 
 /** The guards waitActiveState() names; spread into the machine's setup({ guards }). */
 export const waitActiveGuards = {
@@ -172,14 +177,14 @@ export function waitActiveActions<TContext extends ActionContext, TEvent extends
   const fields = (changes: Partial<ActionContext>) => changes as Partial<TContext>;
   return {
     recordActiveObservation: update(({ context, event }) =>
-      fields({ polls: context.polls + 1, lastState: observedNode(event).provision_state }),
+      fields({ ...observedOnce(context, event), lastState: observedNode(event).provision_state }),
     ),
     failActiveWait: update(({ context, event }) => {
       const node = observedNode(event);
       return fields({
-        polls: context.polls + 1,
+        ...observedOnce(context, event),
         lastState: node.provision_state,
-        error: activeWaitError(context, node),
+        error: activeWaitError(context, node, event),
       });
     }),
     failAborted: update(({ context, event }) => fields({ error: abortedError(context, event) })),

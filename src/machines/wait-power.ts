@@ -7,12 +7,12 @@ import type { PowerStateValue } from '../ironic/states.js';
 import type { BaseContext, MachineError } from './lifecycle-output.js';
 import type { NodeView } from './node-view.js';
 import { NODE_OBSERVED, observedNode } from './node-view.js';
+import type { WaitBudget } from './wait-budget.js';
+import { budgetSpent, observedOnce, waitedFor } from './wait-budget.js';
 
-export interface WaitPowerContext {
+export interface WaitPowerContext extends WaitBudget {
   instance: string;
   node: string | null;
-  polls: number;
-  maxPolls: number;
   lastPowerState: PowerStateValue;
   lastTargetPowerState: PowerStateValue;
 }
@@ -21,21 +21,26 @@ type GuardArgs = { context: WaitPowerContext; event: unknown };
 
 export const waitPowerGuards = {
   powerSettled: ({ event }: { event: unknown }): boolean => observedNode(event).target_power_state === null,
-  powerPollBudgetSpent: ({ context }: GuardArgs): boolean => context.polls + 1 >= context.maxPolls,
+  powerPollBudgetSpent: ({ context, event }: GuardArgs): boolean => budgetSpent(context, event),
 };
 
-export function powerObservation(context: WaitPowerContext, node: NodeView) {
+export function powerObservation(context: WaitPowerContext, node: NodeView, event: unknown) {
   return {
-    polls: context.polls + 1,
+    ...observedOnce(context, event),
     lastPowerState: node.power_state,
     lastTargetPowerState: node.target_power_state,
   };
 }
 
-function powerTimeoutError(context: WaitPowerContext, node: NodeView, what: string): MachineError {
+function powerTimeoutError(
+  context: WaitPowerContext,
+  node: NodeView,
+  what: string,
+  event: unknown,
+): MachineError {
   return {
     code: 'POWER_TIMEOUT',
-    message: `node ${node.uuid} did not finish ${what} after ${context.polls + 1} observations (power state "${node.power_state ?? 'null'}", target "${node.target_power_state ?? 'null'}")`,
+    message: `node ${node.uuid} did not finish ${what} ${waitedFor(context, event)}: power state "${node.power_state ?? 'null'}", target "${node.target_power_state ?? 'null'}"${node.last_error === null ? '' : `, last_error: ${node.last_error}`}`,
     state: node.power_state,
     node: node.uuid,
   };
@@ -84,11 +89,14 @@ export function waitPowerActions<TContext extends ActionContext, TEvent extends 
   const fields = (changes: Partial<ActionContext>) => changes as Partial<TContext>;
   return {
     recordPowerObservation: update(({ context, event }) =>
-      fields(powerObservation(context, observedNode(event))),
+      fields(powerObservation(context, observedNode(event), event)),
     ),
     failPowerBudget: update(({ context, event }) => {
       const node = observedNode(event);
-      return fields({ ...powerObservation(context, node), error: powerTimeoutError(context, node, what) });
+      return fields({
+        ...powerObservation(context, node, event),
+        error: powerTimeoutError(context, node, what, event),
+      });
     }),
   };
 }

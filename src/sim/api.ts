@@ -8,9 +8,11 @@ import type { Conductor } from './conductor.js';
 import { DELETE_ALLOWED_STATES, isActionable, UPDATE_ALLOWED_STATES } from './fsm.js';
 import type { Inventory } from './inventory.js';
 import { applyPatch, validatePatchBody } from './json-patch.js';
+import { notEnabledMessage } from './network-interfaces.js';
 import {
   isoTime,
   NODE_FIELD_NAMES,
+  NODE_UNSELECTABLE_FIELDS,
   nodeBody,
   nodeFieldsBody,
   nodeSummaryBody,
@@ -181,6 +183,9 @@ export class ApiHandlers {
         .get('fields')!
         .split(',')
         .filter((f) => f !== '');
+      // A node field it will not select (a timestamp) is a 400, as on a single node.
+      const unselectable = fields.find((f) => NODE_UNSELECTABLE_FIELDS.has(f));
+      if (unselectable !== undefined) throw Fault.invalid(`Field ${unselectable} is not a valid field.`);
       const bad = fields.find((f) => !NODE_FIELD_NAMES.has(f));
       // Ironic 2023.1 answers an unknown list field with a 500 from its DB layer.
       if (bad !== undefined) throw new ApiError(500, `type object 'Node' has no attribute '${bad}'`);
@@ -320,10 +325,7 @@ export class ApiHandlers {
       resourceClass: typeof b.resource_class === 'string' ? b.resource_class : null,
       description: typeof b.description === 'string' ? b.description : null,
       automatedClean: typeof b.automated_clean === 'boolean' ? b.automated_clean : null,
-      networkInterface:
-        b.network_interface === 'noop' || b.network_interface === 'flat'
-          ? b.network_interface
-          : this.svc.options.networkInterface,
+      networkInterface: this.networkInterface(b.network_interface, 'node'),
       consoleInterface:
         b.console_interface === 'fake' ||
         b.console_interface === 'ipmitool-socat' ||
@@ -418,9 +420,21 @@ export class ApiHandlers {
       throw Fault.invalid(`Schema error for node: ${pyRepr(name)} is not of type 'string', 'null'`);
     if (typeof name === 'string' && name !== node.name && this.inventory.nameTaken(name))
       throw Fault.duplicateName(name);
-    if (next.network_interface !== 'flat' && next.network_interface !== 'noop') {
-      throw Fault.invalid(`Cannot patch /network_interface: the simulator knows only flat and noop`);
-    }
+    next.network_interface = this.networkInterface(next.network_interface, 'patch');
+  }
+
+  /**
+   * A network_interface from a POST body or a patched node: an enabled one, or the default for
+   * none (null, or removed by PATCH), as check_and_update_node_interfaces fills it in.
+   */
+  private networkInterface(value: unknown, schema: 'node' | 'patch'): SimNetworkInterface {
+    const ifaces = this.svc.options.networkInterfaces;
+    if (value === undefined || value === null) return ifaces.default;
+    if (typeof value !== 'string')
+      throw Fault.invalid(`Schema error for ${schema}: ${pyRepr(value)} is not of type 'string', 'null'`);
+    const on = ifaces.enabled.find((n) => n === value);
+    if (on === undefined) throw Fault.invalid(notEnabledMessage(value, ifaces));
+    return on;
   }
 
   private commit(node: SimNode, next: JsonObject): void {

@@ -3,8 +3,11 @@
 import type { PowerStateValue, ProvisionStateName, ProvisionStateValue } from '../ironic/states.js';
 import type { JsonObject } from '../ironic/types.js';
 
-/** How a node's network interface treats VIFs: `flat` tracks them on ports; `noop` accepts and forgets. */
-export type SimNetworkInterface = 'flat' | 'noop';
+/**
+ * How a node's network interface treats VIFs: `flat` and `neutron` track them on ports and
+ * portgroups; `noop` accepts and forgets them.
+ */
+export type SimNetworkInterface = 'flat' | 'neutron' | 'noop';
 /** `fake` answers console_info {}; `ipmitool-socat` a socat tcp URL; `no-console` refuses. */
 export type SimConsoleInterface = 'fake' | 'ipmitool-socat' | 'no-console';
 /** Hardware interfaces reported by GET /v1/nodes/{node}/validate. */
@@ -225,9 +228,14 @@ const NODE_FIELDS: readonly (readonly [string, FieldGetter])[] = [
 const GETTERS = new Map<string, FieldGetter>(NODE_FIELDS);
 const LINK_LISTS = new Set(['links', 'ports', 'states', 'portgroups', 'volume']);
 
-/** Every field name `fields=` may ask for (the body's keys but its link lists). */
+/** Body keys Ironic 2023.1 will not select: "Field updated_at is not a valid field." (400). */
+export const NODE_UNSELECTABLE_FIELDS: ReadonlySet<string> = new Set(['created_at', 'updated_at']);
+
+/** Every field name `fields=` may ask for (the body's keys but its link lists and timestamps). */
 export const NODE_FIELD_NAMES: ReadonlySet<string> = new Set(
-  NODE_FIELDS.map(([name]) => name).filter((name) => !LINK_LISTS.has(name)),
+  NODE_FIELDS.map(([name]) => name).filter(
+    (name) => !LINK_LISTS.has(name) && !NODE_UNSELECTABLE_FIELDS.has(name),
+  ),
 );
 
 /** The full node body of GET /v1/nodes/{node} at API 1.82, in Ironic's key order. */

@@ -1,4 +1,6 @@
 // Simulator options and their defaults.
+import { resolveNetworkInterfaces, type NetworkInterfaces } from './network-interfaces.js';
+import type { SimNetworkInterface } from './node-record.js';
 
 export interface SimOptions {
   /** Interface to bind; default 127.0.0.1 (loopback only). */
@@ -6,9 +8,9 @@ export interface SimOptions {
   /** TCP port; default 0 (any free port). */
   port?: number;
   /**
-   * Pre-enrolled `available`, powered-off fake-hardware nodes, each with one port and the
-   * properties inspection would have set (cpus, memory_mb, local_gb, cpu_arch x86_64,
-   * capabilities), drawn from a few server models under `seed` (default 0).
+   * Pre-enrolled `available`, powered-off fake-hardware nodes named node-0001, node-0002, ...,
+   * each with one port and the properties inspection would have set (cpus, memory_mb, local_gb,
+   * cpu_arch x86_64, capabilities), drawn from a few server models under `seed` (default 0).
    */
   nodes?: number;
   /** Time in `deploying` with the node locked (default 1000 ms). */
@@ -43,8 +45,18 @@ export interface SimOptions {
   log?: boolean;
   /** Request log ring-buffer capacity (default 100,000 entries). */
   logCapacity?: number;
-  /** Network interface of pre-enrolled and POSTed nodes (default 'flat': VIFs tracked on ports). */
-  networkInterface?: 'flat' | 'noop';
+  /**
+   * Ironic's [DEFAULT] default_network_interface: what pre-enrolled nodes and nodes POSTed without
+   * one get. Default 'noop', as scripts/ironic-standalone.sh configures (VIF attach and detach are
+   * accepted and forgotten); 'flat' and 'neutron' track VIFs on ports and portgroups. null: not
+   * set, so Ironic's rule picks the first enabled of flat, neutron, noop.
+   */
+  networkInterface?: SimNetworkInterface | null;
+  /**
+   * Ironic's [DEFAULT] enabled_network_interfaces: the ones a POST or PATCH may name. Default
+   * noop and flat (as scripts/ironic-standalone.sh), plus `networkInterface` if it is neither.
+   */
+  enabledNetworkInterfaces?: readonly SimNetworkInterface[];
   /** Console interface of pre-enrolled and POSTed nodes (default 'fake'). */
   consoleInterface?: 'fake' | 'ipmitool-socat' | 'no-console';
 }
@@ -69,7 +81,7 @@ export interface ResolvedOptions extends SimTimings {
   maxMinor: number;
   log: boolean;
   logCapacity: number;
-  networkInterface: 'flat' | 'noop';
+  networkInterfaces: NetworkInterfaces;
   consoleInterface: 'fake' | 'ipmitool-socat' | 'no-console';
 }
 
@@ -105,7 +117,7 @@ export function resolveOptions(opts: SimOptions = {}): ResolvedOptions {
     maxMinor,
     log: opts.log ?? true,
     logCapacity: Math.max(1, Math.floor(nonNegative('logCapacity', opts.logCapacity, 100_000))),
-    networkInterface: opts.networkInterface ?? 'flat',
+    networkInterfaces: resolveNetworkInterfaces(opts.networkInterface, opts.enabledNetworkInterfaces),
     consoleInterface: opts.consoleInterface ?? 'fake',
   };
 }

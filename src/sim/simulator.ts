@@ -9,6 +9,7 @@ import { FaultInjector } from './faults.js';
 import { inspectedProperties } from './hardware.js';
 import { TARGET_OF } from './fsm.js';
 import { Inventory } from './inventory.js';
+import type { NetworkInterfaces } from './network-interfaces.js';
 import {
   cloneJson,
   isoTime,
@@ -186,6 +187,11 @@ function viewOf(n: SimNode): SimNodeView {
   });
 }
 
+/** node-0001, node-0002, ...: the name of the i-th pre-enrolled node (0-based). */
+function preEnrolledName(i: number): string {
+  return `node-${String(i + 1).padStart(4, '0')}`;
+}
+
 /** Builds node, port and portgroup records with deterministic UUIDs and MACs. */
 class NodeFactory {
   private macCounter = 0;
@@ -195,7 +201,7 @@ class NodeFactory {
     private readonly conductor: Conductor,
     private readonly prng: Prng,
     private readonly defaults: {
-      networkInterface: 'flat' | 'noop';
+      networkInterfaces: NetworkInterfaces;
       consoleInterface: 'fake' | 'ipmitool-socat' | 'no-console';
     },
   ) {}
@@ -236,7 +242,7 @@ class NodeFactory {
       description: null,
       automatedClean: null,
       consoleEnabled: false,
-      networkInterface: this.defaults.networkInterface,
+      networkInterface: this.defaults.networkInterfaces.default,
       consoleInterface: this.defaults.consoleInterface,
       consolePort: 10000 + (id % 50000),
       validationFailures: {},
@@ -294,7 +300,7 @@ class NodeFactory {
     node.lastError = init.lastError ?? null;
     node.resourceClass = init.resourceClass ?? null;
     node.automatedClean = init.automatedClean ?? null;
-    node.networkInterface = init.networkInterface ?? this.defaults.networkInterface;
+    node.networkInterface = init.networkInterface ?? this.defaults.networkInterfaces.default;
     node.consoleInterface = init.consoleInterface ?? this.defaults.consoleInterface;
     node.consoleEnabled = init.consoleEnabled ?? false;
     if (init.consolePort !== undefined) node.consolePort = init.consolePort;
@@ -374,7 +380,10 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   });
   // A stream of its own, so the pre-enrolled nodes' hardware does not shift the UUIDs drawn after it.
   const hardware = new Prng(options.seed ^ 0x4a3d);
-  for (let i = 0; i < options.nodes; i++) factory.seedNode({ properties: inspectedProperties(hardware) });
+  // Named as operators name their servers, so clients that address nodes by name meet them.
+  for (let i = 0; i < options.nodes; i++) {
+    factory.seedNode({ name: preEnrolledName(i), properties: inspectedProperties(hardware) });
+  }
   const counters = { requests: 0, byRoute: new Map<string, number>() };
   const log = options.log ? new RequestLog(options.logCapacity) : undefined;
   const server = new SimServer({ options, handlers, inventory, faults, log, requestIds, stats: counters });

@@ -95,7 +95,7 @@ describe('input checked before a run starts', () => {
         /--retry-interval .+ 2147483647/,
       ],
       [['--retry-interval', '0x2', 'power-on', '--instance', instance], /--retry-interval/],
-      [['--max-polls', '1e1', 'power-on', '--instance', instance], /--max-polls/],
+      [['power-on', '--instance', instance, '--timeout', '1e1'], /--timeout must be a duration/],
       [['--poll-interval', '1.5', 'power-on', '--instance', instance], /--poll-interval/],
       [['--max-retries', '-1', 'power-on', '--instance', instance], /--max-retries/],
       [['console', '--instance', instance, '--timeout', '9999999999'], /--timeout/],

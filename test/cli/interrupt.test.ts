@@ -16,19 +16,7 @@ let db: string;
 
 function args(...rest: string[]): string[] {
   // Polls every 20 ms, for up to 20 s: cleaning outlasts the default 60 polls of 20 ms.
-  return [
-    '--ironic-url',
-    sim.url,
-    '--db',
-    db,
-    '--poll-interval',
-    '20',
-    '--max-polls',
-    '1000',
-    '--retry-interval',
-    '10',
-    ...rest,
-  ];
+  return ['--ironic-url', sim.url, '--db', db, '--poll-interval', '20', '--retry-interval', '10', ...rest];
 }
 
 beforeAll(async () => {

@@ -145,6 +145,40 @@ export const expectedTranscripts: Readonly<Record<string, readonly Entry[]>> = {
     { step: 'list vifs after detach', status: 200 },
     { step: 'vifs after detach', fact: [] },
   ],
+  'network interface: the default of a POSTed node, refusals, reset on remove': [
+    { step: 'enroll without network_interface', status: 201 },
+    { step: 'network_interface of the new node', fact: 'noop' },
+    { step: 'attach vif to the port-less node', status: 204 },
+    {
+      step: 'enroll with network_interface neutron, not enabled',
+      status: 400,
+      fault:
+        "other(Could not find the following interface in the 'ironic.hardware.interfaces.network' entrypoint: neutron. Valid interfaces are ['flat', 'noop'].)",
+    },
+    {
+      step: 'patch network_interface to neutron',
+      status: 400,
+      fault:
+        "other(Could not find the following interface in the 'ironic.hardware.interfaces.network' entrypoint: neutron. Valid interfaces are ['flat', 'noop'].)",
+    },
+    { step: 'patch network_interface to flat', status: 200 },
+    { step: 'network_interface after patch', fact: 'flat' },
+    { step: 'remove network_interface', status: 200 },
+    { step: 'network_interface after remove', fact: 'noop' },
+  ],
+  'list with fields: a node name only when asked for': [
+    { step: 'enroll named node', status: 201 },
+    { step: 'list with name', status: 200 },
+    {
+      step: 'fields with name',
+      fact: { keys: ['links', 'name', 'provision_state', 'reservation', 'uuid'], name_matches: true },
+    },
+    { step: 'list without name', status: 200 },
+    {
+      step: 'fields without name',
+      fact: { keys: ['links', 'provision_state', 'uuid'], name_matches: false },
+    },
+  ],
   'power on, off, reboot, soft power off with target_power_state': [
     { step: 'enroll', status: 201 },
     {

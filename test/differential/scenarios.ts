@@ -2,7 +2,7 @@
 // Each scenario enrolls its own nodes, so all of them can run at once on one server.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { call, FAKE_INTERFACES, settledIn, type NodeView } from './http.js';
-import { powerToken, provisionToken, Recorder } from './transcript.js';
+import { powerToken, provisionToken, Recorder, type Fact } from './transcript.js';
 
 export interface Scenario {
   name: string;
@@ -213,6 +213,61 @@ export const scenarios: readonly Scenario[] = [
       await r.request('detach the attached vif', 'DELETE', `/v1/nodes/${node}/vifs/${first}`);
       await r.request('detach it again', 'DELETE', `/v1/nodes/${node}/vifs/${first}`);
       r.fact('vifs after detach', await vifs('list vifs after detach'));
+    },
+  },
+  {
+    // A node POSTed without a network interface gets Ironic's default: default_network_interface,
+    // noop in scripts/ironic-standalone.sh, on which a VIF attach needs no port. One not in
+    // enabled_network_interfaces (noop, flat) is refused; removing it goes back to the default.
+    name: 'network interface: the default of a POSTed node, refusals, reset on remove',
+    async run(r) {
+      const res = await r.request('enroll without network_interface', 'POST', '/v1/nodes', {
+        ...FAKE_INTERFACES,
+      });
+      const node = (res.json as NodeView).uuid;
+      const iface = (json: unknown): Fact =>
+        (json as { network_interface?: string }).network_interface ?? null;
+      r.fact('network_interface of the new node', iface(res.json));
+      await r.request('attach vif to the port-less node', 'POST', `/v1/nodes/${node}/vifs`, {
+        id: randomUUID(),
+      });
+      await r.request('enroll with network_interface neutron, not enabled', 'POST', '/v1/nodes', {
+        ...FAKE_INTERFACES,
+        network_interface: 'neutron',
+      });
+      const patch = (value: string) => [{ op: 'replace', path: '/network_interface', value }];
+      await r.request('patch network_interface to neutron', 'PATCH', `/v1/nodes/${node}`, patch('neutron'));
+      const flat = await r.request(
+        'patch network_interface to flat',
+        'PATCH',
+        `/v1/nodes/${node}`,
+        patch('flat'),
+      );
+      r.fact('network_interface after patch', iface(flat.json));
+      const removed = await r.request('remove network_interface', 'PATCH', `/v1/nodes/${node}`, [
+        { op: 'remove', path: '/network_interface' },
+      ]);
+      r.fact('network_interface after remove', iface(removed.json));
+    },
+  },
+  {
+    // The node watcher's sweep lists nodes with fields= (the plain list: /v1/nodes/detail refuses
+    // fields) and matches runs that named their node by name: the name is there only if asked for.
+    // (No GET by name here: the reference Ironic sometimes answers those 404 under load.)
+    name: 'list with fields: a node name only when asked for',
+    async run(r) {
+      const name = `diff-${randomUUID().slice(0, 8)}`;
+      const res = await r.request('enroll named node', 'POST', '/v1/nodes', { ...FAKE_INTERFACES, name });
+      const node = (res.json as NodeView).uuid;
+      const listed = async (step: string, fields: string): Promise<Fact> => {
+        const list = await r.request(step, 'GET', `/v1/nodes?fields=${fields}`);
+        const nodes = (list.json as { nodes?: Record<string, unknown>[] }).nodes ?? [];
+        const mine = nodes.find((n) => n.uuid === node);
+        if (!mine) return null;
+        return { keys: Object.keys(mine).sort(), name_matches: mine.name === name };
+      };
+      r.fact('fields with name', await listed('list with name', 'uuid,name,provision_state,reservation'));
+      r.fact('fields without name', await listed('list without name', 'uuid,provision_state'));
     },
   },
   {

@@ -118,18 +118,7 @@ describe('crash and resume through the CLI', () => {
           { address: `52:54:00:0a:0${r}:02`, vifId: `vif-${r}-b` },
         ],
       }).uuid;
-      const base = [
-        '--ironic-url',
-        sim.url,
-        '--db',
-        db,
-        '--poll-interval',
-        '25',
-        '--max-polls',
-        '2000',
-        '--retry-interval',
-        '10',
-      ];
+      const base = ['--ironic-url', sim.url, '--db', db, '--poll-interval', '25', '--retry-interval', '10'];
       // First attempt: the teardown itself, killed early; then resumes killed further along.
       // Early kills land inside effects (lookup, VIF detach, requestDeleted); later ones in cleaning.
       const schedule = [3 + (r % 3), 7 + r, 12 + r, 40 + 5 * r, 150 + 10 * r];

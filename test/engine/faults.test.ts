@@ -92,7 +92,6 @@ beforeAll(async () => {
     db,
     ironic: { url: sim.url, retryIntervalMs: 5, maxRetries: MAX_RETRIES },
     pollIntervalMs: 20,
-    maxPolls: 1000,
     concurrency: RUNS,
   });
   try {

@@ -30,6 +30,9 @@ export async function makeWorld(
     powerMs: 30,
     consoleMs: 20,
     seed: 1,
+    // Nova's Ironic tracks VIFs on ports (flat, neutron): an engine that attached a VIF twice
+    // must meet VifAlreadyAttached here, not the standalone default noop's silent 204.
+    networkInterface: 'flat',
     ...simOpts,
   });
   const dir = mkdtempSync(join(tmpdir(), 'ironledger-test-'));

@@ -118,7 +118,6 @@ describe('engine: a teardown preempts a deploy of the same instance', () => {
       image: { source: 'http://img/x.qcow2' },
       flavor: { vcpus: 1, memoryMb: 512, rootGb: 10, ephemeralGb: 0, swapMb: 0 },
       configDrivePlan: { required: false, hasAdminPassword: false, hasUserData: false, injectedFiles: 0 },
-      maxPolls: 1000,
     });
     await new Promise<void>((resolve) => {
       const off = deploy.subscribe((p) => {
@@ -133,7 +132,6 @@ describe('engine: a teardown preempts a deploy of the same instance', () => {
       instance: INSTANCE(31),
       vifs: ['vif-31'],
       waitForAvailable: true,
-      maxPolls: 1000,
     });
     const [d, t] = await Promise.all([deploy.done, destroy.done]);
 

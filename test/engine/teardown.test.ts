@@ -154,7 +154,7 @@ describe('engine: teardown on the simulator', () => {
     expect(result.requests).toBe(5);
   });
 
-  it('fails past the poll budget naming the state the node was stuck in (seed: _unprovision)', async () => {
+  it('fails past the time budget naming the state the node was stuck in and how long it waited (seed: _unprovision)', async () => {
     world = await makeWorld({ cleanMs: 5000 });
     const w = world;
     activeNode(w, 4, []);
@@ -162,10 +162,11 @@ describe('engine: teardown on the simulator', () => {
       instance: INSTANCE(4),
       vifs: [],
       waitForAvailable: true,
-      maxPolls: 3,
+      timeoutS: 0.3,
     }).done;
     expect(result.status).toBe('failed');
     expect(result.error?.code).toBe('UNPROVISION_TIMEOUT');
+    expect(String(result.error?.message)).toMatch(/after 0 s \(\d+ observations\)/);
     expect(String(result.error?.message)).toMatch(/cleaning|deleting/);
     expect(result.error?.state).toMatch(/cleaning|deleting/);
   });

@@ -1,62 +1,82 @@
 // The node watcher's cadence: one tick per interval while anyone waits, measured from each tick's
-// start; never two ticks' requests out at once; its polls jump the connection queue.
+// start; never two ticks' requests out at once; its polls jump the connection queue. Every test
+// runs both ways a tick can poll (a GET per node, or one list sweep above listThreshold) and with
+// runs naming their nodes both ways Ironic accepts (by name, by UUID).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { NodeWatcher } from '../../src/engine/watcher.js';
-import type { CallOptions, IronicApi, Node } from '../../src/ironic/types.js';
+import { IronicNotFoundError } from '../../src/ironic/errors.js';
+import type { CallOptions, IronicApi, Node, NodeField, NodeListFilters } from '../../src/ironic/types.js';
 
-const NODES = ['n-1', 'n-2', 'n-3', 'n-4', 'n-5'];
-const node = (uuid: string): Node => ({ uuid, provision_state: 'cleaning' }) as unknown as Node;
+interface FakeNode {
+  uuid: string;
+  name: string;
+  provision_state: string;
+}
 
-/** An Ironic whose list call answers after `sweepMs`, logging when each call started and ended. */
-function slowIronic(sweepMs: number) {
-  const log = {
-    starts: [] as number[],
-    ends: [] as number[],
-    inFlight: 0,
-    maxInFlight: 0,
-    opts: [] as CallOptions[],
+const NODES: readonly FakeNode[] = [1, 2, 3, 4, 5].map((i) => ({
+  uuid: `00000000-0000-4000-8000-00000000000${i}`,
+  name: `n-${i}`,
+  provision_state: 'cleaning',
+}));
+
+/** Ironic answers a `fields=` request with those fields only (a list without `name` has no names). */
+function answer(n: FakeNode, fields: readonly NodeField[] | undefined): Node {
+  const all = n as unknown as Record<string, unknown>;
+  if (fields === undefined) return { ...all } as unknown as Node;
+  return Object.fromEntries(fields.filter((f) => f in all).map((f) => [f, all[f]])) as unknown as Node;
+}
+
+interface Call {
+  kind: 'get' | 'list';
+  start: number;
+  end?: number;
+}
+
+/** An Ironic whose GETs and lists answer after `latencyMs`, logging every call. */
+function slowIronic(latencyMs: number, nodes: readonly FakeNode[] = NODES) {
+  const log = { calls: [] as Call[], opts: [] as CallOptions[] };
+  const later = <T>(kind: Call['kind'], opts: CallOptions, value: () => T): Promise<T> => {
+    const call: Call = { kind, start: Date.now() };
+    log.calls.push(call);
+    log.opts.push(opts);
+    return new Promise<T>((resolve, reject) =>
+      setTimeout(() => {
+        call.end = Date.now();
+        try {
+          resolve(value());
+        } catch (err) {
+          reject(err);
+        }
+      }, latencyMs),
+    );
   };
   const api = {
-    listNodes: (_filters: unknown, opts: CallOptions) => {
-      log.starts.push(Date.now());
-      log.opts.push(opts);
-      log.inFlight++;
-      log.maxInFlight = Math.max(log.maxInFlight, log.inFlight);
-      return new Promise<Node[]>((resolve) =>
-        setTimeout(() => {
-          log.inFlight--;
-          log.ends.push(Date.now());
-          resolve(NODES.map(node));
-        }, sweepMs),
-      );
-    },
-    getNode: (uuid: string, opts: CallOptions) => {
-      log.opts.push(opts);
-      return Promise.resolve(node(uuid));
-    },
+    listNodes: (filters: NodeListFilters, opts: CallOptions) =>
+      later('list', opts, () => nodes.map((n) => answer(n, filters.fields))),
+    getNode: (ident: string, opts: CallOptions & { fields?: readonly NodeField[] }) =>
+      later('get', opts, () => {
+        // Ironic resolves a path identifier as a UUID, then as a name.
+        const n = nodes.find((x) => x.uuid === ident) ?? nodes.find((x) => x.name === ident);
+        if (!n)
+          throw new IronicNotFoundError(`Node ${ident} could not be found.`, { status: 404, node: ident });
+        return answer(n, opts.fields);
+      }),
   };
   return { api: api as unknown as IronicApi, log };
 }
 
-/** Every node watched by a waiter that watches again as soon as it is told (as observeNode does). */
-function watchForever(watcher: NodeWatcher, nodes: readonly string[]): void {
+/** Start times of the ticks: every request of a tick leaves at the same moment. */
+const tickStarts = (calls: readonly Call[]): number[] => [...new Set(calls.map((c) => c.start))];
+
+/** Every waiter watches again as soon as it is told (as observeNode does). */
+function watchForever(watcher: NodeWatcher, idents: readonly string[]): void {
   const again = (n: string): void => {
     watcher.observe(n).then(
       () => again(n),
       () => undefined,
     );
   };
-  for (const n of nodes) again(n);
-}
-
-/** A watcher (1 s ticks, listing above 2 nodes) whose nodes are all watched for `forMs`. */
-async function watchedFor(sweepMs: number, forMs: number) {
-  const { api, log } = slowIronic(sweepMs);
-  const watcher = new NodeWatcher({ ironic: api, intervalMs: 1000, listThreshold: 2 });
-  watchForever(watcher, NODES);
-  await vi.advanceTimersByTimeAsync(forMs);
-  watcher.close();
-  return { log, stats: watcher.stats };
+  for (const n of idents) again(n);
 }
 
 beforeEach(() => {
@@ -66,47 +86,111 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-describe('NodeWatcher', () => {
-  it('ticks one interval after the previous tick started, however long its sweep took', async () => {
-    const { log, stats } = await watchedFor(600, 3700);
-    // Waiting again only after a 600 ms sweep would put the ticks at 1000, 2600, ...
-    expect(log.starts).toEqual([1000, 2000, 3000]);
-    expect(stats.listSweeps).toBe(3);
-    expect(stats.observations).toBe(15);
-  });
+const MODES = [
+  // 5 watched nodes: above 2 a tick lists, up to 16 it GETs each.
+  {
+    mode: 'list sweeps',
+    listThreshold: 2,
+    polls: (calls: readonly Call[]) => calls.filter((c) => c.kind === 'list'),
+  },
+  {
+    mode: 'per-node GETs',
+    listThreshold: 16,
+    polls: (calls: readonly Call[]) => calls.filter((c) => c.kind === 'get'),
+  },
+] as const;
+const IDENTS = [
+  { by: 'name', ident: (n: FakeNode) => n.name },
+  { by: 'uuid', ident: (n: FakeNode) => n.uuid },
+] as const;
 
-  it('runs a tick that came due during a sweep as soon as that sweep ends, never two at once', async () => {
-    const { log } = await watchedFor(1500, 5600);
-    expect(log.starts).toEqual([1000, 2500, 4000, 5500]);
-    expect(log.maxInFlight).toBe(1);
-  });
+describe.each(MODES)('NodeWatcher, $mode', ({ mode, listThreshold, polls }) => {
+  const requestsPerTick = mode === 'list sweeps' ? 1 : NODES.length;
 
-  it('stops ticking when nobody waits and starts again one interval after the next observe', async () => {
-    const { api, log } = slowIronic(100);
-    const watcher = new NodeWatcher({ ironic: api, intervalMs: 1000, listThreshold: 2 });
-    const first = Promise.all(NODES.map((n) => watcher.observe(n)));
-    await vi.advanceTimersByTimeAsync(1100);
-    await first;
-    await vi.advanceTimersByTimeAsync(5000);
-    expect(log.starts).toEqual([1000]);
-    const later = Promise.all(NODES.map((n) => watcher.observe(n)));
-    await vi.advanceTimersByTimeAsync(1100);
-    await later;
-    expect(log.starts).toEqual([1000, 7100]);
-    watcher.close();
-  });
+  describe.each(IDENTS)('nodes given by $by', ({ ident }) => {
+    const idents = NODES.map(ident);
+    const watcherOn = (api: IronicApi): NodeWatcher =>
+      new NodeWatcher({ ironic: api, intervalMs: 1000, listThreshold });
 
-  it('asks for its polls to jump the connection queue, listing or one GET per node', async () => {
-    const { api, log } = slowIronic(10);
-    const many = new NodeWatcher({ ironic: api, intervalMs: 1000, listThreshold: 2 });
-    const few = new NodeWatcher({ ironic: api, intervalMs: 1000, listThreshold: 16 });
-    const seen = Promise.all([...NODES.map((n) => many.observe(n)), few.observe('n-1')]);
-    await vi.advanceTimersByTimeAsync(1100);
-    await seen;
-    expect(many.stats.listSweeps).toBe(1);
-    expect(few.stats.getRequests).toBe(1);
-    expect(log.opts.map((o) => o.priority)).toEqual(['urgent', 'urgent']);
-    many.close();
-    few.close();
+    /** A watcher (1 s ticks) whose nodes are all watched for `forMs`, each request taking `latencyMs`. */
+    async function watchedFor(latencyMs: number, forMs: number) {
+      const { api, log } = slowIronic(latencyMs);
+      const watcher = watcherOn(api);
+      watchForever(watcher, idents);
+      await vi.advanceTimersByTimeAsync(forMs);
+      watcher.close();
+      return { log, stats: watcher.stats };
+    }
+
+    it('tells every waiter its own node', async () => {
+      const { api, log } = slowIronic(10);
+      const watcher = watcherOn(api);
+      const seen = Promise.all(idents.map((n) => watcher.observe(n)));
+      await vi.advanceTimersByTimeAsync(1100);
+      expect((await seen).map((n) => n.uuid)).toEqual(NODES.map((n) => n.uuid));
+      expect(polls(log.calls)).toHaveLength(requestsPerTick);
+      expect(log.calls).toHaveLength(requestsPerTick);
+      watcher.close();
+    });
+
+    it('rejects the waiters of a node Ironic does not have with not-found, and serves the others', async () => {
+      const { api } = slowIronic(10, NODES.slice(1));
+      const watcher = watcherOn(api);
+      const seen = idents.map((n) =>
+        watcher.observe(n).then(
+          (node) => node.uuid,
+          (err: unknown) => err,
+        ),
+      );
+      await vi.advanceTimersByTimeAsync(1100);
+      const [gone, ...rest] = await Promise.all(seen);
+      expect(gone).toBeInstanceOf(IronicNotFoundError);
+      expect(gone).toMatchObject({ message: `Node ${idents[0]} could not be found.` });
+      expect(rest).toEqual(NODES.slice(1).map((n) => n.uuid));
+      watcher.close();
+    });
+
+    it('ticks one interval after the previous tick started, however long its requests took', async () => {
+      const { log, stats } = await watchedFor(600, 3700);
+      // Waiting again only after 600 ms requests would put the ticks at 1000, 2600, ...
+      expect(tickStarts(log.calls)).toEqual([1000, 2000, 3000]);
+      expect(polls(log.calls)).toHaveLength(3 * requestsPerTick);
+      expect(stats.listSweeps + stats.getRequests).toBe(3 * requestsPerTick);
+      expect(stats.observations).toBe(15);
+    });
+
+    it("runs a tick that came due during the previous one's requests as soon as they end, never two at once", async () => {
+      const { log } = await watchedFor(1500, 5600);
+      const starts = tickStarts(log.calls);
+      expect(starts).toEqual([1000, 2500, 4000, 5500]);
+      // Every request of a tick has ended before the next tick sends any.
+      for (const c of log.calls) {
+        const next = starts.find((s) => s > c.start);
+        if (next !== undefined) expect(c.end).toBeLessThanOrEqual(next);
+      }
+    });
+
+    it('stops ticking when nobody waits and starts again one interval after the next observe', async () => {
+      const { api, log } = slowIronic(100);
+      const watcher = watcherOn(api);
+      const first = Promise.all(idents.map((n) => watcher.observe(n)));
+      await vi.advanceTimersByTimeAsync(1100);
+      await first;
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(tickStarts(log.calls)).toEqual([1000]);
+      const later = Promise.all(idents.map((n) => watcher.observe(n)));
+      await vi.advanceTimersByTimeAsync(1100);
+      await later;
+      expect(tickStarts(log.calls)).toEqual([1000, 7100]);
+      watcher.close();
+    });
+
+    it('asks for its polls to jump the connection queue', async () => {
+      const { api, log } = slowIronic(10);
+      const watcher = watcherOn(api);
+      await Promise.all([...idents.map((n) => watcher.observe(n)), vi.advanceTimersByTimeAsync(1100)]);
+      expect(log.opts.map((o) => o.priority)).toEqual(Array(requestsPerTick).fill('urgent'));
+      watcher.close();
+    });
   });
 });

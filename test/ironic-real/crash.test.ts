@@ -95,18 +95,7 @@ describe.skipIf(url === null || log === null)(
       const vifs = [randomUUID(), randomUUID()];
       await deployFakeNode(base, node, { instanceUuid: instance, vifs });
       const db = join(tmp.dir, 'crash.db');
-      const global = [
-        '--ironic-url',
-        base,
-        '--db',
-        db,
-        '--poll-interval',
-        '200',
-        '--retry-interval',
-        '200',
-        '--max-polls',
-        '600',
-      ];
+      const global = ['--ironic-url', base, '--db', db, '--poll-interval', '200', '--retry-interval', '200'];
       const m0 = await logMark(base, logPath, node);
 
       // Kill 1: `effect.started` of requestDeleted is durable; its PUT may or may not be sent.

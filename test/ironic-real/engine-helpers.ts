@@ -63,7 +63,6 @@ export function openRealEngine(
     db,
     ironic: { url: baseUrl, retryIntervalMs: 200, maxRetries: 150 },
     pollIntervalMs: 200,
-    maxPolls: 600,
     ...extra,
   });
 }

@@ -20,7 +20,7 @@ const input = {
     injectedFiles: 1,
     metadata: { role: 'web' },
   },
-  maxPolls: 10,
+  timeoutS: 9,
 };
 const GOOD = { result: true, reason: null };
 
@@ -151,7 +151,11 @@ describe('deploy machine', () => {
       }),
     );
     expect(r.output.error?.cause).toBe('IRONIC_UNAVAILABLE');
-    expect(r.output.warnings).toHaveLength(2);
+    expect(r.output.warnings).toHaveLength(3);
+    // The node stays associated, as after the seed's failed spawn: the result says how to free it.
+    expect(r.output.warnings.at(-1)).toBe(
+      `node ${NODE} still holds instance ${INSTANCE} after the failed deploy; release it with: ironledger destroy --instance ${INSTANCE}`,
+    );
   });
 
   it('fails with last_error on deploy failed, without cleanup (seed: _wait_for_active)', () => {
@@ -188,7 +192,7 @@ describe('deploy machine', () => {
   it('fails with DEPLOY_TIMEOUT after maxPolls observations', () => {
     const r = run(
       deployMachine,
-      { ...input, maxPolls: 4 },
+      { ...input, timeoutS: 3 },
       script({ observeNode: observed('wait call-back') }),
     );
     expect(r.srcs.filter((s) => s === 'observeNode')).toHaveLength(4);

@@ -68,7 +68,11 @@ describe('effects', () => {
     ironic.node = { ...ironic.node, provision_state: 'active', instance_uuid: INSTANCE };
     const view = await lookupNode({ instance: INSTANCE }, fakeContext(ironic));
     expect(ironic.calls[0]?.args[0]).toBe(INSTANCE);
-    expect((ironic.calls[0]?.args[1] as { fields: unknown }).fields).toEqual(NODE_FIELDS);
+    // The seed's fields, and when the provision state last changed (a resumed rebuild's baseline).
+    expect((ironic.calls[0]?.args[1] as { fields: unknown }).fields).toEqual([
+      ...NODE_FIELDS,
+      'provision_updated_at',
+    ]);
     expect(view).toMatchObject({ uuid: NODE, provision_state: 'active', instance_uuid: INSTANCE });
     expect(Object.keys(view)).not.toContain('properties');
   });
@@ -77,7 +81,11 @@ describe('effects', () => {
     const ironic = new FakeIronic();
     await getNode({ node: NODE }, fakeContext(ironic));
     expect(ironic.calls[0]?.args[0]).toBe(NODE);
-    expect((ironic.calls[0]?.args[1] as { fields: unknown }).fields).toEqual(NODE_FIELDS);
+    // The seed's fields, and when the provision state last changed (a resumed rebuild's baseline).
+    expect((ironic.calls[0]?.args[1] as { fields: unknown }).fields).toEqual([
+      ...NODE_FIELDS,
+      'provision_updated_at',
+    ]);
   });
 
   it('counts a 400 "not attached" on detach as done and goes on with the next VIF (seed: _unplug_vifs)', async () => {

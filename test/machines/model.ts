@@ -196,8 +196,8 @@ const CONFIG_DRIVE = { required: true, hasAdminPassword: true, hasUserData: fals
 
 export const INPUTS: { [K in OpName]: unknown[] } = {
   destroy: [
-    { instance: INSTANCE, vifs: VIFS, maxPolls: 3 },
-    { instance: INSTANCE, node: NODE, vifs: VIFS, waitForAvailable: true, maxPolls: 2 },
+    { instance: INSTANCE, vifs: VIFS, timeoutS: 2 },
+    { instance: INSTANCE, node: NODE, vifs: VIFS, waitForAvailable: true, timeoutS: 1 },
   ],
   deploy: [
     {
@@ -207,7 +207,7 @@ export const INPUTS: { [K in OpName]: unknown[] } = {
       image: IMAGE,
       flavor: FLAVOR,
       configDrivePlan: CONFIG_DRIVE,
-      maxPolls: 2,
+      timeoutS: 1,
     },
     {
       instance: INSTANCE,
@@ -216,7 +216,7 @@ export const INPUTS: { [K in OpName]: unknown[] } = {
       image: IMAGE,
       flavor: FLAVOR,
       configDrivePlan: { ...CONFIG_DRIVE, required: false },
-      maxPolls: 1,
+      timeoutS: 0.5,
     },
     {
       instance: INSTANCE,
@@ -228,18 +228,18 @@ export const INPUTS: { [K in OpName]: unknown[] } = {
     },
   ],
   rebuild: [
-    { instance: INSTANCE, image: IMAGE, flavor: FLAVOR, preserveEphemeral: true, maxPolls: 3 },
-    { instance: INSTANCE, node: NODE, image: IMAGE, flavor: FLAVOR, preserveEphemeral: false, maxPolls: 2 },
+    { instance: INSTANCE, image: IMAGE, flavor: FLAVOR, preserveEphemeral: true, timeoutS: 2 },
+    { instance: INSTANCE, node: NODE, image: IMAGE, flavor: FLAVOR, preserveEphemeral: false, timeoutS: 1 },
   ],
   reboot: [
-    { instance: INSTANCE, soft: true, maxPolls: 3 },
-    { instance: INSTANCE, soft: false, maxPolls: 3 },
+    { instance: INSTANCE, soft: true, timeoutS: 2 },
+    { instance: INSTANCE, soft: false, timeoutS: 2 },
   ],
   powerOff: [
-    { instance: INSTANCE, softTimeoutSeconds: 30, maxPolls: 3 },
-    { instance: INSTANCE, maxPolls: 3 },
+    { instance: INSTANCE, softTimeoutSeconds: 30, timeoutS: 2 },
+    { instance: INSTANCE, timeoutS: 2 },
   ],
-  powerOn: [{ instance: INSTANCE, maxPolls: 4 }],
+  powerOn: [{ instance: INSTANCE, timeoutS: 3 }],
   console: [{ instance: INSTANCE, timeoutMs: 1000 }],
 };
 

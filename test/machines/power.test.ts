@@ -65,7 +65,7 @@ describe('power off machine', () => {
   it('gives the hard wait its own poll budget after the soft wait used its own', () => {
     const r = run(
       powerOffMachine,
-      { instance: INSTANCE, softTimeoutSeconds: 5, maxPolls: 2 },
+      { instance: INSTANCE, softTimeoutSeconds: 5, timeoutS: 1 },
       script({
         observeNode: [
           power('power on', 'power off'),

@@ -5,7 +5,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { transition } from 'xstate';
 import type { EffectCall, TraceEntry } from '../../src/machines/drive.js';
-import { answerEvent, driveMachine, startMachine, stateValueToString } from '../../src/machines/drive.js';
+import {
+  answerEvent,
+  driveMachine,
+  startMachine,
+  stateValueToString,
+  stepTime,
+} from '../../src/machines/drive.js';
 import { lifecycles } from '../../src/machines/index.js';
 import type { OpName } from '../../src/machines/index.js';
 import { parseSerialConsole } from '../../src/machines/console.js';
@@ -44,7 +50,7 @@ const inputArb = fc.constantFrom(...OPS).chain((op) =>
       .chain((base) =>
         fc
           .integer({ min: 1, max: 12 })
-          .map((maxPolls) => ({ ...(base as object), maxPolls, timeoutMs: maxPolls * 700 })),
+          .map((budget) => ({ ...(base as object), timeoutS: budget, timeoutMs: budget * 700 })),
       ),
     picks: fc.array(fc.nat({ max: 40 }), { minLength: 1, maxLength: 60 }),
   }),
@@ -80,11 +86,11 @@ describe('machines under random answers', () => {
         const live = randomRun(op, input, picks);
         let { snapshot } = startMachine(machine, input);
         const states = [stateValueToString(snapshot.value)];
-        for (const entry of live.trace) {
+        for (const [i, entry] of live.trace.entries()) {
           [snapshot] = transition(
             machine,
             snapshot,
-            answerEvent(entry.call, JSON.parse(JSON.stringify(entry.answer))),
+            answerEvent(entry.call, JSON.parse(JSON.stringify(entry.answer)), stepTime(i)),
           );
           states.push(stateValueToString(snapshot.value));
         }
@@ -145,7 +151,7 @@ describe('pure helpers', () => {
     );
   });
 
-  it('judgeActiveWait reports active exactly when Ironic says active (seed: _wait_for_active)', () => {
+  it("judgeActiveWait reports active exactly when Ironic says active for the run's instance (seed: _wait_for_active)", () => {
     const states = [
       'active',
       'deploying',
@@ -164,11 +170,20 @@ describe('pure helpers', () => {
         fc.nat({ max: 5 }),
         (provision, target, instance, polls) => {
           const verdict = judgeActiveWait(
-            { instance: INSTANCE, node: NODE, polls, maxPolls: 5, lastState: null, abortReason: null },
+            {
+              instance: INSTANCE,
+              node: NODE,
+              polls,
+              timeoutS: null,
+              waitStartedAt: null,
+              lastState: null,
+              abortReason: null,
+            },
             nodeView({ provision_state: provision, target_provision_state: target, instance_uuid: instance }),
           );
-          expect(verdict === 'active').toBe(provision === 'active');
-          if (provision !== 'active' && instance !== INSTANCE) expect(verdict).toBe('gone');
+          expect(verdict === 'active').toBe(provision === 'active' && instance === INSTANCE);
+          // Another instance (or none) on the node: ours is gone, `active` or not.
+          if (instance !== INSTANCE) expect(verdict).toBe('gone');
         },
       ),
     );

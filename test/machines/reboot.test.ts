@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { rebootMachine } from '../../src/machines/reboot.js';
 import { INSTANCE, NODE, fail, nodeView, ok, power } from './fixtures.js';
 import type { Script } from './script.js';
+
+const UPDATED_AT = '2026-12-03T10:00:00.123456+00:00';
 import { run } from './script.js';
 
 function script(over: Script = {}): Script {
   return {
-    lookupNode: ok(nodeView()),
+    lookupNode: ok(nodeView({ updated_at: UPDATED_AT })),
     setPowerState: (call) => ok(call.input),
     observeNode: [power('power on', 'power on'), power('power on', null)],
     ...over,
@@ -22,7 +24,8 @@ describe('reboot machine', () => {
       'waitReboot:observeNode',
       'waitReboot:observeNode',
     ]);
-    expect(r.trace[1]?.call.input).toEqual({ node: NODE, target: 'reboot', soft: true });
+    // The lookup's updated_at goes with the request: a resumed run tells by it whether Ironic took it.
+    expect(r.trace[1]?.call.input).toEqual({ node: NODE, target: 'reboot', soft: true, since: UPDATED_AT });
     expect(r.output).toEqual({ status: 'succeeded', node: NODE, warnings: [] });
   });
 
@@ -37,8 +40,8 @@ describe('reboot machine', () => {
       }),
     );
     expect(r.trace.filter((t) => t.call.src === 'setPowerState').map((t) => t.call.input)).toEqual([
-      { node: NODE, target: 'reboot', soft: true },
-      { node: NODE, target: 'reboot', soft: false },
+      { node: NODE, target: 'reboot', soft: true, since: UPDATED_AT },
+      { node: NODE, target: 'reboot', soft: false, since: UPDATED_AT },
     ]);
     expect(r.output.status).toBe('succeeded');
     expect(r.output.warnings.join()).toMatch(/soft reboot not supported/);
@@ -62,7 +65,7 @@ describe('reboot machine', () => {
   it('fails with POWER_TIMEOUT when the change never settles', () => {
     const r = run(
       rebootMachine,
-      { instance: INSTANCE, soft: false, maxPolls: 3 },
+      { instance: INSTANCE, soft: false, timeoutS: 2 },
       script({ observeNode: power('power on', 'power on') }),
     );
     expect(r.output.error?.code).toBe('POWER_TIMEOUT');

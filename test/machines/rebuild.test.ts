@@ -5,7 +5,7 @@ import { FLAVOR, FULL_NODE, IMAGE, INSTANCE, NODE, fail, nodeView, observed, ok 
 import type { Script } from './script.js';
 import { run } from './script.js';
 
-const input = { instance: INSTANCE, image: IMAGE, flavor: FLAVOR, preserveEphemeral: true, maxPolls: 5 };
+const input = { instance: INSTANCE, image: IMAGE, flavor: FLAVOR, preserveEphemeral: true, timeoutS: 4 };
 
 function script(over: Script = {}): Script {
   return {

@@ -5,7 +5,7 @@ import type { Script } from './script.js';
 import { run } from './script.js';
 
 const VIFS = ['vif-a', 'vif-b'];
-const input = { instance: INSTANCE, vifs: VIFS, maxPolls: 5 };
+const input = { instance: INSTANCE, vifs: VIFS, timeoutS: 4 };
 
 function script(over: Script = {}): Script {
   return {
@@ -75,21 +75,56 @@ describe('teardown machine', () => {
   });
 
   it('fails naming the last state when the poll budget runs out (seed: _unprovision)', () => {
-    const r = run(teardownMachine, { ...input, maxPolls: 3 }, script({ observeNode: observed('deleting') }));
+    const r = run(teardownMachine, { ...input, timeoutS: 2 }, script({ observeNode: observed('deleting') }));
     expect(r.srcs.filter((s) => s === 'observeNode')).toHaveLength(3);
     expect(r.output.status).toBe('failed');
     expect(r.output.error).toMatchObject({ code: 'UNPROVISION_TIMEOUT', state: 'deleting', node: NODE });
     expect(r.output.error?.message).toContain('"deleting"');
   });
 
-  it('polls 60 times by default, the seed api_max_retries (seed: _unprovision)', () => {
+  it('waits 120 s by default, the seed api_max_retries x api_retry_interval (seed: _unprovision)', () => {
+    // The driver's observations come 1 s apart: the first at 0 s, the last at 120 s.
     const r = run(
       teardownMachine,
       { instance: INSTANCE, vifs: [] },
       script({ observeNode: observed('deleting') }),
     );
-    expect(r.srcs.filter((s) => s === 'observeNode')).toHaveLength(60);
+    expect(r.srcs.filter((s) => s === 'observeNode')).toHaveLength(121);
     expect(r.output.error?.code).toBe('UNPROVISION_TIMEOUT');
+    expect(r.output.error?.message).toContain('after 120 s (121 observations)');
+  });
+
+  it('requests deleted again when Ironic drops the node into error mid-teardown, then fails with its last_error (seed: _unprovision)', () => {
+    const recovered = run(
+      teardownMachine,
+      input,
+      script({
+        observeNode: [
+          observed('deleting'),
+          observed('error', { last_error: 'conductor restarted' }),
+          observed('deleting'),
+          observed('available', { instance_uuid: null }),
+        ],
+      }),
+    );
+    expect(recovered.srcs.filter((s) => s === 'requestDeleted')).toHaveLength(2);
+    expect(recovered.output.status).toBe('succeeded');
+    expect(recovered.output.warnings.join('\n')).toContain(
+      'went to error while unprovisioning (conductor restarted)',
+    );
+
+    const stuck = run(
+      teardownMachine,
+      { ...input, timeoutS: 600 },
+      script({ observeNode: observed('error', { last_error: 'BMC unreachable' }) }),
+    );
+    expect(stuck.srcs.filter((s) => s === 'requestDeleted')).toHaveLength(4);
+    expect(stuck.output.error).toMatchObject({
+      code: 'UNPROVISION_FAILED',
+      state: 'error',
+      faultstring: 'BMC unreachable',
+    });
+    expect(stuck.output.error?.message).toContain('BMC unreachable');
   });
 
   it('is done when Ironic has released the instance or the node is gone (seed: _unprovision)', () => {

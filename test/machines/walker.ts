@@ -3,7 +3,7 @@
 // mutates it). Each complete path is handed to `visit` for the invariants.
 import type { AnyMachineSnapshot, AnyStateMachine } from 'xstate';
 import type { EffectAnswer, EffectCall, Step, TraceEntry } from '../../src/machines/drive.js';
-import { answerCall, startMachine, stateValueToString } from '../../src/machines/drive.js';
+import { answerCall, startMachine, stateValueToString, stepTime } from '../../src/machines/drive.js';
 
 export interface LabelledAnswer {
   label: string;
@@ -59,7 +59,7 @@ export function walk(
     }
     const state = stateValueToString(snapshot.value);
     for (const { label, answer } of space(call, trace, state)) {
-      const next = answerCall(machine, step, call, answer);
+      const next = answerCall(machine, step, call, answer, stepTime(trace.length));
       recurse(next, [...trace, { state, call, answer }], [...labels, `${call.src}:${label}`], spawns);
     }
   };

@@ -44,6 +44,18 @@ describe('pre-enrolled node hardware', () => {
     expect(pre.nodeIds()).toEqual(added.nodeIds());
   });
 
+  it('names pre-enrolled nodes node-0001, node-0002, ..., lists the names and resolves them', async () => {
+    const sim = await start({ nodes: 3 });
+    const list = await call(sim, 'GET', '/v1/nodes?fields=uuid,name');
+    const nodes = (list.json as { nodes: { uuid: string; name: string | null }[] }).nodes;
+    expect(nodes.map((n) => n.name)).toEqual(['node-0001', 'node-0002', 'node-0003']);
+    const byName = await call(sim, 'GET', '/v1/nodes/node-0002?fields=uuid');
+    expect((byName.json as { uuid: string }).uuid).toBe(nodes[1]!.uuid);
+    // A node a client POSTs keeps the name it was given, or none.
+    const posted = await call(sim, 'POST', '/v1/nodes', { driver: 'fake-hardware' });
+    expect((posted.json as { name: unknown }).name).toBeNull();
+  });
+
   it('keeps exactly the properties a client POSTs, as Ironic does', async () => {
     const sim = await start({ nodes: 1 });
     const sent = { cpus: 2, cpu_arch: 'aarch64' };

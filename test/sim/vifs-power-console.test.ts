@@ -7,9 +7,11 @@ afterEach(async () => {
   await sim?.close();
 });
 
+// VIF placement exists only on the port-tracking interfaces (flat, neutron); the simulator's
+// default is the standalone Ironic's noop, so these tests ask for flat.
 describe('VIFs', () => {
   it('attaches to a free port, lists, refuses a second attach with VifAlreadyAttached', async () => {
-    sim = await startSimulator();
+    sim = await startSimulator({ networkInterface: 'flat' });
     const n = sim.addNode({
       ports: [{ address: '52:54:00:00:00:01', uuid: 'aaaaaaaa-2222-3333-4444-555555555555' }],
     });
@@ -27,7 +29,7 @@ describe('VIFs', () => {
   });
 
   it('refuses a VIF when no physical port is free', async () => {
-    sim = await startSimulator();
+    sim = await startSimulator({ networkInterface: 'flat' });
     const n = sim.addNode({ ports: [{ address: '52:54:00:00:00:01', vifId: 'vif-a' }] });
     const r = await call(sim, 'POST', `/v1/nodes/${n.uuid}/vifs`, { id: 'vif-b' });
     expect(r.status).toBe(400);
@@ -35,7 +37,7 @@ describe('VIFs', () => {
   });
 
   it('prefers a portgroup over its member ports', async () => {
-    sim = await startSimulator();
+    sim = await startSimulator({ networkInterface: 'flat' });
     const n = sim.addNode({ ports: [] });
     const g = sim.addPortgroup(n.uuid, { address: '52:54:00:00:00:09', mode: 'active-backup' });
     sim.addPort(n.uuid, { address: '52:54:00:00:00:01', portgroup: g.uuid as string });
@@ -51,7 +53,7 @@ describe('VIFs', () => {
   });
 
   it('skips a portgroup without ports, like network/common.py _get_free_portgroups_and_ports', async () => {
-    sim = await startSimulator();
+    sim = await startSimulator({ networkInterface: 'flat' });
     const n = sim.addNode({ ports: [] });
     const g = sim.addPortgroup(n.uuid, { mode: 'active-backup' });
     const r = await call(sim, 'POST', `/v1/nodes/${n.uuid}/vifs`, { id: 'vif-a' });
@@ -67,7 +69,7 @@ describe('VIFs', () => {
   });
 
   it('falls back to a standalone port when the only portgroup is empty', async () => {
-    sim = await startSimulator();
+    sim = await startSimulator({ networkInterface: 'flat' });
     const n = sim.addNode({ ports: [{ address: '52:54:00:00:00:01' }] });
     sim.addPortgroup(n.uuid, { mode: 'active-backup' });
     expect((await call(sim, 'POST', `/v1/nodes/${n.uuid}/vifs`, { id: 'vif-a' })).status).toBe(204);
@@ -78,7 +80,7 @@ describe('VIFs', () => {
   });
 
   it('offers the free member ports of a portgroup whose other member already carries a VIF', async () => {
-    sim = await startSimulator();
+    sim = await startSimulator({ networkInterface: 'flat' });
     const n = sim.addNode({ ports: [] });
     const g = sim.addPortgroup(n.uuid, { mode: 'active-backup' });
     sim.addPort(n.uuid, { address: '52:54:00:00:00:01', portgroup: g.uuid as string, vifId: 'vif-a' });
@@ -96,7 +98,7 @@ describe('VIFs', () => {
   });
 
   it('detaches, and refuses to detach an unknown VIF with VifNotAttached', async () => {
-    sim = await startSimulator();
+    sim = await startSimulator({ networkInterface: 'flat' });
     const n = sim.addNode({ ports: [{ address: '52:54:00:00:00:01', vifId: 'vif-a' }] });
     expect((await call(sim, 'DELETE', `/v1/nodes/${n.uuid}/vifs/vif-a`)).status).toBe(204);
     expect(sim.node(n.uuid)?.vifs).toEqual([]);

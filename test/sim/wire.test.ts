@@ -272,6 +272,21 @@ describe('GET /v1/nodes/{node}', () => {
       'Field bogus is not a valid field.',
     );
   });
+
+  it('refuses the timestamps in fields= as Ironic 2023.1 does, though the full body carries them', async () => {
+    sim = await startSimulator();
+    sim.addNode({ name: 'n1' });
+    for (const field of ['updated_at', 'created_at']) {
+      expect(faultstring(await call(sim, 'GET', `/v1/nodes/n1?fields=uuid,${field}`))).toBe(
+        `Field ${field} is not a valid field.`,
+      );
+      expect(faultstring(await call(sim, 'GET', `/v1/nodes?fields=uuid,${field}`))).toBe(
+        `Field ${field} is not a valid field.`,
+      );
+    }
+    expect(Object.keys((await call(sim, 'GET', '/v1/nodes/n1')).json as object)).toContain('updated_at');
+    expect((await call(sim, 'GET', '/v1/nodes/n1?fields=uuid,provision_updated_at')).status).toBe(200);
+  });
 });
 
 describe('robustness', () => {

@@ -12,7 +12,7 @@ import { stateToString } from '../../src/store/replay.js';
 import { driveRun, teardownResponder } from './fixtures/drive.js';
 import { tempDb } from './fixtures/temp-db.js';
 import { makeTestMachine, testMachine } from './fixtures/test-machine.js';
-import { answerEvent, driveMachine } from '../../src/machines/drive.js';
+import { answerEvent, driveMachine, stepTime } from '../../src/machines/drive.js';
 import { lifecycles, type OpName } from '../../src/machines/index.js';
 import { INPUTS, spaceFor } from '../machines/model.js';
 
@@ -93,8 +93,8 @@ describe('machineStepper', () => {
           let fast = stepper.initialTransition(input);
           let reference = initialTransition(machine, input) as [AnyMachineSnapshot, ExecutableAction[]];
           expect(observable(fast)).toEqual(observable(reference));
-          for (const { call, answer } of run.trace) {
-            const event = answerEvent(call, answer) as EventObject;
+          for (const [i, { call, answer }] of run.trace.entries()) {
+            const event = answerEvent(call, answer, stepTime(i)) as EventObject;
             fast = stepper.transition(fast[0], event);
             reference = transition(machine, reference[0], event) as [AnyMachineSnapshot, ExecutableAction[]];
             expect(observable(fast)).toEqual(observable(reference));

@@ -5,10 +5,17 @@ import { Engine, type RunHandle, type RunResult } from '../../engine/engine.js';
 import type { NetworkVif } from '../../ironic/types.js';
 import { isNodeIdent } from '../../ironic/validate.js';
 import type { RunSecrets } from '../../machines/effect-context.js';
-import type { DeployInput, DestroyInput, PowerOffInput, RebuildInput } from '../../machines/index.js';
+import type {
+  DeployInput,
+  DestroyInput,
+  PowerOffInput,
+  PowerOnInput,
+  RebootInput,
+  RebuildInput,
+} from '../../machines/index.js';
 import {
+  durationOption,
   intOption,
-  MAX_COUNT,
   MAX_MS,
   MAX_SECONDS,
   ironicOptions,
@@ -36,7 +43,6 @@ export async function openEngine(ctx: CliContext, extra: { resume?: boolean } = 
     ironic: ironicOptions(ctx),
     logger: ctx.log,
     pollIntervalMs: intOption('--poll-interval', ctx.opts.pollInterval, 1, MAX_MS),
-    maxPolls: intOption('--max-polls', ctx.opts.maxPolls, 1, MAX_COUNT),
     resume: extra.resume ?? false,
   });
 }
@@ -256,6 +262,11 @@ export function nodeOption(value: string): string {
   );
 }
 
+/** A command's --timeout as the machine input's timeoutS (absent: the operation's default). */
+function waitTimeout(value: string | undefined): { timeoutS?: number } {
+  return value === undefined ? {} : { timeoutS: durationOption('--timeout', value) };
+}
+
 function parseVifs(ids: string[]): NetworkVif[] {
   return ids.map((id) => {
     if (!id.trim()) throw new CliError('--vif needs a port id.');
@@ -283,6 +294,10 @@ export function registerLifecycleCommands(
     .option('--user-data <file>', 'user data file (goes into the config drive, never into the log)')
     .option('--admin-password-file <file>', 'file holding the admin password (never logged)')
     .option('--hostname <name>', 'instance hostname for the config drive')
+    .option(
+      '--timeout <duration>',
+      'how long the wait may take, e.g. 90s, 30m, 2h; 0: no limit (default: no limit)',
+    )
     .action(async (o: Record<string, string | string[] | undefined>) =>
       run(async (g) => {
         const secrets: RunSecrets = {};
@@ -311,6 +326,7 @@ export function registerLifecycleCommands(
             hasUserData: secrets.userData !== undefined,
             injectedFiles: 0,
           },
+          ...waitTimeout(typeof o.timeout === 'string' ? o.timeout : undefined),
         };
         return runOne(g, (engine) => engine.deploy(input, secrets));
       }),
@@ -323,21 +339,33 @@ export function registerLifecycleCommands(
     .option('--node <node>', 'node UUID (looked up by instance otherwise)')
     .option('--vif <id>', 'Neutron port to detach (repeatable)', collect, [])
     .option('--wait-for-available', 'wait until cleaning ends and the node is available')
-    .action(async (o: { instance: string; node?: string; vif: string[]; waitForAvailable?: boolean }) =>
-      run((g) => {
-        const input: DestroyInput = {
-          instance: o.instance,
-          ...(o.node !== undefined ? { node: nodeOption(o.node) } : {}),
-          vifs: o.vif,
-          waitForAvailable: o.waitForAvailable === true,
-        };
-        // Ironic's VIFs are detached only as named: without any, teardown leaves them attached.
-        const warnings =
-          o.vif.length === 0
-            ? ['no --vif given, so no VIFs were detached (name each port of the instance with --vif)']
-            : [];
-        return runOne(g, (engine) => engine.destroy(input), warnings);
-      }),
+    .option(
+      '--timeout <duration>',
+      'how long the wait may take, e.g. 90s, 30m, 2h; 0: no limit (default: 120s)',
+    )
+    .action(
+      async (o: {
+        instance: string;
+        node?: string;
+        vif: string[];
+        waitForAvailable?: boolean;
+        timeout?: string;
+      }) =>
+        run((g) => {
+          const input: DestroyInput = {
+            instance: o.instance,
+            ...(o.node !== undefined ? { node: nodeOption(o.node) } : {}),
+            vifs: o.vif,
+            waitForAvailable: o.waitForAvailable === true,
+            ...waitTimeout(o.timeout),
+          };
+          // Ironic's VIFs are detached only as named: without any, teardown leaves them attached.
+          const warnings =
+            o.vif.length === 0
+              ? ['no --vif given, so no VIFs were detached (name each port of the instance with --vif)']
+              : [];
+          return runOne(g, (engine) => engine.destroy(input), warnings);
+        }),
     );
 
   program
@@ -348,6 +376,10 @@ export function registerLifecycleCommands(
     .option('--node <node>', 'node UUID')
     .option('--preserve-ephemeral', 'keep the ephemeral partition')
     .option('--root-gb <n>', 'root disk size in GiB', '10')
+    .option(
+      '--timeout <duration>',
+      'how long the wait may take, e.g. 90s, 30m, 2h; 0: no limit (default: no limit)',
+    )
     .action(
       async (o: {
         instance: string;
@@ -355,6 +387,7 @@ export function registerLifecycleCommands(
         node?: string;
         preserveEphemeral?: boolean;
         rootGb: string;
+        timeout?: string;
       }) =>
         run((g) => {
           const input: RebuildInput = {
@@ -369,6 +402,7 @@ export function registerLifecycleCommands(
               swapMb: 0,
             },
             preserveEphemeral: o.preserveEphemeral === true,
+            ...waitTimeout(o.timeout),
           };
           return runOne(g, (engine) => engine.rebuild(input));
         }),
@@ -379,8 +413,15 @@ export function registerLifecycleCommands(
     .description('reboot an instance; --soft falls back to hard when Ironic refuses soft')
     .requiredOption('--instance <uuid>', 'instance UUID')
     .option('--soft', 'soft reboot first')
-    .action(async (o: { instance: string; soft?: boolean }) =>
-      run((g) => runOne(g, (engine) => engine.reboot({ instance: o.instance, soft: o.soft === true }))),
+    .option(
+      '--timeout <duration>',
+      'how long the wait may take, e.g. 90s, 30m, 2h; 0: no limit (default: no limit)',
+    )
+    .action(async (o: { instance: string; soft?: boolean; timeout?: string }) =>
+      run((g) => {
+        const input: RebootInput = { instance: o.instance, soft: o.soft === true, ...waitTimeout(o.timeout) };
+        return runOne(g, (engine) => engine.reboot(input));
+      }),
     );
 
   program
@@ -388,10 +429,15 @@ export function registerLifecycleCommands(
     .description('power an instance off; with --soft-timeout, soft first then hard')
     .requiredOption('--instance <uuid>', 'instance UUID')
     .option('--soft-timeout <s>', 'seconds to wait for a soft power off before a hard one')
-    .action(async (o: { instance: string; softTimeout?: string }) =>
+    .option(
+      '--timeout <duration>',
+      'how long the wait may take, e.g. 90s, 30m, 2h; 0: no limit (default: no limit)',
+    )
+    .action(async (o: { instance: string; softTimeout?: string; timeout?: string }) =>
       run((g) => {
         const input: PowerOffInput = {
           instance: o.instance,
+          ...waitTimeout(o.timeout),
           ...(o.softTimeout !== undefined
             ? { softTimeoutSeconds: intOption('--soft-timeout', o.softTimeout, 1, MAX_SECONDS) }
             : {}),
@@ -404,8 +450,15 @@ export function registerLifecycleCommands(
     .command('power-on')
     .description('power an instance on and wait until it is on')
     .requiredOption('--instance <uuid>', 'instance UUID')
-    .action(async (o: { instance: string }) =>
-      run((g) => runOne(g, (engine) => engine.powerOn({ instance: o.instance }))),
+    .option(
+      '--timeout <duration>',
+      'how long the wait may take, e.g. 90s, 30m, 2h; 0: no limit (default: no limit)',
+    )
+    .action(async (o: { instance: string; timeout?: string }) =>
+      run((g) => {
+        const input: PowerOnInput = { instance: o.instance, ...waitTimeout(o.timeout) };
+        return runOne(g, (engine) => engine.powerOn(input));
+      }),
     );
 
   program

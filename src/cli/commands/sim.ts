@@ -17,6 +17,11 @@ export function registerSimCommand(
     .option('--deploy-seconds <s>', 'time a deploy holds the node', '2')
     .option('--clean-seconds <s>', 'time cleaning holds the node', '5')
     .option('--automated-clean <on|off>', 'clean after tear down', 'on')
+    .option(
+      '--network-interface <name>',
+      'network interface of the nodes: noop accepts and forgets VIFs (as scripts/ironic-standalone.sh); flat and neutron track them on ports',
+      'noop',
+    )
     .option('--seed <n>', 'seed for generated ids and faults', '1')
     .action(async (o: Record<string, string>) =>
       run(async (g) => {
@@ -24,6 +29,11 @@ export function registerSimCommand(
         const auto = o.automatedClean;
         if (auto !== 'on' && auto !== 'off')
           throw new CliError(`--automated-clean must be on or off, got ${JSON.stringify(auto)}.`);
+        const network = o.networkInterface;
+        if (network !== 'noop' && network !== 'flat' && network !== 'neutron')
+          throw new CliError(
+            `--network-interface must be noop, flat or neutron, got ${JSON.stringify(network)}.`,
+          );
         const seconds = (name: string, v: string | undefined): number => {
           // Decimal seconds only (no 0x2, no 1e1), at most what a timer can wait.
           const n = /^\d+(\.\d+)?$/.test(String(v).trim()) ? Number(v) : Number.NaN;
@@ -39,11 +49,13 @@ export function registerSimCommand(
           deployMs: seconds('--deploy-seconds', o.deploySeconds),
           cleanMs: seconds('--clean-seconds', o.cleanSeconds),
           automatedClean: auto === 'on',
+          networkInterface: network,
           seed: intOption('--seed', String(o.seed), 0, 4_294_967_295),
         });
-        ctx.out.result(`Ironic simulator listening on ${sim.url} (${o.nodes} nodes); Ctrl-C to stop`, {
-          url: sim.url,
-        });
+        ctx.out.result(
+          `Ironic simulator listening on ${sim.url} (${o.nodes} nodes, network interface ${network}); Ctrl-C to stop`,
+          { url: sim.url, networkInterface: network },
+        );
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);

@@ -5,15 +5,17 @@
 #       exits 0 when /usr/bin/python3 can import ironic (nothing is installed or started).
 #   ironic-standalone.sh install
 #       apt-installs python3-ironic when /usr/bin/python3 cannot import it (needs root).
-#   ironic-standalone.sh start [--deploy-delay S] [--power-delay S] [--boot-delay S] [--dir DIR]
-#                              [--neutron-url URL]
+#   ironic-standalone.sh start [--port P] [--deploy-delay S] [--power-delay S] [--boot-delay S]
+#                              [--dir DIR] [--neutron-url URL]
 #       installs if missing, writes config + SQLite schema into DIR (default: a new mktemp -d),
-#       starts API + conductor as ONE process on a free 127.0.0.1 port, waits until it answers,
-#       and prints KEY=VALUE lines: IRONIC_URL, IRONIC_DIR, IRONIC_PID, IRONIC_LOG.
+#       starts API + conductor as ONE process on 127.0.0.1 port P (default: a free port; a P
+#       already in use is refused), waits until it answers, and prints KEY=VALUE lines:
+#       IRONIC_URL, IRONIC_DIR, IRONIC_PID, IRONIC_LOG.
 #   ironic-standalone.sh stop DIR | stop --dir DIR
 #       ends exactly the process recorded in DIR/ironic.pid, waits for it, removes DIR.
 #
-# Nothing outside DIR is changed, apart from the apt install. Recipe: shared/ironic/STANDALONE.md.
+# Nothing outside DIR is changed, apart from the apt install. The real-Ironic suite starts and stops
+# it in test/ironic-real/global-setup.ts; README.md ("Against a real Ironic") says how CI runs it.
 set -euo pipefail
 
 # Debian's interpreter: a pyenv python3 earlier on PATH cannot see dist-packages.
@@ -55,6 +57,23 @@ s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])
 s.close()'
+}
+
+# Whether nothing listens on 127.0.0.1:$1 (a bind that succeeds is released at once).
+port_free() {
+  "$PY" -c 'import socket, sys
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+finally:
+    s.close()' "$1"
+}
+
+check_port() {
+  [[ "$2" =~ ^[0-9]{1,5}$ ]] && [ $((10#$2)) -ge 1 ] && [ $((10#$2)) -le 65535 ] ||
+    die "$1 expects a TCP port from 1 to 65535, got '$2'"
 }
 
 # Seconds must be whole: the fake drivers parse their delays with int().
@@ -119,9 +138,10 @@ EOF
 }
 
 cmd_start() {
-  local deploy_delay=0 power_delay=0 boot_delay=0 dir="" neutron_url=http://127.0.0.1:9
+  local deploy_delay=0 power_delay=0 boot_delay=0 dir="" neutron_url=http://127.0.0.1:9 port=""
   while [ $# -gt 0 ]; do
     case $1 in
+      --port) check_port "$1" "${2-}"; port=$((10#$2)); shift 2 ;;
       --deploy-delay) check_seconds "$1" "${2-}"; deploy_delay=$2; shift 2 ;;
       --power-delay) check_seconds "$1" "${2-}"; power_delay=$2; shift 2 ;;
       --boot-delay) check_seconds "$1" "${2-}"; boot_delay=$2; shift 2 ;;
@@ -133,6 +153,11 @@ cmd_start() {
 
   cmd_install
   local t0=$SECONDS
+  # Checked before anything is written: on a port another server holds, the wait below would
+  # take that server's answer for Ironic's.
+  if [ -n "$port" ] && ! port_free "$port"; then
+    die "port $port on 127.0.0.1 is in use"
+  fi
 
   if [ -z "$dir" ]; then
     dir=$(mktemp -d "${TMPDIR:-/tmp}/ironic-standalone.XXXXXX")
@@ -143,8 +168,8 @@ cmd_start() {
   dir=$(cd "$dir" && pwd)
   mkdir -p "$dir/locks"
 
-  local port log=$dir/ironic.log
-  port=$(free_port)
+  local log=$dir/ironic.log
+  [ -n "$port" ] || port=$(free_port)
   write_config "$dir" "$port" "$deploy_delay" "$power_delay" "$boot_delay" "$neutron_url"
 
   "$PY" -c 'import sys
@@ -227,7 +252,7 @@ case ${1-} in
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
   *)
-    echo "usage: $0 check | install | start [--deploy-delay S] [--power-delay S] [--boot-delay S] [--dir DIR] [--neutron-url URL] | stop DIR" >&2
+    echo "usage: $0 check | install | start [--port P] [--deploy-delay S] [--power-delay S] [--boot-delay S] [--dir DIR] [--neutron-url URL] | stop DIR" >&2
     exit 2
     ;;
 esac

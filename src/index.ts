@@ -8,7 +8,7 @@ export * from './ironic/deploy-patch.js';
 export * from './ironic/configdrive.js';
 export * from './ironic/network-metadata.js';
 export * from './ironic/resources.js';
-export { isUuid } from './ironic/validate.js';
+export { isNodeIdent, isUuid } from './ironic/validate.js';
 export * from './inventory/inventory.js';
 export * from './inventory/hash-ring.js';
 export * from './inventory/ownership.js';
@@ -34,6 +34,7 @@ export type {
   MachineError,
 } from './machines/index.js';
 export type { FilteringHooks, RunSecrets } from './machines/effect-context.js';
+export type { ConfigDrivePlan } from './machines/effect-types.js';
 export { EventStore } from './store/event-store.js';
 export { replayRun } from './store/replay.js';
 export type { StoredEvent, RunRow, RunFilters, RunStatus } from './store/types.js';

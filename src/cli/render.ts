@@ -1,6 +1,7 @@
 // Text renderings for people; `--json` prints the same data as JSON instead.
-import type { RunRow } from '../store/types.js';
+import type { JsonObject, RunRow } from '../store/types.js';
 import type { Timeline, TimelineEffect } from '../engine/timeline.js';
+import { oneLine } from './output.js';
 
 function clock(iso: string): string {
   return iso.slice(11, 23);
@@ -13,9 +14,10 @@ function dur(ms: number | null): string {
   return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
 }
 
+/** Runs, newest first: STARTED is the time they are sorted by (--json also has updatedAt). */
 export function renderRuns(rows: RunRow[]): string {
   if (rows.length === 0) return 'no runs';
-  const head = ['RUN', 'OP', 'STATUS', 'STATE', 'INSTANCE', 'NODE', 'UPDATED'];
+  const head = ['RUN', 'OP', 'STATUS', 'STATE', 'INSTANCE', 'NODE', 'NODE NAME', 'STARTED'];
   const lines = rows.map((r) => [
     r.id,
     r.op,
@@ -23,7 +25,8 @@ export function renderRuns(rows: RunRow[]): string {
     r.state ?? '-',
     r.instanceUuid ?? '-',
     r.nodeUuid ?? '-',
-    r.updatedAt.replace('T', ' ').slice(0, 19),
+    r.nodeName ?? '-',
+    r.createdAt.replace('T', ' ').slice(0, 19),
   ]);
   return table([head, ...lines]);
 }
@@ -57,6 +60,19 @@ function groupEffects(effects: TimelineEffect[]): TimelineEffect[][] {
   return groups;
 }
 
+function lastErrorOf(e: TimelineEffect): string {
+  return e.lastError ? `  last_error: ${oneLine(e.lastError)}` : '';
+}
+
+/**
+ * Ironic's last_error for a failure line, unless the error's message already quotes it (a deploy
+ * that saw `deploy failed` says it in its own words).
+ */
+export function ironicWords(error: JsonObject | null, lastError: string | null): string | null {
+  if (!lastError) return null;
+  return String(error?.message ?? '').includes(lastError) ? null : oneLine(lastError);
+}
+
 function sumMs(effects: TimelineEffect[]): number {
   return effects.reduce((n, e) => n + (e.ms ?? 0), 0);
 }
@@ -66,7 +82,7 @@ export function renderTimeline(t: Timeline): string {
   const out: string[] = [];
   out.push(`run ${r.id}  ${r.op}  ${r.status.toUpperCase()}`);
   out.push(
-    `  instance ${r.instanceUuid ?? '-'}  node ${r.nodeUuid ?? '-'}  machine ${r.machine} v${r.machineVersion}`,
+    `  instance ${r.instanceUuid ?? '-'}  node ${r.nodeUuid ?? '-'}${r.nodeName ? ` (${r.nodeName})` : ''}  machine ${r.machine} v${r.machineVersion}`,
   );
   out.push(
     `  started ${r.createdAt}  updated ${r.updatedAt}  ${t.events} events, ${t.requests} Ironic requests, ${t.retries} retries`,
@@ -81,7 +97,7 @@ export function renderTimeline(t: Timeline): string {
         const states = [...new Set(group.map((g) => g.observed).filter((o): o is string => o !== null))];
         const seen = states.length ? `  saw ${states.join(' -> ')}` : '';
         out.push(
-          `              effect ${e.src.padEnd(26)} ${group.length} times over ${dur(sumMs(group))}${seen}`,
+          `              effect ${e.src.padEnd(26)} ${group.length} times over ${dur(sumMs(group))}${seen}${lastErrorOf(last)}`,
         );
         continue;
       }
@@ -90,7 +106,9 @@ export function renderTimeline(t: Timeline): string {
       const times =
         e.observations > 0 ? `  ${e.observations} observation${e.observations === 1 ? '' : 's'}` : '';
       const seen = e.observed ? `${times}  saw ${e.observed}` : times;
-      out.push(`              effect ${e.src.padEnd(26)} ${outcome} ${dur(e.ms)}${seen}${err}`);
+      out.push(
+        `              effect ${e.src.padEnd(26)} ${outcome} ${dur(e.ms)}${seen}${lastErrorOf(e)}${err}`,
+      );
       for (const q of e.requests) {
         const status = q.status === null ? (q.errorCode ?? 'no answer') : String(q.status);
         const retry = q.willRetry ? '  -> retry' : '';
@@ -107,8 +125,9 @@ export function renderTimeline(t: Timeline): string {
   if (t.failure) {
     out.push('');
     const e = t.failure.error;
+    const words = ironicWords(e, t.failure.ironicLastError);
     out.push(
-      `FAILED in ${t.failure.state ?? '?'}${t.failure.ironicState ? ` (Ironic: ${t.failure.ironicState})` : ''}: ${e ? `${String(e.message ?? '')} (${String(e.code ?? '')})` : 'no error recorded'}`,
+      `FAILED in ${t.failure.state ?? '?'}${t.failure.ironicState ? ` (Ironic: ${t.failure.ironicState})` : ''}: ${e ? `${String(e.message ?? '')} (${String(e.code ?? '')})` : 'no error recorded'}${words ? `; Ironic last_error: ${words}` : ''}`,
     );
   }
   return out.join('\n');

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { IronicClient, type IronicClientOptions } from '../ironic/client.js';
+import { isUuid } from '../ironic/validate.js';
 import type { HttpAttempt, IronicApi } from '../ironic/types.js';
 import { effects as defaultEffects } from '../machines/effects.js';
 import type { EffectContext, EffectImpl, FilteringHooks, RunSecrets } from '../machines/effect-context.js';
@@ -311,7 +312,7 @@ export class Engine {
     }
     // The node the machine works on, which a teardown may have found by instance after a wrong
     // hint: that is the node to lock, not the one the run row was created with.
-    const node = nodeOfContext(replay?.snapshot) ?? row.nodeUuid;
+    const node = nodeOfContext(replay?.snapshot) ?? row.nodeUuid ?? row.nodeName;
     const run = this.newRun(row.id, lifecycle.op, row.instanceUuid, node);
     this.recorder.track(row.id, row.lastSeq);
     const begin = replay ? () => run.resume(replay.snapshot, replay.pendingEffects) : () => run.begin(input);
@@ -429,7 +430,9 @@ export class Engine {
         id,
         op,
         instanceUuid: instance,
-        nodeUuid: node,
+        // A name is kept as the name; the UUID follows once Ironic names the node (Run).
+        nodeUuid: node !== null && isUuid(node) ? node : null,
+        nodeName: node !== null && !isUuid(node) ? node : null,
         machine: lifecycle.machine.id,
         machineVersion: lifecycle.version,
         input: withDefaults,

@@ -5,7 +5,7 @@ import {
   MAX_USER_DATA_ENCODED,
   userDataTooLargeMessage,
 } from '../ironic/configdrive.js';
-import { isUuid } from '../ironic/validate.js';
+import { isNodeIdent, isUuid } from '../ironic/validate.js';
 import type { RunSecrets } from '../machines/effect-context.js';
 import { redact } from '../store/redact.js';
 import type { JsonObject } from '../store/types.js';
@@ -24,11 +24,8 @@ export function assertRunInput(op: string, input: JsonObject): void {
       instance: input.instance,
     });
   }
-  if (
-    node !== undefined &&
-    node !== null &&
-    (typeof node !== 'string' || node.trim() === '' || /[/?#\s]/.test(node))
-  ) {
+  // Refused here rather than by the client: a name Ironic cannot hold would start a run that fails.
+  if (node !== undefined && node !== null && !isNodeIdent(node)) {
     fail(`node must be a UUID or a node name, got ${JSON.stringify(node)}.`);
   }
   if (input.vifs !== undefined && !Array.isArray(input.vifs)) fail('vifs must be a list.');

@@ -12,6 +12,7 @@ import type { JsonObject, NewEvent, RunStatus } from '../store/types.js';
 import type { Recorder } from './recorder.js';
 import { stoppedOf } from '../machines/drive.js';
 import { toEffectErrorJson } from '../machines/effect-error.js';
+import { isUuid } from '../ironic/validate.js';
 
 export interface EffectCall {
   runId: string;
@@ -58,11 +59,16 @@ export interface RunResult {
   requests: number;
 }
 
+/**
+ * One record per state a run enters, in order: `transition` for each state it moves to (the
+ * first one included, or the state a resumed run continues from), `finished` for its final state.
+ */
 export interface RunProgress {
   runId: string;
-  kind: 'transition' | 'effect' | 'finished';
+  kind: 'transition' | 'finished';
   state: string;
   at: string;
+  /** The effect the state started (the first, should it start several), if any. */
   effect?: string;
 }
 
@@ -124,6 +130,8 @@ export class Run {
   private readonly early: Array<EventObject & Record<string, unknown>> = [];
   private readonly onNodeLearned: ((node: string) => void) | undefined;
   private resumed = false;
+  /** The node's UUID from the first node Ironic returned to an effect (a deploy may name it). */
+  private ironicNode: string | null = null;
 
   constructor(
     spec: RunSpec,
@@ -197,6 +205,7 @@ export class Run {
       await this.finish(snapshot);
       return;
     }
+    this.emitState(spawns);
     for (const s of spawns) this.launch(s, true);
   }
 
@@ -311,7 +320,6 @@ export class Run {
     if (this.stopped || this.draining) return;
     const ac = new AbortController();
     this.inFlight.set(spawn.actorId, ac);
-    this.emit({ kind: 'effect', effect: spawn.src });
     const started = performance.now();
     this.runEffect({
       runId: this.id,
@@ -350,12 +358,14 @@ export class Run {
     if (outcome.ok) {
       const output = toJson(outcome.output);
       event = { type: `xstate.done.actor.${spawn.actorId}`, output };
-      events.push({
-        kind: 'effect.succeeded',
-        type: spawn.src,
-        // The output is recorded once, in the machine event it becomes (next in this batch).
-        data: { actorId: spawn.actorId, ms: roundMs },
-      });
+      // The output is recorded once, in the machine event it becomes (next in this batch).
+      const data: JsonObject = { actorId: spawn.actorId, ms: roundMs };
+      const uuid = this.ironicNode === null ? nodeUuidOf(output) : null;
+      if (uuid !== null) {
+        this.ironicNode = uuid;
+        data.nodeUuid = uuid;
+      }
+      events.push({ kind: 'effect.succeeded', type: spawn.src, data });
     } else {
       const error = toEffectErrorJson(outcome.error) as unknown as JsonObject;
       event = { type: `xstate.error.actor.${spawn.actorId}`, error };
@@ -398,11 +408,12 @@ export class Run {
     await this.recorder.append(this.id, ending ? [...events, ending.event] : events);
     this.snapshot = next;
     this.currentState = to;
-    if (from !== to) this.emit({ kind: 'transition' });
+    // The final state is reported once, by conclude(), as `finished`.
     if (ending) {
       this.conclude(ending.result);
       return;
     }
+    if (from !== to) this.emitState(spawns);
     for (const s of spawns) this.launch(s);
   }
 
@@ -418,7 +429,7 @@ export class Run {
     const output = asObject(toJson(snapshot.output ?? {}));
     const status: RunResult['status'] = output.status === 'succeeded' ? 'succeeded' : 'failed';
     const error = output.error && typeof output.error === 'object' ? (output.error as JsonObject) : null;
-    const node = typeof output.node === 'string' ? output.node : this.node;
+    const node = this.byUuid(typeof output.node === 'string' ? output.node : this.node);
     const warnings = Array.isArray(output.warnings) ? output.warnings.map(String) : [];
     return {
       event: {
@@ -438,6 +449,11 @@ export class Run {
         requests: this.requestCount,
       },
     };
+  }
+
+  /** A node given by name is reported by the UUID Ironic gave for it, once known. */
+  private byUuid(node: string | null): string | null {
+    return node !== null && !isUuid(node) ? (this.ironicNode ?? node) : node;
   }
 
   private conclude(result: RunResult): void {
@@ -492,13 +508,19 @@ export class Run {
       op: this.op,
       status,
       instance: this.instance,
-      node: this.node,
+      node: this.byUuid(this.node),
       error,
       failedIn,
       warnings: [],
       output: null,
       requests: this.requestCount,
     });
+  }
+
+  /** The state just entered, with the effect it starts. */
+  private emitState(spawns: Spawn[]): void {
+    const effect = spawns[0]?.src;
+    this.emit(effect === undefined ? { kind: 'transition' } : { kind: 'transition', effect });
   }
 
   private emit(p: Omit<RunProgress, 'runId' | 'at' | 'state'>): void {
@@ -530,6 +552,13 @@ function toJson(value: unknown): JsonObject[keyof JsonObject] {
 function errorIn(snapshot: AnyMachineSnapshot | null): boolean {
   const error = (snapshot?.context as { error?: unknown } | undefined)?.error;
   return error !== null && error !== undefined;
+}
+
+/** The UUID of an Ironic node (a Node or NodeView an effect returned), or null for anything else. */
+function nodeUuidOf(value: unknown): string | null {
+  if (!value || typeof value !== 'object' || !('provision_state' in value)) return null;
+  const uuid = (value as { uuid?: unknown }).uuid;
+  return isUuid(uuid) ? uuid : null;
 }
 
 function asObject(value: unknown): JsonObject {

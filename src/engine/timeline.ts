@@ -28,6 +28,8 @@ export interface TimelineEffect {
   observed: string | null;
   /** Reports a long-lived effect sent the machine (one per watcher tick for observeNode). */
   observations: number;
+  /** Ironic's `last_error` in the last node this effect saw, when it held one. */
+  lastError: string | null;
   requests: TimelineRequest[];
 }
 
@@ -55,9 +57,15 @@ export interface Timeline {
   retries: number;
   /**
    * The error the run ended with; `state`: the machine state it happened in; `ironicState`: the
-   * Ironic state the error reports (a wait that saw `clean failed`), if any.
+   * Ironic state the error reports (a wait that saw `clean failed`), if any; `ironicLastError`:
+   * Ironic's `last_error` in the last node the run saw before it ended, if it held one.
    */
-  failure: { state: string | null; ironicState: string | null; error: JsonObject | null } | null;
+  failure: {
+    state: string | null;
+    ironicState: string | null;
+    ironicLastError: string | null;
+    error: JsonObject | null;
+  } | null;
   events: number;
 }
 
@@ -75,6 +83,14 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
   let retries = 0;
   let failure: Timeline['failure'] = null;
   let lastState: string | null = null;
+  /** Ironic's last_error as the last node the run saw reported it (null clears it). */
+  let lastError: string | null = null;
+  const sawNode = (eff: TimelineEffect | undefined, node: unknown): void => {
+    if (!node || typeof node !== 'object' || !('last_error' in node)) return;
+    const reported = (node as { last_error: unknown }).last_error;
+    lastError = typeof reported === 'string' && reported !== '' ? reported : null;
+    if (eff) eff.lastError = lastError;
+  };
 
   for (const e of events) {
     switch (e.kind) {
@@ -106,6 +122,7 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
           error: null,
           observed: null,
           observations: 0,
+          lastError: null,
           requests: [],
         };
         effects.set(actorId, eff);
@@ -136,11 +153,13 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
               eff.observed = eff.observed === null ? seen : `${eff.observed} -> ${seen}`;
             if (seen !== null) lastSeen.set(eff, seen);
           }
+          sawNode(eff, event?.node);
           break;
         }
         const done = /^xstate\.done\.actor\.(.+)$/.exec(e.type ?? '');
         const eff = done ? effects.get(done[1]!) : undefined;
         if (eff) eff.observed = observedState(event?.output);
+        if (done) sawNode(eff, event?.output);
         break;
       }
       case 'http': {
@@ -177,7 +196,7 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
           const lastBefore = [...states].reverse().find((s) => s.state !== 'failed');
           const state = typeof e.data.failedIn === 'string' ? e.data.failedIn : (lastBefore?.state ?? null);
           const ironicState = error && typeof error.state === 'string' ? error.state : null;
-          failure = { state, ironicState, error };
+          failure = { state, ironicState, ironicLastError: lastError, error };
         }
         break;
       }

@@ -313,6 +313,13 @@ export class IronicTransport {
       return new IronicAbortedError(`${spec.method} ${spec.path}: aborted by the caller`, facts);
     }
     const code = errorCodeOf(raw);
+    if (isTlsVerificationFailure(raw)) {
+      // Node's code alone does not say what to do about it.
+      return new IronicNetworkError(
+        `${spec.method} ${spec.path}: Ironic's TLS certificate cannot be verified (${code}); trust the CA that signed it with --ca-file PATH (tls.caFile), or skip verification with --insecure (tls.insecure)`,
+        { ...facts, cause: raw },
+      );
+    }
     return new IronicNetworkError(`${spec.method} ${spec.path}: connection to Ironic failed (${code})`, {
       ...facts,
       cause: raw,

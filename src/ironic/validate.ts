@@ -6,8 +6,11 @@ import type { PatchOp } from './types.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Ironic node names: RFC 3986 unreserved characters (what Ironic's name validation allows). */
-const NODE_NAME_RE = /^[A-Za-z0-9._~-]+$/;
+/**
+ * Ironic node names: RFC 3986 unreserved characters, at most 255 of them (Ironic's
+ * is_valid_logical_name, which API versions from 1.10 apply to node names).
+ */
+const NODE_NAME_RE = /^[A-Za-z0-9._~-]{1,255}$/;
 
 export function isUuid(value: unknown): value is string {
   return typeof value === 'string' && UUID_RE.test(value);
@@ -19,12 +22,17 @@ export function assertUuid(value: unknown, what: string): asserts value is strin
   }
 }
 
+/** A node UUID, or a name Ironic would accept for a node. */
+export function isNodeIdent(value: unknown): boolean {
+  return typeof value === 'string' && (isUuid(value) || NODE_NAME_RE.test(value));
+}
+
 /** A node may be named by UUID or by its (URL-safe) name. */
 export function assertNodeIdent(value: unknown): asserts value is string {
   if (typeof value !== 'string' || value.length === 0) {
     throw new IronicInvalidInputError(`node id must be a non-empty string, got ${describe(value)}`);
   }
-  if (!isUuid(value) && !NODE_NAME_RE.test(value)) {
+  if (!isNodeIdent(value)) {
     throw new IronicInvalidInputError(
       `node id ${JSON.stringify(value)} is neither a UUID nor a valid node name`,
     );

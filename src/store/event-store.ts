@@ -96,7 +96,10 @@ export interface WriteResult {
   seqs: number[];
 }
 
-type RunHead = Pick<RunRecord, 'no' | 'last_seq' | 'last_id' | 'state' | 'status' | 'error' | 'node_uuid'>;
+type RunHead = Pick<
+  RunRecord,
+  'no' | 'last_seq' | 'last_id' | 'state' | 'status' | 'error' | 'node_uuid' | 'node_name'
+>;
 
 const EVENT_COLUMNS = [
   'id',
@@ -130,6 +133,7 @@ interface RunRecord {
   op: string;
   instance_uuid: string | null;
   node_uuid: string | null;
+  node_name: string | null;
   machine: string;
   machine_version: number;
   status: RunStatus;
@@ -155,7 +159,7 @@ interface EventRecord {
 }
 
 /** A run's last seq and update time are those of its head event (one row-id lookup). */
-const RUN_COLUMNS = `no, id, op, instance_uuid, node_uuid, machine, machine_version, status, state, created_at, error, last_id,
+const RUN_COLUMNS = `no, id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, state, created_at, error, last_id,
   (SELECT seq FROM events WHERE id = runs.last_id) AS last_seq, (SELECT at FROM events WHERE id = runs.last_id) AS updated_at`;
 
 /**
@@ -180,6 +184,7 @@ function toRun(r: RunRecord): RunRow {
     op: r.op,
     instanceUuid: r.instance_uuid,
     nodeUuid: r.node_uuid,
+    nodeName: r.node_name,
     machine: r.machine,
     machineVersion: r.machine_version,
     status: r.status,
@@ -498,7 +503,14 @@ export class EventStore {
       add('(SELECT at FROM events WHERE id = runs.last_id) < ?', liveWriter(this.db)?.since);
     } else add('status = ?', filters.status);
     add('op = ?', filters.op);
-    add('node_uuid = ?', filters.node);
+    if (filters.node !== undefined) {
+      // A node by UUID or by name; a name also finds the runs of its UUID that never saw the name
+      // (a teardown by instance), through any run that recorded both.
+      where.push(
+        '(node_uuid = ? OR node_name = ? OR node_uuid IN (SELECT node_uuid FROM runs WHERE node_name = ? AND node_uuid IS NOT NULL))',
+      );
+      args.push(filters.node, filters.node, filters.node);
+    }
     add('instance_uuid = ?', filters.instance);
     add('created_at >= ?', filters.since);
     add('created_at < ?', filters.until);
@@ -691,6 +703,7 @@ export class EventStore {
       op: run.op,
       instance_uuid: run.instanceUuid ?? null,
       node_uuid: run.nodeUuid ?? null,
+      node_name: run.nodeName ?? null,
       machine: run.machine,
       machine_version: run.machineVersion,
       status: 'running',
@@ -749,7 +762,7 @@ export class EventStore {
     }
     if (events.length === 0) return expectedSeq;
     const now = new Date().toISOString();
-    let { last_seq: seq, last_id: prev, state, status, error, node_uuid: node } = row;
+    let { last_seq: seq, last_id: prev, state, status, error, node_uuid: node, node_name: nodeName } = row;
     let id = this.txNextEventId;
     const values: Array<string | number | null> = [];
     for (const ev of events) {
@@ -776,10 +789,13 @@ export class EventStore {
         const e = data['error'];
         error = e !== null && typeof e === 'object' && !Array.isArray(e) ? JSON.stringify(e) : null;
       }
-      // A run may start before its node is known (deploy by instance); the first event that names
-      // a node (data.nodeUuid, any kind) fills the summary column, and later ones never move it.
+      // A run may start before its node is known (teardown by instance); the first event that names
+      // a node (data.nodeUuid, data.nodeName, any kind) fills the summary column, and later ones
+      // never move it.
       const n = data['nodeUuid'];
       if (node === null && typeof n === 'string' && n !== '') node = n;
+      const name = data['nodeName'];
+      if (nodeName === null && typeof name === 'string' && name !== '') nodeName = name;
       values.push(
         id,
         row.no,
@@ -800,8 +816,13 @@ export class EventStore {
     this.txNextEventId = id;
     // The head moves with every append; the indexed status and node columns are written only
     // when they change, sparing their index pages.
-    if (status !== row.status || node !== row.node_uuid || error !== row.error) {
-      this.stmt.updateRun.run(state, status, error, node, prev, row.no);
+    if (
+      status !== row.status ||
+      node !== row.node_uuid ||
+      nodeName !== row.node_name ||
+      error !== row.error
+    ) {
+      this.stmt.updateRun.run(state, status, error, node, nodeName, prev, row.no);
     } else {
       this.stmt.advanceRun.run(state, prev, row.no);
     }
@@ -813,6 +834,7 @@ export class EventStore {
       status,
       error,
       node_uuid: node,
+      node_name: nodeName,
     });
     return seq;
   }
@@ -827,14 +849,14 @@ function prepareStatements(db: Database.Database) {
     ),
     events: db.prepare(STREAM),
     runForAppend: db.prepare(
-      'SELECT no, last_id, (SELECT seq FROM events WHERE id = runs.last_id) AS last_seq, state, status, error, node_uuid FROM runs WHERE id = ?',
+      'SELECT no, last_id, (SELECT seq FROM events WHERE id = runs.last_id) AS last_seq, state, status, error, node_uuid, node_name FROM runs WHERE id = ?',
     ),
     insertRun: db.prepare(
-      'INSERT INTO runs (id, op, instance_uuid, node_uuid, machine, machine_version, status, state, created_at, error, last_id) VALUES (@id, @op, @instance_uuid, @node_uuid, @machine, @machine_version, @status, @state, @created_at, @error, @last_id)',
+      'INSERT INTO runs (id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, state, created_at, error, last_id) VALUES (@id, @op, @instance_uuid, @node_uuid, @node_name, @machine, @machine_version, @status, @state, @created_at, @error, @last_id)',
     ),
     advanceRun: db.prepare('UPDATE runs SET state = ?, last_id = ? WHERE no = ?'),
     updateRun: db.prepare(
-      'UPDATE runs SET state = ?, status = ?, error = ?, node_uuid = ?, last_id = ? WHERE no = ?',
+      'UPDATE runs SET state = ?, status = ?, error = ?, node_uuid = ?, node_name = ?, last_id = ? WHERE no = ?',
     ),
   };
 }

@@ -8,6 +8,10 @@ import { StoreSchemaOutdatedError, StoreSchemaTooNewError } from './errors.js';
 
 type Migration = (db: Database.Database) => void;
 
+const HEX = '[0-9a-f]';
+/** A canonical UUID, lower case: 8-4-4-4-12 hex digits. */
+const UUID_GLOB = [8, 4, 4, 4, 12].map((n) => HEX.repeat(n)).join('-');
+
 const MIGRATIONS: readonly Migration[] = [
   // 1: runs with their summary columns, gap-free event streams, and the writer lock row.
   (db) => {
@@ -147,6 +151,17 @@ const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN last_id INTEGER;
       UPDATE runs SET last_id = (SELECT id FROM events WHERE run_no = runs.no ORDER BY seq DESC LIMIT 1);
       DROP INDEX events_by_run;
+    `);
+  },
+  // 5: a run names its node by UUID and, when it was given one, by name: a deploy given a name
+  // stored the name as its node_uuid, so `runs --node UUID` missed it. Names stored that way move
+  // to node_name (an Ironic node name is never UUID-like).
+  (db) => {
+    db.exec(`
+      ALTER TABLE runs ADD COLUMN node_name TEXT;
+      UPDATE runs SET node_name = node_uuid, node_uuid = NULL
+        WHERE node_uuid IS NOT NULL AND lower(node_uuid) NOT GLOB '${UUID_GLOB}';
+      CREATE INDEX runs_by_node_name ON runs (node_name, created_at);
     `);
   },
 ];

@@ -61,7 +61,10 @@ export interface RunRow {
   id: string;
   op: string;
   instanceUuid: string | null;
+  /** The node's UUID, as Ironic reports it. */
   nodeUuid: string | null;
+  /** The node's name, when the run was given one. */
+  nodeName: string | null;
   machine: string;
   machineVersion: number;
   status: RunStatus;
@@ -80,6 +83,7 @@ export interface NewRun {
   op: string;
   instanceUuid?: string | null;
   nodeUuid?: string | null;
+  nodeName?: string | null;
   machine: string;
   machineVersion: number;
   input: JsonObject;
@@ -94,7 +98,7 @@ export interface RunFilters {
    */
   status?: RunStatus | 'interrupted';
   op?: string;
-  /** node UUID */
+  /** node UUID or name */
   node?: string;
   /** instance UUID */
   instance?: string;

@@ -159,6 +159,7 @@ describe('engine: 1,000 teardowns with 30 % of Ironic requests failing', () => {
           op: 'destroy',
           instanceUuid: f.instance,
           nodeUuid: f.node,
+          nodeName: null,
           machine: 'teardown',
           machineVersion: 1,
           status,

@@ -57,7 +57,7 @@ async function twoWaitingTeardowns(w: World): Promise<RunHandle[]> {
 describe('engine: a store that becomes unusable under running runs', () => {
   it('interrupts every run when the database file is deleted, sends nothing more, and starts no new run', async () => {
     // A poll every 5 s: only the store's own check can notice the deletion in time.
-    world = await makeWorld({ cleanMs: 60_000 }, { pollIntervalMs: 5000, maxPolls: 100 });
+    world = await makeWorld({ cleanMs: 60_000 }, { pollIntervalMs: 5000 });
     const w = world;
     const handles = await twoWaitingTeardowns(w);
     const deletedAt = Date.now();
@@ -84,7 +84,7 @@ describe('engine: a store that becomes unusable under running runs', () => {
   });
 
   it('interrupts every run when the database file is truncated, as STORE_CORRUPT', async () => {
-    world = await makeWorld({ cleanMs: 60_000 }, { pollIntervalMs: 20, maxPolls: 100_000 });
+    world = await makeWorld({ cleanMs: 60_000 }, { pollIntervalMs: 20 });
     const w = world;
     const handles = await twoWaitingTeardowns(w);
     // Once the checkpointer has folded the runs' first events into the file, cut it.

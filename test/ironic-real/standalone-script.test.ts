@@ -2,7 +2,8 @@
 // this suite: global-setup.ts starts one Ironic and its teardown fails if stop leaves the process
 // or its directory behind.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +12,16 @@ import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const SCRIPT = fileURLToPath(new URL('../../scripts/ironic-standalone.sh', import.meta.url));
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A port nothing listens on right now (the kernel's choice, released again). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 describe('scripts/ironic-standalone.sh', () => {
   it('stop never signals a process that is not the Ironic started with that directory', async () => {
@@ -41,5 +52,50 @@ describe('scripts/ironic-standalone.sh', () => {
       code: 1,
       stderr: expect.stringContaining('whole seconds'),
     });
+  });
+
+  it('start --port P serves Ironic on that port, and stop ends it', async () => {
+    const port = await freePort();
+    const { stdout } = await run('bash', [SCRIPT, 'start', '--port', String(port)]);
+    const dir = /^IRONIC_DIR=(.*)$/m.exec(stdout)?.[1] ?? '';
+    try {
+      expect(stdout).toMatch(new RegExp(`^IRONIC_URL=http://127\\.0\\.0\\.1:${port}$`, 'm'));
+      const res = await fetch(`http://127.0.0.1:${port}/`);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { name?: string }).name).toBe('OpenStack Ironic API');
+    } finally {
+      await run('bash', [SCRIPT, 'stop', dir]);
+    }
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('start refuses a --port that is not a port number, or one already in use', async () => {
+    for (const bad of ['abc', '0', '65536', '']) {
+      await expect(run('bash', [SCRIPT, 'start', '--port', bad])).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining('--port expects a TCP port from 1 to 65535'),
+      });
+    }
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      await expect(run('bash', [SCRIPT, 'start', '--port', String(port)])).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining(`port ${port} on 127.0.0.1 is in use`),
+      });
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('names only files that are in this repository in its header', () => {
+    const header = readFileSync(SCRIPT, 'utf8').split('\nset -euo pipefail')[0] ?? '';
+    const named = [...header.matchAll(/[\w./-]+\.(?:md|ts|sh|mjs)\b/g)].map((m) => m[0]);
+    expect(named.length).toBeGreaterThan(0);
+    // A bare name is the script's own (its usage lines); a path is from the repository root.
+    for (const file of named) {
+      expect(existsSync(join(REPO, file)) || existsSync(join(REPO, 'scripts', file)), file).toBe(true);
+    }
   });
 });

@@ -71,7 +71,9 @@ describe('schema migration', () => {
       expect(run).toMatchObject({
         status: 'running',
         state: 'unprovision.waiting',
-        nodeUuid: 'node-1',
+        // Not a UUID: version 5 keeps it as the node's name.
+        nodeUuid: null,
+        nodeName: 'node-1',
         lastSeq: 3,
         updatedAt: '2026-11-20T10:00:02.000Z',
       });
@@ -117,5 +119,31 @@ describe('schema migration', () => {
     ]);
     expect(raw.prepare("SELECT name FROM sqlite_master WHERE name = 'events_by_run'").get()).toBeUndefined();
     raw.close();
+  });
+
+  it('upgrades a version 4 file: a node name stored as the node UUID becomes the name, and runs --node finds it', () => {
+    const NODE = 'a087eaf3-00b3-49c9-8706-c4ebfb2627fd';
+    const store = EventStore.open(tmp.path);
+    const base = { machine: 'deploy', machineVersion: 1, input: {} };
+    const byName = store.createRun({ ...base, op: 'deploy', nodeUuid: 'rack1-n07' }).run.id;
+    const byUuid = store.createRun({ ...base, op: 'destroy', nodeUuid: NODE.toUpperCase() }).run.id;
+    const none = store.createRun({ ...base, op: 'reboot' }).run.id;
+    store.close();
+    // Version 4 had no node_name: the name sat in node_uuid.
+    const raw = new Database(tmp.path);
+    raw.exec('DROP INDEX runs_by_node_name; ALTER TABLE runs DROP COLUMN node_name;');
+    raw.pragma('user_version = 4');
+    raw.close();
+
+    const upgraded = EventStore.open(tmp.path);
+    try {
+      expect(upgraded.getRun(byName)).toMatchObject({ nodeUuid: null, nodeName: 'rack1-n07' });
+      expect(upgraded.getRun(byUuid)).toMatchObject({ nodeUuid: NODE.toUpperCase(), nodeName: null });
+      expect(upgraded.getRun(none)).toMatchObject({ nodeUuid: null, nodeName: null });
+      expect(upgraded.listRuns({ node: 'rack1-n07' }).map((r) => r.id)).toEqual([byName]);
+      expect(upgraded.integrityCheck()).toEqual(['ok']);
+    } finally {
+      upgraded.close();
+    }
   });
 });

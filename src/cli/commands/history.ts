@@ -15,6 +15,7 @@ import {
   exitCodeFor,
   follow,
   Interruption,
+  ironicLastError,
   openEngineInterruptibly,
   resultDoc,
 } from './lifecycle.js';
@@ -71,13 +72,13 @@ export function registerHistoryCommands(
 ): void {
   program
     .command('runs')
-    .description('list runs, newest first')
+    .description('list runs, newest first (by start time)')
     .option(
       '--status <status>',
       `one of ${STATUSES.join(', ')} (interrupted: running, but no process drives it; what resume continues)`,
     )
     .option('--op <op>', `one of ${Object.keys(OP_BY_COMMAND).join(', ')}`)
-    .option('--node <node>', 'node UUID')
+    .option('--node <node>', 'node UUID or name')
     .option('--instance <uuid>', 'instance UUID')
     .option('--limit <k>', 'at most this many', '50')
     .action(async (o: { status?: string; op?: string; node?: string; instance?: string; limit: string }) =>
@@ -188,7 +189,11 @@ export function registerHistoryCommands(
             await interruption.dispose();
           }
           const ms = Date.now() - started;
-          ctx.out.result(results.map((r) => describeResult(r, ms)).join('\n'), results.map(resultDoc));
+          const lastErrors = results.map((r) => ironicLastError(ctx.opts.db, r));
+          ctx.out.result(
+            results.map((r, i) => describeResult(r, ms, lastErrors[i])).join('\n'),
+            results.map((r, i) => resultDoc(r, lastErrors[i])),
+          );
           const codes = results.map((r) => exitCodeFor(r, interruption.signal));
           const bySignal = codes.find((c) => c > EXIT_RUN_FAILED);
           return bySignal ?? (codes.every((c) => c === EXIT_OK) ? EXIT_OK : EXIT_RUN_FAILED);

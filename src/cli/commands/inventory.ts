@@ -60,6 +60,20 @@ async function withInventory<T>(
 
 const used = (u: number, t: number): string => `${u}/${t}`;
 
+/**
+ * Retries of a read-only command against an unreachable Ironic unless --max-retries is given: a
+ * person asking what Ironic holds wants an answer or an error in seconds (about 6 s at the default
+ * interval), not the two minutes a lifecycle command keeps trying for.
+ */
+export const READ_ONLY_MAX_RETRIES = 3;
+
+/** The global options with the read-only retry budget, when --max-retries was not given. */
+function readOnly(program: Command, g: GlobalOptions): GlobalOptions {
+  return program.getOptionValueSource('maxRetries') === 'default'
+    ? { ...g, maxRetries: String(READ_ONLY_MAX_RETRIES) }
+    : g;
+}
+
 export function registerInventoryCommands(
   program: Command,
   run: (fn: (g: GlobalOptions) => Promise<number>) => Promise<void>,
@@ -71,8 +85,8 @@ export function registerInventoryCommands(
     .option('--host <name>', 'this scheduler host (default: the machine name)')
     .action(async (o: { hosts?: string; host?: string }) =>
       run(async (g) => {
-        const ctx = makeContext(g);
-        await withInventory(ctx, o, async (inv) => {
+        const ctx = makeContext(readOnly(program, g));
+        await withInventory(ctx, o, async (inv, host) => {
           await inv.refresh();
           const rows = await inv.nodes();
           const head = [
@@ -85,9 +99,9 @@ export function registerInventoryCommands(
             'OWNER',
             'CLASS',
             'ARCH',
-            'VCPUS',
-            'RAM MB',
-            'DISK GB',
+            'VCPUS USED/TOTAL',
+            'RAM MB USED/TOTAL',
+            'DISK GB USED/TOTAL',
           ];
           const lines = rows.map((r) => [
             r.node.uuid,
@@ -103,7 +117,8 @@ export function registerInventoryCommands(
             used(r.resources.memoryMbUsed, r.resources.memoryMb),
             used(r.resources.localGbUsed, r.resources.localGb),
           ]);
-          ctx.out.result(rows.length ? table([head, ...lines]) : 'no nodes', rows);
+          const legend = rows.some((r) => r.owned) ? `\n* owned by this host (${host})` : '';
+          ctx.out.result(rows.length ? `${table([head, ...lines])}${legend}` : 'no nodes', rows);
         });
         return EXIT_OK;
       }),
@@ -111,14 +126,12 @@ export function registerInventoryCommands(
 
   program
     .command('instances')
-    .description(
-      'instances Ironic holds, with their power state and size (seed: list_instance_uuids, get_info)',
-    )
+    .description('instances Ironic holds, with their node, power state, CPUs and memory')
     .option('--hosts <a,b,c>', 'live scheduler hosts (default: this host alone)')
     .option('--host <name>', 'this scheduler host (default: the machine name)')
     .action(async (o: { hosts?: string; host?: string }) =>
       run(async (g) => {
-        const ctx = makeContext(g);
+        const ctx = makeContext(readOnly(program, g));
         await withInventory(ctx, o, async (inv) => {
           const rows = await inv.instances();
           const head = [

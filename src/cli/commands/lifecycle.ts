@@ -5,6 +5,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { Engine, type RunHandle, type RunResult } from '../../engine/engine.js';
 import { MAX_USER_DATA_BYTES, userDataTooLargeMessage } from '../../ironic/configdrive.js';
 import type { NetworkVif } from '../../ironic/types.js';
+import { isNodeIdent } from '../../ironic/validate.js';
 import type { RunSecrets } from '../../machines/effect-context.js';
 import type {
   DeployInput,
@@ -26,6 +27,9 @@ import {
   type GlobalOptions,
 } from '../context.js';
 import { CliError, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, printError, Progress } from '../output.js';
+import { withReader } from '../reader.js';
+import { ironicWords } from '../render.js';
+import { buildTimeline } from '../../engine/timeline.js';
 
 /** Bounds of flavor numbers: vCPUs, and sizes in MiB or GiB (2^31-1 keeps them plain integers everywhere). */
 const MAX_VCPUS = 65_536;
@@ -45,7 +49,8 @@ export async function openEngine(ctx: CliContext, extra: { resume?: boolean } = 
   });
 }
 
-export function resultDoc(r: RunResult): Record<string, unknown> {
+/** `ironicLastError`: Ironic's last_error when a failed run ended (ironicLastError()). */
+export function resultDoc(r: RunResult, ironicLastError: string | null = null): Record<string, unknown> {
   return {
     runId: r.runId,
     status: r.status,
@@ -53,13 +58,41 @@ export function resultDoc(r: RunResult): Record<string, unknown> {
     node: r.node,
     instance: r.instance,
     error: r.error,
+    failedIn: r.failedIn,
+    ironicLastError,
     warnings: r.warnings,
     output: r.output,
     requests: r.requests,
   };
 }
 
-export function describeResult(r: RunResult, ms: number): string {
+/**
+ * Ironic's last_error in the last node a failed run saw, read from its record: the words Ironic
+ * gave for what went wrong, which the run's own error may not quote. Null for a run that did not
+ * fail, or when the record cannot be read (the result is shown without it).
+ */
+export function ironicLastError(db: string, r: RunResult): string | null {
+  if (r.status !== 'failed' || db === ':memory:') return null;
+  try {
+    return withReader(db, (store) => {
+      const row = store.getRun(r.runId);
+      return row ? (buildTimeline(row, store.readStream(row.id)).failure?.ironicLastError ?? null) : null;
+    });
+  } catch {
+    return null;
+  }
+}
+
+/** `tcp://host:port`, with an IPv6 host in brackets. */
+function consoleAddress(output: RunResult['output']): string | null {
+  const c = output?.console;
+  if (!c || typeof c !== 'object' || Array.isArray(c)) return null;
+  const { host, port } = c;
+  if (typeof host !== 'string' || typeof port !== 'number') return null;
+  return `tcp://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+export function describeResult(r: RunResult, ms: number, lastError: string | null = null): string {
   const secs = (ms / 1000).toFixed(1);
   const where = `instance ${r.instance ?? '-'}, node ${r.node ?? '-'}`;
   const lines: string[] = [];
@@ -67,8 +100,11 @@ export function describeResult(r: RunResult, ms: number): string {
   // Where it happened in the machine, and the Ironic state the error reports, when they differ.
   const ironic = e && typeof e.state === 'string' && e.state !== r.failedIn ? e.state : null;
   const state = `${r.failedIn ? ` in ${r.failedIn}` : ''}${ironic ? ` (Ironic: ${ironic})` : ''}`;
-  if (r.status === 'succeeded') lines.push(`run ${r.runId}: ${r.op} succeeded in ${secs}s (${where})`);
-  else if (r.status === 'interrupted') {
+  if (r.status === 'succeeded') {
+    lines.push(`run ${r.runId}: ${r.op} succeeded in ${secs}s (${where})`);
+    const address = consoleAddress(r.output);
+    if (address) lines.push(`  console: ${address}`);
+  } else if (r.status === 'interrupted') {
     // Still `running` in the store: resume continues it from its last recorded step.
     lines.push(
       `run ${r.runId}: ${r.op} INTERRUPTED${state} after ${secs}s (${where}); it stays resumable: ironledger resume ${r.runId}`,
@@ -77,6 +113,8 @@ export function describeResult(r: RunResult, ms: number): string {
   } else {
     lines.push(`run ${r.runId}: ${r.op} FAILED${state} after ${secs}s (${where})`);
     if (e) lines.push(`  ${String(e.code ?? 'ERROR')}: ${String(e.message ?? '')}`);
+    const words = ironicWords(e, lastError);
+    if (words) lines.push(`  Ironic last_error: ${words}`);
     lines.push(`  timeline: ironledger show ${r.runId}`);
   }
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
@@ -134,8 +172,16 @@ export class Interruption {
   }
 }
 
-/** Waits for a run with a progress line; returns the exit code. */
-export async function follow(ctx: CliContext, engine: Engine, handle: RunHandle): Promise<number> {
+/**
+ * Waits for a run with a progress line; returns the exit code. `warnings`: the command's own,
+ * added to the run's in what it prints.
+ */
+export async function follow(
+  ctx: CliContext,
+  engine: Engine,
+  handle: RunHandle,
+  warnings: string[] = [],
+): Promise<number> {
   const progress = new Progress(`${handle.op} ${handle.id.slice(0, 8)}`, ctx.opts.json);
   const stop = handle.subscribe((p) => progress.set(p.state));
   const started = Date.now();
@@ -152,9 +198,11 @@ export async function follow(ctx: CliContext, engine: Engine, handle: RunHandle)
     await interruption.dispose();
   }
   const signal = interruption.signal;
+  if (warnings.length > 0) result = { ...result, warnings: [...result.warnings, ...warnings] };
   // Interrupted by a signal: the stderr line said it all; --json still gets its document.
   if (!(signal && result.status === 'interrupted' && !ctx.opts.json)) {
-    ctx.out.result(describeResult(result, Date.now() - started), resultDoc(result));
+    const lastError = ironicLastError(ctx.opts.db, result);
+    ctx.out.result(describeResult(result, Date.now() - started, lastError), resultDoc(result, lastError));
   }
   return exitCodeFor(result, signal);
 }
@@ -185,13 +233,17 @@ export async function openEngineInterruptibly(
   return openInterruptibly(ctx, () => openEngine(ctx, extra));
 }
 
-async function runOne(globals: GlobalOptions, start: (engine: Engine) => RunHandle): Promise<number> {
+async function runOne(
+  globals: GlobalOptions,
+  start: (engine: Engine) => RunHandle,
+  warnings: string[] = [],
+): Promise<number> {
   const ctx = makeContext(globals);
   const engine = await openEngineInterruptibly(ctx);
   try {
     const handle = start(engine);
     ctx.out.info(`run ${handle.id}: ${handle.op} started`);
-    return await follow(ctx, engine, handle);
+    return await follow(ctx, engine, handle, warnings);
   } finally {
     await engine.close();
   }
@@ -229,6 +281,15 @@ export function textOption(name: string, value: unknown): string {
   return value;
 }
 
+/** `--node`: a node UUID or a name Ironic accepts, checked before any run starts. */
+export function nodeOption(value: string): string {
+  if (isNodeIdent(value)) return value;
+  const shown = value.length > 64 ? `${value.slice(0, 64)}...` : value;
+  throw new CliError(
+    `--node must be a node UUID or an Ironic node name (letters, digits and - . _ ~, at most 255), got ${JSON.stringify(shown)}.`,
+  );
+}
+
 /** A command's --timeout as the machine input's timeoutS (absent: the operation's default). */
 function waitTimeout(value: string | undefined): { timeoutS?: number } {
   return value === undefined ? {} : { timeoutS: durationOption('--timeout', value) };
@@ -247,7 +308,9 @@ export function registerLifecycleCommands(
 ): void {
   program
     .command('deploy')
-    .description('deploy an instance on a node (seed: spawn)')
+    .description(
+      'deploy an instance on a node: set its image, attach its VIFs, start filtering, then wait for active',
+    )
     .requiredOption('--node <node>', 'Ironic node UUID or name')
     .requiredOption('--instance <uuid>', 'instance UUID')
     .requiredOption('--image-source <url>', 'image URL or Glance UUID')
@@ -261,7 +324,7 @@ export function registerLifecycleCommands(
     .option('--hostname <name>', 'instance hostname for the config drive')
     .option(
       '--timeout <duration>',
-      'how long the wait may take, e.g. 90s, 30m, 2h; 0: no limit (default: none, as the seed)',
+      'how long the wait may take, e.g. 90s, 30m, 2h; 0: no limit (default: no limit)',
     )
     .action(async (o: Record<string, string | string[] | undefined>) =>
       run(async (g) => {
@@ -274,7 +337,7 @@ export function registerLifecycleCommands(
         // Everything is checked before the engine opens: bad input never starts a run.
         const input: DeployInput = {
           instance: String(o.instance),
-          node: String(o.node),
+          node: nodeOption(String(o.node)),
           vifs,
           image: { source: textOption('--image-source', o.imageSource) },
           flavor: {
@@ -299,14 +362,14 @@ export function registerLifecycleCommands(
 
   program
     .command('destroy')
-    .description('tear an instance down: detach VIFs, stop filtering, then unprovision (seed: destroy)')
+    .description('tear an instance down: detach its VIFs and stop filtering before unprovisioning the node')
     .requiredOption('--instance <uuid>', 'instance UUID')
     .option('--node <node>', 'node UUID (looked up by instance otherwise)')
     .option('--vif <id>', 'Neutron port to detach (repeatable)', collect, [])
     .option('--wait-for-available', 'wait until cleaning ends and the node is available')
     .option(
       '--timeout <duration>',
-      'how long the wait may take, e.g. 90s, 30m, 2h; 0: no limit (default: 120s, the seed unprovision budget)',
+      'how long the wait may take, e.g. 90s, 30m, 2h; 0: no limit (default: 120s)',
     )
     .action(
       async (o: {
@@ -319,18 +382,23 @@ export function registerLifecycleCommands(
         run((g) => {
           const input: DestroyInput = {
             instance: o.instance,
-            ...(o.node ? { node: o.node } : {}),
+            ...(o.node !== undefined ? { node: nodeOption(o.node) } : {}),
             vifs: o.vif,
             waitForAvailable: o.waitForAvailable === true,
             ...waitTimeout(o.timeout),
           };
-          return runOne(g, (engine) => engine.destroy(input));
+          // Ironic's VIFs are detached only as named: without any, teardown leaves them attached.
+          const warnings =
+            o.vif.length === 0
+              ? ['no --vif given, so no VIFs were detached (name each port of the instance with --vif)']
+              : [];
+          return runOne(g, (engine) => engine.destroy(input), warnings);
         }),
     );
 
   program
     .command('rebuild')
-    .description('redeploy an instance with a new image (seed: rebuild)')
+    .description('redeploy an instance on its node with a new image, and wait for active')
     .requiredOption('--instance <uuid>', 'instance UUID')
     .requiredOption('--image-source <url>', 'image URL or Glance UUID')
     .option('--node <node>', 'node UUID')
@@ -338,7 +406,7 @@ export function registerLifecycleCommands(
     .option('--root-gb <n>', 'root disk size in GiB', '10')
     .option(
       '--timeout <duration>',
-      'how long the wait may take, e.g. 90s, 30m, 2h; 0: no limit (default: none, as the seed)',
+      'how long the wait may take, e.g. 90s, 30m, 2h; 0: no limit (default: no limit)',
     )
     .action(
       async (o: {
@@ -352,7 +420,7 @@ export function registerLifecycleCommands(
         run((g) => {
           const input: RebuildInput = {
             instance: o.instance,
-            ...(o.node ? { node: o.node } : {}),
+            ...(o.node !== undefined ? { node: nodeOption(o.node) } : {}),
             image: { source: textOption('--image-source', o.imageSource) },
             flavor: {
               vcpus: 1,
@@ -370,12 +438,12 @@ export function registerLifecycleCommands(
 
   program
     .command('reboot')
-    .description('reboot an instance; --soft falls back to hard when Ironic refuses soft (seed: reboot)')
+    .description('reboot an instance; --soft falls back to hard when Ironic refuses soft')
     .requiredOption('--instance <uuid>', 'instance UUID')
     .option('--soft', 'soft reboot first')
     .option(
       '--timeout <duration>',
-      'how long the wait may take, e.g. 90s, 30m, 2h; 0: no limit (default: none, as the seed)',
+      'how long the wait may take, e.g. 90s, 30m, 2h; 0: no limit (default: no limit)',
     )
     .action(async (o: { instance: string; soft?: boolean; timeout?: string }) =>
       run((g) => {
@@ -386,12 +454,12 @@ export function registerLifecycleCommands(
 
   program
     .command('power-off')
-    .description('power an instance off; with --soft-timeout, soft first then hard (seed: power_off)')
+    .description('power an instance off; with --soft-timeout, soft first then hard')
     .requiredOption('--instance <uuid>', 'instance UUID')
     .option('--soft-timeout <s>', 'seconds to wait for a soft power off before a hard one')
     .option(
       '--timeout <duration>',
-      'how long the wait may take, e.g. 90s, 30m, 2h; 0: no limit (default: none, as the seed)',
+      'how long the wait may take, e.g. 90s, 30m, 2h; 0: no limit (default: no limit)',
     )
     .action(async (o: { instance: string; softTimeout?: string; timeout?: string }) =>
       run((g) => {
@@ -408,11 +476,11 @@ export function registerLifecycleCommands(
 
   program
     .command('power-on')
-    .description('power an instance on (seed: power_on)')
+    .description('power an instance on and wait until it is on')
     .requiredOption('--instance <uuid>', 'instance UUID')
     .option(
       '--timeout <duration>',
-      'how long the wait may take, e.g. 90s, 30m, 2h; 0: no limit (default: none, as the seed)',
+      'how long the wait may take, e.g. 90s, 30m, 2h; 0: no limit (default: no limit)',
     )
     .action(async (o: { instance: string; timeout?: string }) =>
       run((g) => {
@@ -423,7 +491,9 @@ export function registerLifecycleCommands(
 
   program
     .command('console')
-    .description('get the serial console of an instance, resetting it if enabled (seed: get_serial_console)')
+    .description(
+      "print the address (tcp://host:port) of an instance's serial console; an enabled console is reset first to free a held session",
+    )
     .requiredOption('--instance <uuid>', 'instance UUID')
     .option('--timeout <s>', 'seconds to wait for the console mode to change', '10')
     .action(async (o: { instance: string; timeout: string }) =>

@@ -31,7 +31,7 @@ let sim: Simulator;
 let dir: string;
 
 function args(db: string, ...rest: string[]): string[] {
-  return ['--ironic-url', sim.url, '--db', db, '--poll-interval', '20', '--max-polls', '100000', ...rest];
+  return ['--ironic-url', sim.url, '--db', db, '--poll-interval', '20', ...rest];
 }
 
 beforeAll(async () => {
@@ -228,7 +228,7 @@ describe('a store that fails under a running command', () => {
     try {
       const db = join(dir, 'full.db');
       const node = slow.addNode({ provisionState: 'available' }).uuid;
-      const argv = ['--ironic-url', slow.url, '--db', db, '--poll-interval', '5', '--max-polls', '100000'];
+      const argv = ['--ironic-url', slow.url, '--db', db, '--poll-interval', '5'];
       // RLIMIT_FSIZE with SIGXFSZ ignored stands in for a full disk: no file grows past 100 KiB.
       const r = await new Promise<CliResult>((resolve, reject) => {
         const child = spawn(

@@ -416,8 +416,8 @@ async function sendNotTwice<T>(
         ctx.note(
           'info',
           done === null
-            ? `before sending again (${errorCode(err)}): node ${node} shows no sign of the request (provision "${found.provision_state ?? 'null'}", power "${found.power_state ?? 'null'}"); sending it again`
-            : `before sending again (${errorCode(err)}): node ${node} shows Ironic took the request (provision "${found.provision_state ?? 'null'}", power "${found.power_state ?? 'null'}", target power "${found.target_power_state ?? 'null'}"); not sending it again`,
+            ? `before sending again (${toEffectErrorJson(err).code}): node ${node} shows no sign of the request (provision "${found.provision_state ?? 'null'}", power "${found.power_state ?? 'null'}"); sending it again`
+            : `before sending again (${toEffectErrorJson(err).code}): node ${node} shows Ironic took the request (provision "${found.provision_state ?? 'null'}", power "${found.power_state ?? 'null'}", target power "${found.target_power_state ?? 'null'}"); not sending it again`,
         );
         if (done !== null) throw new AlreadyTaken(done);
       },
@@ -427,11 +427,6 @@ async function sendNotTwice<T>(
     if (err instanceof AlreadyTaken) return err.result as T;
     throw err;
   }
-}
-
-function errorCode(err: Error): string {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' ? code : err.name;
 }
 
 /** Seed: _unprovision. A refusal because the node is already past `deleted` is success. */
@@ -574,7 +569,9 @@ export async function setConsoleMode(
   input: SetConsoleModeInput,
   ctx: EffectContext,
 ): Promise<SetConsoleModeOutput> {
-  await ctx.ironic.setConsoleMode(input.node, input.enabled, { signal: ctx.signal });
+  // Toggling the console resets the session of whoever holds the node: after a restart, ours only.
+  if (mustConfirm(ctx)) await readHolder(ctx, input.node);
+  await ctx.ironic.setConsoleMode(input.node, input.enabled, acting(ctx, input.node));
   return { enabled: input.enabled };
 }
 

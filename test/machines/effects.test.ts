@@ -25,6 +25,7 @@ import {
   requestActive,
   requestDeleted,
   requestRebuild,
+  setConsoleMode,
   setPowerState,
   sleep,
   startFiltering,
@@ -32,7 +33,7 @@ import {
   unplugVifs,
   validateNode,
 } from '../../src/machines/effects.js';
-import { FLAVOR, FULL_NODE, IMAGE, INSTANCE, NODE } from './fixtures.js';
+import { FLAVOR, FULL_NODE, IMAGE, INSTANCE, NODE, OTHER_INSTANCE } from './fixtures.js';
 import { FakeIronic, fakeContext } from './fake-ironic.js';
 
 const refused = (state: string) =>
@@ -49,6 +50,59 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   }
   return 'no error';
 }
+
+describe('effects of a resumed run on a node that now holds another instance', () => {
+  // Every effect that changes something on the node: after a restart it reads the node first and,
+  // finding another instance there, fails INSTANCE_CHANGED having sent nothing but that read.
+  const acting: Array<[string, (ctx: EffectContext) => Promise<unknown>]> = [
+    ['unplugVifs', (ctx) => unplugVifs({ node: NODE, vifs: ['vif-a'] }, ctx)],
+    ['plugVifs', (ctx) => plugVifs({ node: NODE, vifs: ['vif-a'] }, ctx)],
+    [
+      'addInstanceInfo',
+      (ctx) =>
+        addInstanceInfo(
+          { node: FULL_NODE as unknown as Node, instance: INSTANCE, image: IMAGE, flavor: FLAVOR },
+          ctx,
+        ),
+    ],
+    [
+      'requestActive',
+      (ctx) =>
+        requestActive(
+          {
+            node: NODE,
+            instance: INSTANCE,
+            configDrivePlan: {
+              required: false,
+              hasAdminPassword: false,
+              hasUserData: false,
+              injectedFiles: 0,
+            },
+          },
+          ctx,
+        ),
+    ],
+    ['requestDeleted', (ctx) => requestDeleted({ node: NODE }, ctx)],
+    ['removeInstanceInfo', (ctx) => removeInstanceInfo({ node: NODE }, ctx)],
+    ['requestRebuild', (ctx) => requestRebuild({ node: NODE, since: null }, ctx)],
+    ['setPowerState', (ctx) => setPowerState({ node: NODE, target: 'off', soft: false }, ctx)],
+    ['setConsoleMode', (ctx) => setConsoleMode({ node: NODE, enabled: false }, ctx)],
+  ];
+  for (const [name, call] of acting) {
+    it(`${name} sends nothing but a read`, async () => {
+      const ironic = new FakeIronic();
+      ironic.node = {
+        ...ironic.node,
+        instance_uuid: OTHER_INSTANCE,
+        provision_state: 'active',
+        power_state: 'power on',
+      };
+      const ctx = { ...fakeContext(ironic), resumed: true, instance: INSTANCE };
+      expect(await codeOf(call(ctx))).toBe('INSTANCE_CHANGED');
+      expect(ironic.calls.map((c) => c.method)).toEqual(['getNode']);
+    });
+  }
+});
 
 describe('effects', () => {
   it('leaves nothing for XState to run: the machines only declare stand-ins that refuse', async () => {

@@ -60,6 +60,11 @@ function isUnprovisioned(context: TeardownContext, node: NodeView): boolean {
   return node.instance_uuid !== context.instance || UNPROVISIONED_STATES.includes(node.provision_state);
 }
 
+/** What every observation of the unprovision wait records: one more poll, the state seen. */
+function seen(context: TeardownContext, event: unknown) {
+  return { ...observedOnce(context, event), lastState: observedNode(event).provision_state };
+}
+
 const observed = (state: ProvisionStateValue) => (args: { event: unknown }) =>
   observedNode(args.event).provision_state === state;
 
@@ -126,13 +131,12 @@ export const teardownMachine = setup({
                 `node ${node.uuid} now holds instance ${node.instance_uuid}: instance ${context.instance} is already gone`,
               ]
             : context.warnings;
-      return { ...observedOnce(context, event), lastState: node.provision_state, warnings };
+      return { ...seen(context, event), warnings };
     }),
     retryAfterError: assign(({ context, event }) => {
       const node = observedNode(event);
       return {
-        ...observedOnce(context, event),
-        lastState: node.provision_state,
+        ...seen(context, event),
         deleteRetries: context.deleteRetries + 1,
         warnings: [
           ...context.warnings,
@@ -143,8 +147,7 @@ export const teardownMachine = setup({
     failUnprovisionError: assign(({ context, event }) => {
       const node = observedNode(event);
       return {
-        ...observedOnce(context, event),
-        lastState: node.provision_state,
+        ...seen(context, event),
         error: {
           code: 'UNPROVISION_FAILED',
           message: `error destroying instance ${context.instance} on node ${node.uuid}: Ironic left it in error after ${MAX_DELETE_RETRIES + 1} requests for deleted: ${node.last_error ?? 'no last_error'}`,
@@ -157,8 +160,7 @@ export const teardownMachine = setup({
     failCleanFailed: assign(({ context, event }) => {
       const node = observedNode(event);
       return {
-        ...observedOnce(context, event),
-        lastState: node.provision_state,
+        ...seen(context, event),
         error: {
           code: 'CLEAN_FAILED',
           message: `node ${node.uuid} went to clean failed while waiting for available: ${node.last_error ?? 'no last_error'}`,
@@ -170,8 +172,7 @@ export const teardownMachine = setup({
     failPollBudget: assign(({ context, event }) => {
       const node = observedNode(event);
       return {
-        ...observedOnce(context, event),
-        lastState: node.provision_state,
+        ...seen(context, event),
         error: {
           code: 'UNPROVISION_TIMEOUT',
           message: `error destroying instance ${context.instance} on node ${node.uuid}: provision state still "${node.provision_state ?? 'null'}" (target "${node.target_provision_state ?? 'null'}") ${waitedFor(context, event)}${node.last_error === null ? '' : `; last_error: ${node.last_error}`}`,

@@ -94,6 +94,17 @@ export function wrongInstanceScenarios(backend: Backend): void {
       .filter((f) => f.method !== 'GET')
       .map((f) => `${f.method} ${f.path.split(node).join('N')}`);
 
+  /** Resumes the teardown: it succeeds, names the instance on the node now, and changes nothing. */
+  const resumeLeavesItAlone = async (db: string, node: string, theirs: string): Promise<void> => {
+    const from = proxy.forwarded.length;
+    const resumed = await cli([...global(db), 'resume', peekRun(db)!.id]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const result = json<{ status: string; warnings: string[] }>(resumed);
+    expect(result.status).toBe('succeeded');
+    expect(result.warnings.join('\n')).toContain(`now holds instance ${theirs}`);
+    expect(mutating(from, node)).toEqual([]);
+  };
+
   it('a teardown killed after Ironic took `deleted` and resumed once the node holds another instance leaves that instance alone (finding 1)', async () => {
     const base = backend.url();
     const node = await backend.availableNode(2);
@@ -117,13 +128,7 @@ export function wrongInstanceScenarios(backend: Backend): void {
       message: expect.stringContaining(peekRun(db)!.id) as string,
     });
 
-    const from = proxy.forwarded.length;
-    const resumed = await cli([...global(db), 'resume', peekRun(db)!.id]);
-    expect(resumed.code, resumed.stderr).toBe(0);
-    const result = json<{ status: string; warnings: string[] }>(resumed);
-    expect(result.status).toBe('succeeded');
-    expect(result.warnings.join('\n')).toContain(`now holds instance ${theirs}`);
-    expect(mutating(from, node)).toEqual([]);
+    await resumeLeavesItAlone(db, node, theirs);
     const now = (await call(base, 'GET', `/v1/nodes/${node}`)).json as Record<string, unknown>;
     expect(now).toMatchObject({ provision_state: 'active', instance_uuid: theirs });
   });
@@ -145,13 +150,7 @@ export function wrongInstanceScenarios(backend: Backend): void {
     await pollNode(base, node, settledIn('available'), backend.poll);
     await deployFakeNode(base, node, { instanceUuid: theirs, vifs: ['vif-b'], poll: backend.poll });
 
-    const from = proxy.forwarded.length;
-    const resumed = await cli([...global(db), 'resume', peekRun(db)!.id]);
-    expect(resumed.code, resumed.stderr).toBe(0);
-    const result = json<{ status: string; warnings: string[] }>(resumed);
-    expect(result.status).toBe('succeeded');
-    expect(result.warnings.join('\n')).toContain(`now holds instance ${theirs}`);
-    expect(mutating(from, node)).toEqual([]);
+    await resumeLeavesItAlone(db, node, theirs);
   });
 
   it('a deploy killed while waiting and resumed once the node holds another instance fails instead of reporting success (finding 2)', async () => {

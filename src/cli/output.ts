@@ -21,6 +21,9 @@ const IRONIC_ENVIRONMENT = new Set([
   'IRONIC_NOT_ACCEPTABLE',
   'IRONIC_MALFORMED_RESPONSE',
   'IRONIC_VERSION_UNSUPPORTED',
+  'IRONIC_UNAUTHORIZED',
+  'KEYSTONE_UNAUTHORIZED',
+  'KEYSTONE_UNAVAILABLE',
 ]);
 
 /** Store errors of the file or its holder, not of the --db path or run id given. */

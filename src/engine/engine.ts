@@ -658,7 +658,8 @@ export class Engine {
 
   /** `count`: false for the watcher's attempts, which the engine already counted once for all runs. */
   private recordHttp(runId: string, a: HttpAttempt, count = true): void {
-    if (count) {
+    // Keystone attempts are reported to every run that waited for them; Ironic did not see them.
+    if (count && a.service === undefined) {
       this.totalRequests++;
       this.runs.get(runId)?.countRequest();
     }
@@ -673,6 +674,8 @@ export class Engine {
     };
     if (a.errorCode) data.errorCode = a.errorCode;
     if (a.retryInMs !== undefined) data.retryInMs = a.retryInMs;
+    if (a.service !== undefined) data.service = a.service;
+    if (a.authReason !== undefined) data.authReason = a.authReason;
     void this.recorder
       .append(runId, [{ kind: 'http', type: `${a.method} ${a.path.split('?')[0]}`, at: a.at, data }])
       .catch(() => undefined);

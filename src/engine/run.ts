@@ -13,6 +13,7 @@ import type { Recorder } from './recorder.js';
 import { stoppedOf } from '../machines/drive.js';
 import { toEffectErrorJson } from '../machines/effect-error.js';
 import { isUuid } from '../ironic/validate.js';
+import { AUTH_FAILURE_CODES, type IronicErrorCode } from '../ironic/errors.js';
 
 export interface EffectCall {
   runId: string;
@@ -352,6 +353,10 @@ export class Run {
     if (this.inFlight.get(spawn.actorId) === ac) this.inFlight.delete(spawn.actorId);
     // An effect cut short by close() is not recorded: it stays pending and resume runs it again.
     if (this.abandoned.delete(ac) || this.stopped || this.finished || !this.snapshot) return;
+    if (!outcome.ok && isAuthFailure(outcome.error)) {
+      await this.stopOnAuthFailure(spawn, outcome.error);
+      return;
+    }
     const roundMs = Math.round(ms);
     let event: EventObject & Record<string, unknown>;
     const events: NewEvent[] = [];
@@ -517,6 +522,25 @@ export class Run {
     });
   }
 
+  /**
+   * The cloud's credentials or Keystone failed, not the node: the effect's failure is not fed to
+   * the machine (it would end the run for good). The run stops as interrupted with the reason
+   * in its log; the effect stays pending, and resume runs it again once auth works.
+   */
+  private async stopOnAuthFailure(spawn: Spawn, err: unknown): Promise<void> {
+    const error = toEffectErrorJson(err) as unknown as JsonObject;
+    const message = `stopped, resumable: ${String(error.message)} (fix the credentials or Keystone, then: ironledger resume ${this.id})`;
+    this.log.error({ code: error.code, effect: spawn.src }, 'run stopped: authentication failed');
+    await this.recorder.append(this.id, [
+      {
+        kind: 'note',
+        type: spawn.src,
+        data: { level: 'error', message, code: error.code as string, actorId: spawn.actorId, error },
+      },
+    ]);
+    this.interrupt({ ...error, code: error.code as string, message: error.message as string });
+  }
+
   /** The state just entered, with the effect it starts. */
   private emitState(spawns: Spawn[]): void {
     const effect = spawns[0]?.src;
@@ -540,6 +564,11 @@ export class Run {
       }
     }
   }
+}
+
+function isAuthFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && AUTH_FAILURE_CODES.has(code as IronicErrorCode);
 }
 
 /** Round-trips through JSON: drops undefined, functions and class identity. */

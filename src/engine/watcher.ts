@@ -37,8 +37,9 @@ interface Waiter {
   onFailedAttempt?: (attempt: HttpAttempt) => void;
 }
 
+/** What a waiting run's log must show of its tick's requests: failures, retries and re-authentications. */
 function failed(a: HttpAttempt): boolean {
-  return a.willRetry || a.status === null || a.status >= 400;
+  return a.willRetry || a.status === null || a.status >= 400 || a.service === 'keystone';
 }
 
 function tellWaiters(waiters: Iterable<Waiter>): (a: HttpAttempt) => void {

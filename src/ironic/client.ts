@@ -1,7 +1,9 @@
 // IronicClient: the one object that talks to Ironic. It owns the keep-alive pool; every
 // run shares it through cheap observer views (withObserver), so a thousand concurrent
 // runs open a handful of connections, not a thousand.
-import { IronicVersionError, isIronicError } from './errors.js';
+import type { EndpointInterface } from './cloud-settings.js';
+import { IronicInvalidInputError, IronicVersionError, isIronicError } from './errors.js';
+import { isKeystoneAuth, KeystoneSession, type KeystoneStats } from './keystone.js';
 import { negotiateMicroversion } from './microversion.js';
 import { IronicOperations } from './nodes.js';
 import { IronicTransport, type TransportOptions } from './transport.js';
@@ -10,14 +12,33 @@ import { readVersionRange } from './wire.js';
 
 export type { IronicAuth, IronicTlsOptions } from './transport.js';
 
-export interface IronicClientOptions extends TransportOptions {
+export interface IronicClientOptions extends Omit<TransportOptions, 'url' | 'authSource'> {
+  /**
+   * Ironic's endpoint. Required for noauth, basic and token auth; with Keystone auth it
+   * overrides the catalog (baremetal_endpoint_override).
+   */
+  url?: string;
   /** Highest microversion to use, e.g. "1.78" to pin an older behaviour. */
   microversion?: string;
+  /** Keystone auth: which catalog endpoint (default public) and region. */
+  interface?: EndpointInterface;
+  region?: string;
+  /** Keystone auth: renew a token when less than this is left (keystoneauth's 120 s). */
+  renewBeforeMs?: number;
 }
 
 export class IronicClient extends IronicOperations {
-  private constructor(transport: IronicTransport, microversion: string) {
+  private constructor(
+    transport: IronicTransport,
+    microversion: string,
+    private readonly keystone: KeystoneSession | null,
+  ) {
     super(transport, microversion, []);
+  }
+
+  /** Keystone token requests made and answered (null without Keystone auth). */
+  get keystoneStats(): KeystoneStats | null {
+    return this.keystone === null ? null : { ...this.keystone.stats };
   }
 
   /**
@@ -26,12 +47,39 @@ export class IronicClient extends IronicOperations {
    * with IronicVersionError. Discovery is retried like any call (503, connection refused).
    */
   static async connect(opts: IronicClientOptions, call: CallOptions = {}): Promise<IronicClient> {
-    const transport = new IronicTransport(opts);
+    const auth = opts.auth ?? { type: 'noauth' };
+    let keystone: KeystoneSession | null = null;
+    let transport: IronicTransport | null = null;
     try {
+      let url = opts.url;
+      if (isKeystoneAuth(auth)) {
+        // Authenticate before anything else: wrong credentials fail here, before any run.
+        keystone = new KeystoneSession({
+          auth,
+          tls: opts.tls,
+          ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+          ...(opts.retryIntervalMs === undefined ? {} : { retryIntervalMs: opts.retryIntervalMs }),
+          ...(opts.renewBeforeMs === undefined ? {} : { renewBeforeMs: opts.renewBeforeMs }),
+        });
+        const observers = [opts.observer, call.observer].filter((o) => o !== undefined);
+        await keystone.authenticate({ signal: call.signal, observers });
+        url ??= keystone.endpoint('baremetal', opts.interface ?? 'public', opts.region);
+      }
+      if (url === undefined) {
+        throw new IronicInvalidInputError(
+          `${auth.type} auth needs Ironic's URL (url, --ironic-url, OS_ENDPOINT): only Keystone auth finds it in a catalog`,
+        );
+      }
+      transport = new IronicTransport({
+        ...opts,
+        url,
+        ...(keystone === null ? {} : { authSource: keystone }),
+      });
       const range = await discover(transport, call);
-      return new IronicClient(transport, negotiateMicroversion(range, opts.microversion));
+      return new IronicClient(transport, negotiateMicroversion(range, opts.microversion), keystone);
     } catch (err) {
-      await transport.close();
+      if (transport !== null) await transport.close();
+      else await keystone?.close();
       throw err;
     }
   }

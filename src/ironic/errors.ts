@@ -17,7 +17,11 @@ export type IronicErrorCode =
   | 'IRONIC_ABORTED'
   | 'IRONIC_MALFORMED_RESPONSE'
   | 'IRONIC_VERSION_UNSUPPORTED'
-  | 'IRONIC_INVALID_INPUT';
+  | 'IRONIC_INVALID_INPUT'
+  | 'IRONIC_UNAUTHORIZED'
+  | 'KEYSTONE_UNAUTHORIZED'
+  | 'KEYSTONE_UNAVAILABLE'
+  | 'KEYSTONE_NO_ENDPOINT';
 
 export interface IronicErrorFacts {
   status?: number | null;
@@ -163,6 +167,47 @@ export class IronicInvalidInputError extends IronicError {
     super('IRONIC_INVALID_INPUT', message, facts);
   }
 }
+
+/**
+ * 401 from Ironic that a fresh token did not cure (or a static token Ironic refuses): the
+ * credentials, not the node, are at fault. A run that meets it stops resumable.
+ */
+export class IronicUnauthorizedError extends IronicError {
+  constructor(message: string, facts: IronicErrorFacts = {}) {
+    super('IRONIC_UNAUTHORIZED', message, facts);
+  }
+}
+/** Keystone refused the credentials (wrong password, expired or unknown application credential). */
+export class KeystoneUnauthorizedError extends IronicError {
+  constructor(message: string, facts: IronicErrorFacts = {}) {
+    super('KEYSTONE_UNAUTHORIZED', message, facts);
+  }
+}
+/**
+ * Keystone could not be reached or failed (network, timeout, 5xx) after its retries; or Ironic
+ * answered 503 because it cannot reach Keystone to check our token (retryable, like any 503).
+ */
+export class KeystoneUnavailableError extends IronicError {
+  constructor(message: string, facts: IronicErrorFacts = {}, retryable = false) {
+    super('KEYSTONE_UNAVAILABLE', message, facts, retryable);
+  }
+}
+/** The token's catalog has no baremetal endpoint for the interface and region asked for. */
+export class KeystoneNoEndpointError extends IronicError {
+  constructor(message: string, facts: IronicErrorFacts = {}) {
+    super('KEYSTONE_NO_ENDPOINT', message, facts);
+  }
+}
+
+/**
+ * Errors that say the cloud's credentials or identity service failed, not the node: a run that
+ * meets one stops as interrupted (resumable once they are fixed) instead of failing.
+ */
+export const AUTH_FAILURE_CODES: ReadonlySet<IronicErrorCode> = new Set([
+  'IRONIC_UNAUTHORIZED',
+  'KEYSTONE_UNAUTHORIZED',
+  'KEYSTONE_UNAVAILABLE',
+]);
 
 export function isIronicError(err: unknown, code?: IronicErrorCode): err is IronicError {
   return err instanceof IronicError && (code === undefined || err.code === code);

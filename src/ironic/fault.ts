@@ -14,7 +14,9 @@ import {
   IronicNotAcceptableError,
   IronicNotFoundError,
   IronicServerError,
+  IronicUnauthorizedError,
   IronicUnavailableError,
+  KeystoneUnavailableError,
   type IronicErrorFacts,
 } from './errors.js';
 
@@ -76,6 +78,8 @@ export function snippetOf(body: string): string {
   return flat.length <= SNIPPET_CHARS ? flat : `${flat.slice(0, SNIPPET_CHARS)}…`;
 }
 
+const KEYSTONE_DOWN = /The Keystone service is temporarily unavailable/i;
+
 /** The typed error for an HTTP error status. `facts` names the request and node. */
 export function errorForStatus(
   status: number,
@@ -97,7 +101,13 @@ export function errorForStatus(
       : new IronicConflictError(message, all);
   }
   if (status === 406) return new IronicNotAcceptableError(message, all);
-  if (status === 503) return new IronicUnavailableError(message, all);
+  if (status === 401) return new IronicUnauthorizedError(message, all);
+  if (status === 503) {
+    // keystonemiddleware's page when Ironic cannot reach Keystone to validate our token.
+    return KEYSTONE_DOWN.test(body)
+      ? new KeystoneUnavailableError(`${message} (Ironic cannot reach Keystone)`, all, true)
+      : new IronicUnavailableError(message, all);
+  }
   if (status >= 500) return new IronicServerError(message, all);
   return new IronicHttpError(message, all);
 }

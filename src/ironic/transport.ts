@@ -1,8 +1,6 @@
 // The HTTP layer under IronicClient: one keep-alive undici Pool per client, shared by
 // every call and every observer view; auth and microversion headers; per-attempt
 // timeouts; AbortSignal; and the retry policy of Nova's Ironic client wrapper.
-import { readFileSync } from 'node:fs';
-import { Buffer } from 'node:buffer';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import {
@@ -14,28 +12,26 @@ import {
   IronicNetworkError,
   IronicTimeoutError,
 } from './errors.js';
+import { isStaticAuth, staticAuthSource, type AuthCallContext, type AuthSource } from './auth.js';
+import type { CloudTls, IronicAuth } from './cloud-settings.js';
 import { errorForStatus, snippetOf } from './fault.js';
+import { tlsConnectOptions } from './tls.js';
 import type { CallOptions, HttpAttempt, HttpObserver } from './types.js';
 import { assertTimeoutMs } from './validate.js';
 import { WireShapeError } from './wire.js';
 
-export type IronicAuth =
-  | { type: 'noauth' }
-  | { type: 'basic'; username: string; password: string }
-  /** Keystone (or any) token, sent as X-Auth-Token. */
-  | { type: 'token'; token: string };
+export type { IronicAuth } from './cloud-settings.js';
 
-export interface IronicTlsOptions {
-  /** PEM file of the CA that signed Ironic's certificate. */
-  caFile?: string;
-  /** Skip certificate verification. Only when explicitly asked for. */
-  insecure?: boolean;
-}
+/** CA bundle, client certificate and key (mutual TLS), or no verification (insecure). */
+export type IronicTlsOptions = CloudTls;
 
 export interface TransportOptions {
   /** Ironic's endpoint, e.g. http://127.0.0.1:6385 or https://cloud/baremetal. */
   url: string;
+  /** noauth, HTTP basic, a static token; Keystone kinds are connected through IronicClient.connect. */
   auth?: IronicAuth;
+  /** Overrides `auth`: the source of every attempt's credentials (a Keystone session). */
+  authSource?: AuthSource;
   tls?: IronicTlsOptions;
   /** Per attempt; 0 disables the timeout. Default 30 000. */
   timeoutMs?: number;
@@ -101,8 +97,7 @@ export class IronicTransport {
   private readonly random: () => number;
   private readonly pool: Pool;
   private readonly basePath: string;
-  private readonly authHeaders: Record<string, string>;
-  private readonly secrets: string[];
+  private readonly auth: AuthSource;
 
   constructor(opts: TransportOptions) {
     const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
@@ -137,18 +132,13 @@ export class IronicTransport {
     this.retryJitter = jitter;
     this.random = opts.random ?? Math.random;
     this.basePath = url.pathname.replace(/\/+$/, '');
-    const auth = opts.auth ?? { type: 'noauth' };
-    this.authHeaders = authHeadersOf(auth);
-    this.secrets = secretsOf(auth);
-    const ca = opts.tls?.caFile === undefined ? undefined : readCa(opts.tls.caFile);
+    this.auth = opts.authSource ?? authSourceOf(opts.auth ?? { type: 'noauth' });
+    const connect = tlsConnectOptions(opts.tls);
     this.slots = new Slots(opts.connections ?? DEFAULTS.connections);
     this.pool = new Pool(url.origin, {
       connections: opts.connections ?? DEFAULTS.connections,
       keepAliveTimeout: 30_000,
-      connect: {
-        ...(ca === undefined ? {} : { ca }),
-        rejectUnauthorized: opts.tls?.insecure !== true,
-      },
+      connect,
     });
   }
 
@@ -168,8 +158,13 @@ export class IronicTransport {
     const maxAttempts = this.maxRetries + 1;
     // Once an answer was lost, Ironic may have acted: every later resend is checked first.
     let lostOnce = false;
+    // A 401 is answered by one renewal of the token per request; a second 401 is final.
+    let renewedOnce = false;
+    const authContext = { signal, observers: all };
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw this.aborted(spec, attempt - 1);
+      // The credentials this attempt went with (set once a connection is ours).
+      const sent: SentWith = { authHeaders: {} };
       const started = performance.now();
       const at = new Date().toISOString();
       let status: number | null = null;
@@ -178,6 +173,8 @@ export class IronicTransport {
         const res = await this.once(
           spec,
           call.microversion,
+          authContext,
+          sent,
           signal,
           timeoutMs,
           call.opts.priority === 'urgent',
@@ -195,6 +192,23 @@ export class IronicTransport {
       if (outcome.ok) {
         report(all, { spec, status, started, at, attempt, willRetry: false });
         return outcome.value;
+      }
+      if (outcome.err.code === 'IRONIC_UNAUTHORIZED' && !renewedOnce) {
+        renewedOnce = true;
+        // The token expired or was revoked under us: a fresh one, then the same request again.
+        if (await this.auth.renewAfterUnauthorized(sent.authHeaders, authContext)) {
+          report(all, {
+            spec,
+            status,
+            started,
+            at,
+            attempt,
+            willRetry: true,
+            errorCode: outcome.err.code,
+            retryInMs: 0,
+          });
+          continue;
+        }
       }
       const lost = isLostAnswer(outcome.err);
       lostOnce ||= lost;
@@ -220,12 +234,14 @@ export class IronicTransport {
   }
 
   async close(): Promise<void> {
-    await this.pool.close();
+    await Promise.all([this.pool.close(), this.auth.close()]);
   }
 
   private async once(
     spec: RequestSpec,
     microversion: string | null,
+    authContext: AuthCallContext,
+    sent: SentWith,
     signal: AbortSignal | undefined,
     timeoutMs: number,
     urgent: boolean,
@@ -233,6 +249,16 @@ export class IronicTransport {
     // Wait for one of the pool's connections first: time queued behind other runs is not
     // Ironic being slow, so the attempt's timeout starts only once a connection is ours.
     await this.slots.acquire(signal, urgent);
+    let authHeaders: Record<string, string>;
+    try {
+      // Asked for only now: a token read before a long wait in the queue may expire in it.
+      // Keystone's failures are final here (the session has retried them already).
+      authHeaders = await this.auth.headers(authContext);
+    } catch (err) {
+      this.slots.release();
+      throw err;
+    }
+    sent.authHeaders = authHeaders;
     const controller = new AbortController();
     const onAbort = () => controller.abort(new AttemptAborted('caller'));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -244,7 +270,7 @@ export class IronicTransport {
       const headers: Record<string, string> = {
         accept: 'application/json',
         'user-agent': 'ironledger',
-        ...this.authHeaders,
+        ...authHeaders,
       };
       if (microversion !== null) headers['x-openstack-ironic-api-version'] = microversion;
       let body: string | undefined;
@@ -348,7 +374,7 @@ export class IronicTransport {
   }
 
   private scrubber(extra: readonly string[]): (text: string) => string {
-    const secrets = [...this.secrets, ...extra].filter((s) => s.length >= MIN_SECRET_CHARS);
+    const secrets = [...this.auth.secrets(), ...extra].filter((s) => s.length >= MIN_SECRET_CHARS);
     secrets.sort((a, b) => b.length - a.length);
     return (text) => secrets.reduce((acc, s) => acc.split(s).join('***'), text);
   }
@@ -388,6 +414,10 @@ function answerLost(err: IronicError, spec: RequestSpec, attempt: number): Ironi
   );
 }
 
+interface SentWith {
+  authHeaders: Record<string, string>;
+}
+
 /** Why our own controller aborted an attempt. */
 class AttemptAborted extends Error {
   constructor(readonly why: 'caller' | 'timeout') {
@@ -410,36 +440,11 @@ function isTlsVerificationFailure(err: unknown): boolean {
   return TLS_VERIFICATION_CODES.has(errorCodeOf(err));
 }
 
-function readCa(file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (err) {
-    throw new IronicInvalidInputError(`tls.caFile ${file} cannot be read (${errorCodeOf(err)})`);
-  }
-}
-
-function authHeadersOf(auth: IronicAuth): Record<string, string> {
-  switch (auth.type) {
-    case 'noauth':
-      return {};
-    case 'basic':
-      return {
-        authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`,
-      };
-    case 'token':
-      return { 'x-auth-token': auth.token };
-  }
-}
-
-function secretsOf(auth: IronicAuth): string[] {
-  switch (auth.type) {
-    case 'noauth':
-      return [];
-    case 'basic':
-      return [auth.password, Buffer.from(`${auth.username}:${auth.password}`).toString('base64')];
-    case 'token':
-      return [auth.token];
-  }
+function authSourceOf(auth: IronicAuth): AuthSource {
+  if (isStaticAuth(auth)) return staticAuthSource(auth);
+  throw new IronicInvalidInputError(
+    `${auth.type} auth goes through Keystone: connect with IronicClient.connect, which authenticates first`,
+  );
 }
 
 function errorCodeOf(err: unknown): string {

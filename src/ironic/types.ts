@@ -146,6 +146,10 @@ export interface HttpAttempt {
   retryInMs?: number;
   node?: Uuid;
   at: string;
+  /** Set for a Keystone token request (path /v3/auth/tokens): this call waited for it. */
+  service?: 'keystone';
+  /** Why the token was asked for: first use, about to expire, or after Ironic's 401. */
+  authReason?: 'initial' | 'expiring' | 'unauthorized';
 }
 export type HttpObserver = (attempt: HttpAttempt) => void;
 

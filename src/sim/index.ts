@@ -2,6 +2,8 @@
 export { startSimulator } from './simulator.js';
 export type { Simulator, SimNodeView, SimulatorStats } from './simulator.js';
 export type { SimOptions } from './options.js';
+export { SimKeystone } from './keystone.js';
+export type { SimKeystoneOptions, SimKeystoneUser, SimAppCredential, SimKeystoneStats } from './keystone.js';
 export type {
   SimNodeInit,
   SimPortInit,

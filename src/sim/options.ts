@@ -1,5 +1,6 @@
 // Simulator options and their defaults.
 import { resolveNetworkInterfaces, type NetworkInterfaces } from './network-interfaces.js';
+import type { SimKeystoneOptions } from './keystone.js';
 import type { SimNetworkInterface } from './node-record.js';
 
 export interface SimOptions {
@@ -59,6 +60,8 @@ export interface SimOptions {
   enabledNetworkInterfaces?: readonly SimNetworkInterface[];
   /** Console interface of pre-enrolled and POSTed nodes (default 'fake'). */
   consoleInterface?: 'fake' | 'ipmitool-socat' | 'no-console';
+  /** Put a Keystone in front (same port, /v3): Ironic then needs a token, as auth_strategy = keystone. */
+  keystone?: SimKeystoneOptions;
 }
 
 export interface SimTimings {

@@ -7,6 +7,7 @@ import { ApiError, Fault } from './api-error.js';
 import type { ApiHandlers, ApiRequest, ApiResponse } from './api.js';
 import type { FaultDecision, FaultInjector } from './faults.js';
 import type { Inventory } from './inventory.js';
+import type { SimKeystone } from './keystone.js';
 import { MIN_MINOR, type ResolvedOptions } from './options.js';
 import type { Prng } from './prng.js';
 import { pyDumps } from './python-json.js';
@@ -33,6 +34,8 @@ export interface ServerDeps {
   log: RequestLog | undefined;
   requestIds: Prng;
   stats: { requests: number; byRoute: Map<string, number> };
+  /** Keystone in front of Ironic: tokens required on every route but `/` and `/v1`. */
+  keystone?: SimKeystone;
 }
 
 function webobError(status: number, title: string, description: string): string {
@@ -139,6 +142,18 @@ export class SimServer {
     };
 
     const body = await readBody(req);
+    const gate = this.deps.keystone?.gate(method, segs, req.headers, body, this.baseOf(req));
+    if (gate) {
+      const payload = gate.payload ?? '';
+      res.writeHead(gate.status, {
+        'Content-Type': 'application/json',
+        ...gate.headers,
+        'Content-Length': String(Buffer.byteLength(payload)),
+      });
+      res.end(payload);
+      record(gate.status);
+      return;
+    }
     const negotiated = segs[0] === 'v1' ? this.negotiate(req) : undefined;
     let decision: FaultDecision | undefined;
     if (typeof negotiated !== 'object') {
@@ -173,6 +188,10 @@ export class SimServer {
     res.writeHead(out.status, headers);
     res.end(out.payload);
     record(out.status, decision?.kind);
+  }
+
+  private baseOf(req: IncomingMessage): string {
+    return `http://${req.headers.host ?? `${this.deps.options.host}:${this.deps.options.port}`}`;
   }
 
   private injected(decision: FaultDecision, nodeId: string | undefined, minor: number | undefined): Outcome {
@@ -228,7 +247,7 @@ export class SimServer {
     req: IncomingMessage,
     minor: number,
   ): Promise<Outcome> {
-    const base = `http://${req.headers.host ?? `${this.deps.options.host}:${this.deps.options.port}`}`;
+    const base = this.baseOf(req);
     if (segs.length === 0) {
       if (method !== 'GET')
         return { status: 405, payload: webobError(405, 'Method Not Allowed', ''), headers: {} };

@@ -26,6 +26,7 @@ import { resolveOptions, type SimOptions } from './options.js';
 import { Prng } from './prng.js';
 import { RequestLog, type RequestLogEntry } from './request-log.js';
 import { Scheduler } from './scheduler.js';
+import { SimKeystone } from './keystone.js';
 import { SimServer } from './server.js';
 import { attachedVifs } from './vif-placement.js';
 
@@ -80,6 +81,8 @@ export interface Simulator {
   stats(): SimulatorStats;
   /** Nodes with conductor work or a wait pending (0 when every node is in a stable state). */
   busyNodes(): number;
+  /** The Keystone in front, when started with `keystone`: its stats, `down`, `revokeAll()`. */
+  readonly keystone: SimKeystone | undefined;
 }
 
 class SimulatorImpl implements Simulator {
@@ -96,6 +99,7 @@ class SimulatorImpl implements Simulator {
     private readonly build: NodeFactory,
     private readonly log: RequestLog | undefined,
     private readonly counters: { requests: number; byRoute: Map<string, number> },
+    readonly keystone: SimKeystone | undefined,
   ) {
     this.url = url;
     this.faults = faults;
@@ -386,7 +390,28 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   }
   const counters = { requests: 0, byRoute: new Map<string, number>() };
   const log = options.log ? new RequestLog(options.logCapacity) : undefined;
-  const server = new SimServer({ options, handlers, inventory, faults, log, requestIds, stats: counters });
+  const keystone = opts.keystone === undefined ? undefined : new SimKeystone(opts.keystone);
+  const server = new SimServer({
+    options,
+    handlers,
+    inventory,
+    faults,
+    log,
+    requestIds,
+    stats: counters,
+    ...(keystone === undefined ? {} : { keystone }),
+  });
   const url = await server.listen();
-  return new SimulatorImpl(url, faults, server, scheduler, inventory, conductor, factory, log, counters);
+  return new SimulatorImpl(
+    url,
+    faults,
+    server,
+    scheduler,
+    inventory,
+    conductor,
+    factory,
+    log,
+    counters,
+    keystone,
+  );
 }

@@ -1,0 +1,178 @@
+// Runs against an Ironic behind Keystone (the simulator's): tokens that expire while runs wait,
+// credentials refused mid-run, Keystone down mid-wait. The store, engine, client and HTTP are real.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Engine, type EngineOptions } from '../../src/engine/engine.js';
+import type { IronicClientOptions } from '../../src/ironic/client.js';
+import { EventStore } from '../../src/store/event-store.js';
+import type { StoredEvent } from '../../src/store/types.js';
+import { startSimulator, type SimKeystoneOptions, type Simulator } from '../../src/sim/index.js';
+import { deployInput, INSTANCE, replayEveryRun } from './helpers.js';
+
+const PASSWORD = 'engine-test-password-kiwi';
+const open: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const close of open.splice(0).reverse()) await close();
+});
+
+interface Cloud {
+  sim: Simulator;
+  db: string;
+  open(extra?: Partial<EngineOptions>): Promise<Engine>;
+}
+
+async function cloud(
+  simExtra: { cleanMs?: number; deployMs?: number },
+  keystone: Partial<SimKeystoneOptions> = {},
+): Promise<Cloud> {
+  const sim = await startSimulator({
+    deployMs: 50,
+    deleteMs: 30,
+    cleanMs: 150,
+    seed: 1,
+    ...simExtra,
+    keystone: { users: [{ name: 'admin', password: PASSWORD, project: 'admin' }], ...keystone },
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'ironledger-keystone-'));
+  const db = join(dir, 'runs.db');
+  const engines: Engine[] = [];
+  open.push(async () => {
+    for (const e of engines) await e.close({ deadlineMs: 100 });
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const ironic: IronicClientOptions = {
+    auth: {
+      type: 'password',
+      authUrl: `${sim.url}/v3`,
+      user: { username: 'admin', userDomainName: 'Default' },
+      password: PASSWORD,
+      project: { projectName: 'admin', projectDomainName: 'Default' },
+    },
+    retryIntervalMs: 10,
+    maxRetries: 5,
+  };
+  return {
+    sim,
+    db,
+    async open(extra = {}) {
+      const engine = await Engine.open({ db, ironic, pollIntervalMs: 50, concurrency: 1000, ...extra });
+      engines.push(engine);
+      return engine;
+    },
+  };
+}
+
+function stream(db: string, runId: string): StoredEvent[] {
+  const store = EventStore.open(db, { mode: 'reader' });
+  try {
+    return store.readStream(runId);
+  } finally {
+    store.close();
+  }
+}
+
+function activeNodes(sim: Simulator, n: number): string[] {
+  return Array.from(
+    { length: n },
+    (_, i) =>
+      sim.addNode({
+        provisionState: 'active',
+        powerState: 'power on',
+        instanceUuid: INSTANCE(i + 1),
+        instanceInfo: { image_source: 'http://img/x.qcow2' },
+      }).uuid,
+  );
+}
+
+describe('engine behind Keystone', () => {
+  it('200 teardowns waiting across four token lifetimes all succeed; one renewal serves them all', async () => {
+    const c = await cloud({ cleanMs: 3000 }, { tokenLifetimeMs: 1200 });
+    activeNodes(c.sim, 200);
+    const engine = await c.open();
+    const results = await Promise.all(
+      Array.from(
+        { length: 200 },
+        (_, i) => engine.destroy({ instance: INSTANCE(i + 1), vifs: [], waitForAvailable: true }).done,
+      ),
+    );
+    expect(results.filter((r) => r.status !== 'succeeded')).toEqual([]);
+    const ks = c.sim.keystone!.stats;
+    // Renewed at half the 1.2 s lifetime over ~3 s of runs: a handful of token requests, not 200 x polls.
+    expect(ks.tokenRequests).toBeGreaterThanOrEqual(3);
+    expect(ks.tokenRequests).toBeLessThanOrEqual(15);
+    expect(ks.unauthorized).toBe(0);
+    // A waiting run's log shows the re-authentications its wait depended on (the watcher's sweep
+    // asked for them): a POST /v3/auth/tokens between the start of its wait and its end.
+    const renewedWhileWaiting = results.filter((r) => {
+      const events = stream(c.db, r.runId);
+      const waitFrom = events.findIndex((e) => e.kind === 'effect.started' && e.type === 'observeNode');
+      return events
+        .slice(waitFrom)
+        .some(
+          (e) =>
+            e.kind === 'http' &&
+            e.data.service === 'keystone' &&
+            e.data.authReason === 'expiring' &&
+            e.data.status === 201,
+        );
+    });
+    // Runs that were waiting when the watcher's sweep renewed the token: every one of them.
+    expect(renewedWhileWaiting.length).toBeGreaterThan(150);
+    replayEveryRun(c.db);
+  });
+
+  it('credentials refused mid-wait: the run stops interrupted (KEYSTONE_UNAUTHORIZED), and resume finishes it once they work', async () => {
+    const c = await cloud({ deployMs: 1500 });
+    const node = c.sim.addNode({}).uuid;
+    const engine = await c.open();
+    const run = engine.deploy(deployInput(1, node));
+    await new Promise((r) => setTimeout(r, 300));
+    const ks = c.sim.keystone!;
+    const users = (ks as unknown as { opts: SimKeystoneOptions }).opts;
+    const saved = users.users;
+    users.users = [];
+    ks.revokeAll();
+    const result = await run.done;
+    expect(result.status).toBe('interrupted');
+    expect(result.error).toMatchObject({ code: 'KEYSTONE_UNAUTHORIZED' });
+    expect(JSON.stringify(result)).not.toContain(PASSWORD);
+    const note = stream(c.db, run.id).find(
+      (e) => e.kind === 'note' && e.data.code === 'KEYSTONE_UNAUTHORIZED',
+    );
+    expect(String(note?.data.message)).toContain(`ironledger resume ${run.id}`);
+    // Nothing was recorded as the node's failure: no effect.failed, no run.finished.
+    expect(stream(c.db, run.id).some((e) => e.kind === 'effect.failed' || e.kind === 'run.finished')).toBe(
+      false,
+    );
+    await engine.close();
+
+    users.users = saved;
+    const again = await c.open();
+    const done = await again.resume(run.id).done;
+    expect(done.status).toBe('succeeded');
+    expect(c.sim.node(node)).toMatchObject({ provision_state: 'active', instance_uuid: INSTANCE(1) });
+    replayEveryRun(c.db);
+  });
+
+  it('Keystone down mid-wait: the run stops interrupted (KEYSTONE_UNAVAILABLE) and finishes on resume once it is back', async () => {
+    const c = await cloud({ cleanMs: 1500 });
+    const [node] = activeNodes(c.sim, 1);
+    const engine = await c.open();
+    const run = engine.destroy({ instance: INSTANCE(1), vifs: [], waitForAvailable: true });
+    await new Promise((r) => setTimeout(r, 400));
+    c.sim.keystone!.down = true;
+    const result = await run.done;
+    expect(result.status).toBe('interrupted');
+    expect(result.error).toMatchObject({ code: 'KEYSTONE_UNAVAILABLE' });
+    await engine.close();
+
+    c.sim.keystone!.down = false;
+    const again = await c.open();
+    const done = await again.resume(run.id).done;
+    expect(done.status).toBe('succeeded');
+    expect(c.sim.node(node!)).toMatchObject({ provision_state: 'available', instance_uuid: null });
+  });
+});

@@ -77,6 +77,12 @@ function sumMs(effects: TimelineEffect[]): number {
   return effects.reduce((n, e) => n + (e.ms ?? 0), 0);
 }
 
+const REAUTH_WHY: Record<string, string> = {
+  initial: 'first token',
+  expiring: 'renewed before expiry',
+  unauthorized: 'renewed after a 401',
+};
+
 export function renderTimeline(t: Timeline): string {
   const r = t.run;
   const out: string[] = [];
@@ -85,7 +91,8 @@ export function renderTimeline(t: Timeline): string {
     `  instance ${r.instanceUuid ?? '-'}  node ${r.nodeUuid ?? '-'}${r.nodeName ? ` (${r.nodeName})` : ''}  machine ${r.machine} v${r.machineVersion}`,
   );
   out.push(
-    `  started ${r.createdAt}  updated ${r.updatedAt}  ${t.events} events, ${t.requests} Ironic requests, ${t.retries} retries`,
+    `  started ${r.createdAt}  updated ${r.updatedAt}  ${t.events} events, ${t.requests} Ironic requests, ${t.retries} retries` +
+      (t.reauthentications > 0 ? `, ${t.reauthentications} Keystone token requests` : ''),
   );
   out.push('');
   for (const s of t.states) {
@@ -112,8 +119,9 @@ export function renderTimeline(t: Timeline): string {
       for (const q of e.requests) {
         const status = q.status === null ? (q.errorCode ?? 'no answer') : String(q.status);
         const retry = q.willRetry ? '  -> retry' : '';
+        const why = q.reauth === null ? '' : `  Keystone token (${REAUTH_WHY[q.reauth] ?? q.reauth})`;
         out.push(
-          `              ${clock(q.at)}  ${q.method} ${q.path}  ${status}  #${q.attempt}  ${q.ms}ms${retry}`,
+          `              ${clock(q.at)}  ${q.method} ${q.path}  ${status}  #${q.attempt}  ${q.ms}ms${retry}${why}`,
         );
       }
     }

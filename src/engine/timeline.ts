@@ -13,6 +13,8 @@ export interface TimelineRequest {
   attempt: number;
   willRetry: boolean;
   errorCode: string | null;
+  /** A Keystone token request this run waited for, and why: initial, expiring or unauthorized. */
+  reauth: string | null;
 }
 
 export interface TimelineEffect {
@@ -53,8 +55,10 @@ export interface Timeline {
   run: RunRow;
   states: TimelineState[];
   notes: TimelineNote[];
+  /** Ironic requests (Keystone's token requests are counted in reauthentications). */
   requests: number;
   retries: number;
+  reauthentications: number;
   /**
    * The error the run ended with; `state`: the machine state it happened in; `ironicState`: the
    * Ironic state the error reports (a wait that saw `clean failed`), if any; `ironicLastError`:
@@ -81,6 +85,7 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
   let current: TimelineEffect | null = null;
   let requests = 0;
   let retries = 0;
+  let reauthentications = 0;
   let failure: Timeline['failure'] = null;
   let lastState: string | null = null;
   /** Ironic's last_error as the last node the run saw reported it (null clears it). */
@@ -163,7 +168,9 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
         break;
       }
       case 'http': {
-        requests++;
+        const keystone = e.data.service === 'keystone';
+        if (keystone) reauthentications++;
+        else requests++;
         if (e.data.willRetry === true) retries++;
         current?.requests.push({
           seq: e.seq,
@@ -175,6 +182,7 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
           attempt: num(e.data.attempt, 1),
           willRetry: e.data.willRetry === true,
           errorCode: typeof e.data.errorCode === 'string' ? e.data.errorCode : null,
+          reauth: keystone ? String(e.data.authReason ?? 'initial') : null,
         });
         break;
       }
@@ -204,7 +212,7 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
         break;
     }
   }
-  return { run, states, notes, requests, retries, failure, events: events.length };
+  return { run, states, notes, requests, retries, reauthentications, failure, events: events.length };
 }
 
 /** A node's states as an observing effect saw them: `cleaning (target available, power on)`. */

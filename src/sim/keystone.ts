@@ -64,6 +64,11 @@ export class SimKeystone {
     this.staticTokens = new Set(opts.staticTokens ?? []);
   }
 
+  /** Every token issued and not revoked (tests read the store's bytes for them). */
+  issuedTokens(): string[] {
+    return [...this.tokens.keys()];
+  }
+
   /** Every token issued so far stops working (revocation, or a restart with new fernet keys). */
   revokeAll(): void {
     this.tokens.clear();

@@ -1,6 +1,6 @@
 // Runs against an Ironic behind Keystone (the simulator's): tokens that expire while runs wait,
 // credentials refused mid-run, Keystone down mid-wait. The store, engine, client and HTTP are real.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -106,6 +106,14 @@ describe('engine behind Keystone', () => {
     expect(ks.unauthorized).toBe(0);
     // A waiting run's log shows the re-authentications its wait depended on (the watcher's sweep
     // asked for them): a POST /v3/auth/tokens between the start of its wait and its end.
+    // Neither the password nor any token reaches the store: the bytes of the file and its WAL.
+    const tokens = c.sim.keystone!.issuedTokens();
+    expect(tokens.length).toBeGreaterThan(2);
+    const bytes = [c.db, `${c.db}-wal`]
+      .filter((f) => existsSync(f))
+      .map((f) => readFileSync(f).toString('latin1'))
+      .join('');
+    for (const secret of [PASSWORD, ...tokens]) expect(bytes.includes(secret)).toBe(false);
     const renewedWhileWaiting = results.filter((r) => {
       const events = stream(c.db, r.runId);
       const waitFrom = events.findIndex((e) => e.kind === 'effect.started' && e.type === 'observeNode');

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import './provided-context.js';
 import type { KeystonePair } from './provided-context.js';
+import { call, FAKE_INTERFACES, settledIn, type NodeView } from '../differential/http.js';
 import { keystoneScript, parseKeyValues } from './script.js';
 
 export type { KeystonePair } from './provided-context.js';
@@ -186,4 +187,69 @@ export function currentKeystonePid(pair: KeystonePair): number {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** X-Auth-Token of a fresh admin password token (project admin). */
+export async function adminAuthHeaders(pair: KeystonePair): Promise<Record<string, string>> {
+  const t = await passwordToken(pair, 'admin');
+  if (t.status !== 201) throw new Error(`admin password token answered ${t.status}: ${t.text}`);
+  return { 'x-auth-token': t.token };
+}
+
+async function expectIronic(
+  baseUrl: string,
+  headers: Record<string, string>,
+  expected: number,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<unknown> {
+  const res = await call(baseUrl, method, path, body, headers);
+  if (res.status !== expected) {
+    throw new Error(`${method} ${path} answered ${res.status}, expected ${expected}: ${res.text}`);
+  }
+  return res.json;
+}
+
+async function waitSettled(
+  baseUrl: string,
+  headers: Record<string, string>,
+  node: string,
+  state: string,
+  timeoutMs = 90_000,
+): Promise<NodeView> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const n = (await expectIronic(baseUrl, headers, 200, 'GET', `/v1/nodes/${node}`)) as NodeView;
+    if (settledIn(state)(n)) return n;
+    if (Date.now() > deadline) {
+      throw new Error(
+        `node ${node} did not settle in ${state}: ${n.provision_state} -> ${n.target_provision_state}`,
+      );
+    }
+    await sleep(250);
+  }
+}
+
+/**
+ * Enrolls a fake-hardware node on an Ironic that needs auth (`headers`: X-Auth-Token, or
+ * Authorization: Basic) and brings it to `available` (manage, provide, automated cleaning).
+ * With a project-scoped admin token the node's owner is admin's project.
+ */
+export async function availableNodeWithAuth(
+  baseUrl: string,
+  headers: Record<string, string>,
+): Promise<string> {
+  const node = (await expectIronic(baseUrl, headers, 201, 'POST', '/v1/nodes', {
+    ...FAKE_INTERFACES,
+  })) as NodeView;
+  await expectIronic(baseUrl, headers, 202, 'PUT', `/v1/nodes/${node.uuid}/states/provision`, {
+    target: 'manage',
+  });
+  await waitSettled(baseUrl, headers, node.uuid, 'manageable');
+  await expectIronic(baseUrl, headers, 202, 'PUT', `/v1/nodes/${node.uuid}/states/provision`, {
+    target: 'provide',
+  });
+  await waitSettled(baseUrl, headers, node.uuid, 'available');
+  return node.uuid;
 }

@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
+  adminAuthHeaders,
   appCredentialToken,
+  availableNodeWithAuth,
   createAppCredential,
   currentKeystonePid,
   ironicGet,
@@ -65,6 +67,18 @@ describe.skipIf(maybePair === null)('the real Keystone and Ironic pair', () => {
     expect(bad.status).toBe(401);
     // Ironic's root stays public.
     expect((await ironicGet(pair.ironicUrl, '/')).status).toBe(200);
+  });
+
+  it('a node enrolled with an admin token reaches available, owned by the project admin', async () => {
+    const headers = await adminAuthHeaders(pair);
+    const node = await availableNodeWithAuth(pair.ironicUrl, headers);
+    const res = await ironicGet(pair.ironicUrl, `/v1/nodes/${node}`, headers);
+    expect(res.json).toMatchObject({ provision_state: 'available', owner: pair.admin.projectId });
+    // demo's project does not own it: Ironic does not show it to demo.
+    const demo = await passwordToken(pair, 'demo');
+    expect(
+      (await ironicGet(pair.ironicUrl, `/v1/nodes/${node}`, { 'x-auth-token': demo.token })).status,
+    ).toBe(404);
   });
 
   it('demo (member of project demo) may list nodes but not create one', async () => {

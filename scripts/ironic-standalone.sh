@@ -7,10 +7,15 @@
 #       apt-installs python3-ironic when /usr/bin/python3 cannot import it (needs root).
 #   ironic-standalone.sh start [--port P] [--deploy-delay S] [--power-delay S] [--boot-delay S]
 #                              [--dir DIR] [--neutron-url URL]
+#                              [--auth-keystone FILE | --auth-basic HTPASSWD]
 #       installs if missing, writes config + SQLite schema into DIR (default: a new mktemp -d),
 #       starts API + conductor as ONE process on 127.0.0.1 port P (default: a free port; a P
 #       already in use is refused), waits until it answers, and prints KEY=VALUE lines:
 #       IRONIC_URL, IRONIC_DIR, IRONIC_PID, IRONIC_LOG.
+#       Auth is noauth unless: --auth-keystone FILE (auth_strategy = keystone; FILE holds the
+#       [keystone_authtoken] section, appended to ironic.conf as it is) or --auth-basic HTPASSWD
+#       (auth_strategy = http_basic; the file of user:bcrypt-hash lines, re-read per request).
+#       keystone-standalone.sh uses both.
 #   ironic-standalone.sh stop DIR | stop --dir DIR
 #       ends exactly the process recorded in DIR/ironic.pid, waits for it, removes DIR.
 #
@@ -81,11 +86,26 @@ check_seconds() {
   [[ "$2" =~ ^[0-9]+$ ]] || die "$1 expects whole seconds, got '$2'"
 }
 
+# An absolute path to an existing readable file (ironic.conf is read from another directory).
+readable_file() {
+  [ -n "$2" ] || die "$1 needs a file"
+  [ -f "$2" ] && [ -r "$2" ] || die "$1: $2 is not a readable file"
+  echo "$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
+}
+
 write_config() {
   local dir=$1 port=$2 deploy_delay=$3 power_delay=$4 boot_delay=$5 neutron_url=$6
+  local auth_keystone=$7 auth_basic=$8 auth_strategy=noauth basic_line=""
+  if [ -n "$auth_keystone" ]; then
+    auth_strategy=keystone
+  elif [ -n "$auth_basic" ]; then
+    auth_strategy=http_basic
+    basic_line="http_basic_auth_user_file = $auth_basic"
+  fi
   cat >"$dir/ironic.conf" <<EOF
 [DEFAULT]
-auth_strategy = noauth
+auth_strategy = $auth_strategy
+$basic_line
 rpc_transport = none
 host = localhost
 use_stderr = true
@@ -135,10 +155,15 @@ deploy_delay = $deploy_delay
 power_delay = $power_delay
 boot_delay = $boot_delay
 EOF
+  if [ -n "$auth_keystone" ]; then
+    printf '\n' >>"$dir/ironic.conf"
+    cat -- "$auth_keystone" >>"$dir/ironic.conf"
+  fi
 }
 
 cmd_start() {
   local deploy_delay=0 power_delay=0 boot_delay=0 dir="" neutron_url=http://127.0.0.1:9 port=""
+  local auth_keystone="" auth_basic=""
   while [ $# -gt 0 ]; do
     case $1 in
       --port) check_port "$1" "${2-}"; port=$((10#$2)); shift 2 ;;
@@ -147,9 +172,13 @@ cmd_start() {
       --boot-delay) check_seconds "$1" "${2-}"; boot_delay=$2; shift 2 ;;
       --dir) dir=${2-}; [ -n "$dir" ] || die "--dir needs a value"; shift 2 ;;
       --neutron-url) neutron_url=${2-}; [ -n "$neutron_url" ] || die "--neutron-url needs a value"; shift 2 ;;
+      --auth-keystone) auth_keystone=$(readable_file "$1" "${2-}"); shift 2 ;;
+      --auth-basic) auth_basic=$(readable_file "$1" "${2-}"); shift 2 ;;
       *) die "start: unknown argument '$1'" ;;
     esac
   done
+
+  [ -z "$auth_keystone" ] || [ -z "$auth_basic" ] || die "--auth-keystone and --auth-basic exclude each other"
 
   cmd_install
   local t0=$SECONDS
@@ -170,7 +199,8 @@ cmd_start() {
 
   local log=$dir/ironic.log
   [ -n "$port" ] || port=$(free_port)
-  write_config "$dir" "$port" "$deploy_delay" "$power_delay" "$boot_delay" "$neutron_url"
+  write_config "$dir" "$port" "$deploy_delay" "$power_delay" "$boot_delay" "$neutron_url" \
+    "$auth_keystone" "$auth_basic"
 
   "$PY" -c 'import sys
 from ironic.cmd.dbsync import main
@@ -252,7 +282,7 @@ case ${1-} in
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
   *)
-    echo "usage: $0 check | install | start [--port P] [--deploy-delay S] [--power-delay S] [--boot-delay S] [--dir DIR] [--neutron-url URL] | stop DIR" >&2
+    echo "usage: $0 check | install | start [--port P] [--deploy-delay S] [--power-delay S] [--boot-delay S] [--dir DIR] [--neutron-url URL] [--auth-keystone FILE | --auth-basic HTPASSWD] | stop DIR" >&2
     exit 2
     ;;
 esac

@@ -89,6 +89,28 @@ describe('scripts/ironic-standalone.sh', () => {
     }
   });
 
+  it('refuses an --auth-keystone or --auth-basic file that is not there, and both at once', async () => {
+    const missing = join(tmpdir(), 'ironic-auth-missing.conf');
+    for (const flag of ['--auth-keystone', '--auth-basic']) {
+      await expect(run('bash', [SCRIPT, 'start', flag, missing])).rejects.toMatchObject({
+        code: 1,
+        stderr: `ironic-standalone: ${flag}: ${missing} is not a readable file\n`,
+      });
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'ironic-auth-'));
+    try {
+      writeFileSync(join(dir, 'authtoken.conf'), '[keystone_authtoken]\n');
+      writeFileSync(join(dir, 'htpasswd'), '');
+      const both = ['--auth-keystone', join(dir, 'authtoken.conf'), '--auth-basic', join(dir, 'htpasswd')];
+      await expect(run('bash', [SCRIPT, 'start', ...both])).rejects.toMatchObject({
+        code: 1,
+        stderr: 'ironic-standalone: --auth-keystone and --auth-basic exclude each other\n',
+      });
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
   it('names only files that are in this repository in its header', () => {
     const header = readFileSync(SCRIPT, 'utf8').split('\nset -euo pipefail')[0] ?? '';
     const named = [...header.matchAll(/[\w./-]+\.(?:md|ts|sh|mjs)\b/g)].map((m) => m[0]);

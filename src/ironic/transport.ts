@@ -43,6 +43,17 @@ export interface TransportOptions {
   maxRetries?: number;
   /** Wait between attempts (Nova: api_retry_interval). Default 2000. */
   retryIntervalMs?: number;
+  /**
+   * Longest answer read, in bytes; a longer one fails IronicResponseTooLargeError, unread past the
+   * cap and not retried. 0: no cap. Default DEFAULT_MAX_RESPONSE_BYTES (128 MiB).
+   */
+  maxResponseBytes?: number;
+  /**
+   * A request's total time across all its attempts and the waits between them; when it passes
+   * the request fails IronicDeadlineError. 0: none. Default timeoutMs + maxRetries x
+   * retryIntervalMs (none when timeoutMs is 0). Time queued for a pool connection is not counted.
+   */
+  deadlineMs?: number;
   /** Sees every attempt of every call. */
   observer?: HttpObserver;
   /** Keep-alive connections in the pool. Default 8. */
@@ -86,6 +97,8 @@ export interface RawResponse {
   status: number;
   body: string;
 }
+
+export const DEFAULT_MAX_RESPONSE_BYTES = 128 * 1024 * 1024;
 
 const DEFAULTS = { timeoutMs: 30_000, maxRetries: 60, retryIntervalMs: 2_000, connections: 8 };
 /** Scrubbing a one- or two-character string would mangle every message it occurs in. */

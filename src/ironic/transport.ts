@@ -104,14 +104,15 @@ export interface RawResponse {
 
 /**
  * The longest answer read by default: 128 MiB, the largest answer Ironic can legitimately give
- * us with room to spare. A full node (GET without fields) whose instance_info holds a config
- * drive: Ironic writes at most a 64 MiB drive (ironic-lib's limit), at most ~85.4 MiB once
- * gzipped and base64-encoded as instance_info carries it; a Nova-sized drive (64 KiB of user
- * data, ~70 KB encoded, see configdrive.ts) is far smaller. A page of a node list holds at most
- * 1000 nodes (api.max_limit); with the fields we ask for a node is a few KB (~1 KB on the
- * simulator), and even a page where every node's instance_info carried an unmasked Nova-sized
- * config drive stays near 75 MB. (Ironic 2023.1 masks `configdrive` as "******" in what it
- * returns.) A hostile or broken server streaming gigabytes costs at most this much memory, once.
+ * us, with room to spare. A full node (GET without fields) whose instance_info holds a config
+ * drive: Ironic writes drives of at most 64 MiB (ironic-lib's limit), at most ~85.4 MiB once
+ * gzipped and base64-encoded as instance_info carries them; a Nova-sized drive (49149 bytes of
+ * incompressible user data, Nova's 64 KiB once encoded) is 67 KB as configdrive.ts builds it.
+ * A node list page holds at most 1000 nodes (Ironic's api.max_limit): with the fields we ask for,
+ * 0.7 MB on the simulator (2.7 MB for a /detail page; a full node from Ironic 2023.1 is ~3 KB),
+ * and ~70 MB even if every node's instance_info carried an unmasked Nova-sized drive (Ironic
+ * 2023.1 masks it as "******"). A hostile or broken server streaming gigabytes costs at most
+ * this much memory per request, and only once: it is not retried.
  */
 export const DEFAULT_MAX_RESPONSE_BYTES = 128 * 1024 * 1024;
 

@@ -345,19 +345,29 @@ export class IronicTransport {
     if (cap === 0) return res.body.text();
     const facts = { method: spec.method, path: spec.path, node: spec.node ?? null, status: res.statusCode };
     const declared = Number(res.headers['content-length']);
-    const tooLarge = (bytesRead: number, said: string): IronicResponseTooLargeError => {
+    const tooLarge = (bytesRead: number, what: string): IronicResponseTooLargeError => {
       res.body.destroy();
       return new IronicResponseTooLargeError(
-        `${spec.method} ${spec.path} -> ${res.statusCode}: the answer is ${said}, over the ${cap}-byte limit (maxResponseBytes)`,
+        `${spec.method} ${spec.path} -> ${res.statusCode}: the answer is ${what}`,
         { ...facts, limitBytes: cap, bytesRead, declaredBytes: Number.isFinite(declared) ? declared : null },
       );
     };
-    if (Number.isFinite(declared) && declared > cap) throw tooLarge(0, `${declared} bytes (Content-Length)`);
+    if (Number.isFinite(declared) && declared > cap) {
+      throw tooLarge(
+        0,
+        `${declared} bytes (Content-Length), over the ${cap}-byte limit (maxResponseBytes); not read`,
+      );
+    }
     const chunks: Buffer[] = [];
     let bytes = 0;
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
       bytes += chunk.length;
-      if (bytes > cap) throw tooLarge(bytes, `more than ${cap} bytes`);
+      if (bytes > cap) {
+        throw tooLarge(
+          bytes,
+          `longer than the ${cap}-byte limit (maxResponseBytes); reading stopped at ${bytes} bytes`,
+        );
+      }
       chunks.push(chunk);
     }
     return Buffer.concat(chunks, bytes).toString('utf8');

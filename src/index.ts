@@ -3,6 +3,7 @@ export * from './ironic/states.js';
 export * from './ironic/types.js';
 export * from './ironic/errors.js';
 export * from './ironic/client.js';
+export { DEFAULT_MAX_RESPONSE_BYTES } from './ironic/transport.js';
 export * from './ironic/microversion.js';
 export * from './ironic/deploy-patch.js';
 export * from './ironic/configdrive.js';

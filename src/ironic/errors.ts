@@ -16,6 +16,8 @@ export type IronicErrorCode =
   | 'IRONIC_ANSWER_LOST'
   | 'IRONIC_ABORTED'
   | 'IRONIC_MALFORMED_RESPONSE'
+  | 'IRONIC_RESPONSE_TOO_LARGE'
+  | 'IRONIC_DEADLINE_EXCEEDED'
   | 'IRONIC_VERSION_UNSUPPORTED'
   | 'IRONIC_INVALID_INPUT'
   | 'IRONIC_UNAUTHORIZED'
@@ -154,6 +156,56 @@ export class IronicMalformedResponseError extends IronicError {
 
   override toJSON(): Record<string, unknown> {
     return { ...super.toJSON(), snippet: this.snippet };
+  }
+}
+/**
+ * An answer longer than the transport's maxResponseBytes: reading stopped at the cap (or before
+ * reading, when Content-Length said so). Never retried: the same request gets the same answer.
+ */
+export class IronicResponseTooLargeError extends IronicError {
+  /** The cap, in bytes. */
+  readonly limitBytes: number;
+  /** Body bytes read before stopping (0 when Content-Length announced too much). */
+  readonly bytesRead: number;
+  /** The Content-Length Ironic announced, when it announced one. */
+  readonly declaredBytes: number | null;
+
+  constructor(
+    message: string,
+    facts: IronicErrorFacts & { limitBytes: number; bytesRead: number; declaredBytes?: number | null },
+  ) {
+    super('IRONIC_RESPONSE_TOO_LARGE', message, facts);
+    this.limitBytes = facts.limitBytes;
+    this.bytesRead = facts.bytesRead;
+    this.declaredBytes = facts.declaredBytes ?? null;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return {
+      ...super.toJSON(),
+      limitBytes: this.limitBytes,
+      bytesRead: this.bytesRead,
+      declaredBytes: this.declaredBytes,
+    };
+  }
+}
+/**
+ * A request's total deadline (deadlineMs, across every attempt and wait) passed before Ironic
+ * gave an answer worth keeping. `cause` is the last attempt's error, `attempts` how many were made.
+ */
+export class IronicDeadlineError extends IronicError {
+  readonly deadlineMs: number;
+  /** Time the request took, queueing for a connection aside. */
+  readonly elapsedMs: number;
+
+  constructor(message: string, facts: IronicErrorFacts & { deadlineMs: number; elapsedMs: number }) {
+    super('IRONIC_DEADLINE_EXCEEDED', message, facts);
+    this.deadlineMs = facts.deadlineMs;
+    this.elapsedMs = facts.elapsedMs;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), deadlineMs: this.deadlineMs, elapsedMs: this.elapsedMs };
   }
 }
 export class IronicVersionError extends IronicError {

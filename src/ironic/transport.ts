@@ -1,15 +1,20 @@
 // The HTTP layer under IronicClient: one keep-alive undici Pool per client, shared by
 // every call and every observer view; auth and microversion headers; per-attempt
-// timeouts; AbortSignal; and the retry policy of Nova's Ironic client wrapper.
+// timeouts and a total deadline per request; a cap on the size of an answer; AbortSignal;
+// and the retry policy of Nova's Ironic client wrapper.
+import http from 'node:http';
+import { Buffer } from 'node:buffer';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import {
   IronicAbortedError,
   IronicAnswerLostError,
+  IronicDeadlineError,
   IronicError,
   IronicInvalidInputError,
   IronicMalformedResponseError,
   IronicNetworkError,
+  IronicResponseTooLargeError,
   IronicTimeoutError,
 } from './errors.js';
 import { isStaticAuth, staticAuthSource, type AuthCallContext, type AuthSource } from './auth.js';
@@ -39,6 +44,17 @@ export interface TransportOptions {
   maxRetries?: number;
   /** Wait between attempts (Nova: api_retry_interval). Default 2000. */
   retryIntervalMs?: number;
+  /**
+   * Longest answer read, in bytes; a longer one fails IronicResponseTooLargeError, unread past the
+   * cap and not retried. 0: no cap. Default DEFAULT_MAX_RESPONSE_BYTES (128 MiB).
+   */
+  maxResponseBytes?: number;
+  /**
+   * A request's total time across all its attempts and the waits between them; when it passes
+   * the request fails IronicDeadlineError. 0: none. Default timeoutMs + maxRetries x
+   * retryIntervalMs (none when timeoutMs is 0). Time queued for a pool connection is not counted.
+   */
+  deadlineMs?: number;
   /** Sees every attempt of every call. */
   observer?: HttpObserver;
   /** Keep-alive connections in the pool. Default 8. */
@@ -83,6 +99,20 @@ export interface RawResponse {
   body: string;
 }
 
+/**
+ * The longest answer read by default: 128 MiB, the largest answer Ironic can legitimately give
+ * us, with room to spare. A full node (GET without fields) whose instance_info holds a config
+ * drive: Ironic writes drives of at most 64 MiB (ironic-lib's limit), at most ~85.4 MiB once
+ * gzipped and base64-encoded as instance_info carries them; a Nova-sized drive (49149 bytes of
+ * incompressible user data, Nova's 64 KiB once encoded) is 67 KB as configdrive.ts builds it.
+ * A node list page holds at most 1000 nodes (Ironic's api.max_limit): with the fields we ask for,
+ * 0.7 MB on the simulator (2.7 MB for a /detail page; a full node from Ironic 2023.1 is ~3 KB),
+ * and ~70 MB even if every node's instance_info carried an unmasked Nova-sized drive (Ironic
+ * 2023.1 masks it as "******"). A hostile or broken server streaming gigabytes costs at most
+ * this much memory per request, and only once: it is not retried.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 128 * 1024 * 1024;
+
 const DEFAULTS = { timeoutMs: 30_000, maxRetries: 60, retryIntervalMs: 2_000, connections: 8 };
 /** Scrubbing a one- or two-character string would mangle every message it occurs in. */
 const MIN_SECRET_CHARS = 3;
@@ -93,6 +123,9 @@ export class IronicTransport {
   readonly maxRetries: number;
   readonly retryIntervalMs: number;
   readonly observer: HttpObserver | undefined;
+  readonly maxResponseBytes: number;
+  /** undefined: derived per call from its timeoutMs (see TransportOptions.deadlineMs). */
+  private readonly deadlineMs: number | undefined;
   private readonly retryJitter: number;
   private readonly random: () => number;
   private readonly pool: Pool;
@@ -121,6 +154,15 @@ export class IronicTransport {
       // Credentials in the URL would travel into logs with every path; take them via `auth`.
       throw new IronicInvalidInputError('url must not carry credentials; use the auth option');
     }
+    const maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    if (!Number.isSafeInteger(maxResponseBytes) || maxResponseBytes < 0) {
+      throw new IronicInvalidInputError(
+        `maxResponseBytes must be a whole number of bytes >= 0, got ${String(maxResponseBytes)}`,
+      );
+    }
+    if (opts.deadlineMs !== undefined) assertTimeoutMs(opts.deadlineMs, 'deadlineMs');
+    this.maxResponseBytes = maxResponseBytes;
+    this.deadlineMs = opts.deadlineMs;
     this.timeoutMs = timeoutMs;
     this.maxRetries = maxRetries;
     this.retryIntervalMs = retryIntervalMs;
@@ -145,8 +187,10 @@ export class IronicTransport {
   /**
    * Sends the request, retrying like Nova's wrapper: 409 (unless retryOnConflict is
    * false), 503, connection failures and timeouts, up to maxRetries more attempts,
-   * retryIntervalMs apart. `read` turns a 2xx body into the result; a body it cannot
-   * read becomes IronicMalformedResponseError (never retried).
+   * retryIntervalMs apart, until the request's deadline (IronicDeadlineError). `read` turns a
+   * 2xx body into the result; a body it cannot read becomes IronicMalformedResponseError, as do
+   * headers undici cannot parse; an answer over maxResponseBytes is IronicResponseTooLargeError.
+   * None of these is retried: the same request would get the same answer.
    */
   async request<T>(spec: RequestSpec, call: CallContext, read: (res: RawResponse) => T): Promise<T> {
     const signal = call.opts.signal;
@@ -156,6 +200,10 @@ export class IronicTransport {
     const all = call.opts.observer === undefined ? observers : [...observers, call.opts.observer];
     const scrub = this.scrubber(spec.secrets ?? []);
     const maxAttempts = this.maxRetries + 1;
+    const deadlineMs = call.opts.deadlineMs ?? this.deadlineMs ?? this.defaultDeadlineMs(timeoutMs);
+    assertTimeoutMs(deadlineMs, 'deadlineMs');
+    const clock = new RequestClock(deadlineMs);
+    let last: IronicError | null = null;
     // Once an answer was lost, Ironic may have acted: every later resend is checked first.
     let lostOnce = false;
     // A 401 is answered by one renewal of the token per request; a second 401 is final.
@@ -163,6 +211,8 @@ export class IronicTransport {
     const authContext = { signal, observers: all };
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw this.aborted(spec, attempt - 1);
+      // beforeResend may have used up what was left.
+      if (last !== null && clock.leftMs() <= 0) throw this.pastDeadline(spec, attempt - 1, clock, last);
       // The credentials this attempt went with (set once a connection is ours).
       const sent: SentWith = { authHeaders: {} };
       const started = performance.now();
@@ -178,6 +228,7 @@ export class IronicTransport {
           signal,
           timeoutMs,
           call.opts.priority === 'urgent',
+          clock,
         );
         status = res.status;
         if (status < 200 || status >= 300) {
@@ -187,7 +238,7 @@ export class IronicTransport {
       } catch (raw) {
         // After a response arrived, only typed errors are Ironic's doing; anything else is a bug here.
         if (status !== null && !(raw instanceof IronicError)) throw raw;
-        outcome = { ok: false, err: this.classify(raw, spec, attempt, status, signal, timeoutMs) };
+        outcome = { ok: false, err: this.classify(raw, spec, attempt, status, signal) };
       }
       if (outcome.ok) {
         report(all, { spec, status, started, at, attempt, willRetry: false });
@@ -212,12 +263,19 @@ export class IronicTransport {
       }
       const lost = isLostAnswer(outcome.err);
       lostOnce ||= lost;
-      const err = lost && spec.idempotent === false ? answerLost(outcome.err, spec, attempt) : outcome.err;
-      const willRetry = attempt < maxAttempts && this.shouldRetry(err, call.opts);
+      last = lost && spec.idempotent === false ? answerLost(outcome.err, spec, attempt) : outcome.err;
+      let err: IronicError = last;
+      let willRetry = attempt < maxAttempts && this.shouldRetry(err, call.opts);
       const wait = willRetry ? jittered(this.retryIntervalMs, this.retryJitter, this.random()) : 0;
+      // An attempt cut short by the deadline, or a wait that would end past it, ends the request.
+      if (clock.cut || (willRetry && clock.leftMs() <= wait)) {
+        err = this.pastDeadline(spec, attempt, clock, last);
+        willRetry = false;
+      }
       report(all, {
         spec,
-        status,
+        // An answer refused before its body was read (too large) still had a status.
+        status: status ?? err.status,
         started,
         at,
         attempt,
@@ -245,9 +303,11 @@ export class IronicTransport {
     signal: AbortSignal | undefined,
     timeoutMs: number,
     urgent: boolean,
+    clock: RequestClock,
   ): Promise<RawResponse> {
     // Wait for one of the pool's connections first: time queued behind other runs is not
     // Ironic being slow, so the attempt's timeout starts only once a connection is ours.
+    const queued = performance.now();
     await this.slots.acquire(signal, urgent);
     let authHeaders: Record<string, string>;
     try {
@@ -259,13 +319,18 @@ export class IronicTransport {
       throw err;
     }
     sent.authHeaders = authHeaders;
+    clock.queued(performance.now() - queued);
     const controller = new AbortController();
     const onAbort = () => controller.abort(new AttemptAborted('caller'));
     signal?.addEventListener('abort', onAbort, { once: true });
+    const limit = clock.attemptLimit(timeoutMs);
     const timer =
-      timeoutMs > 0
-        ? setTimeout(() => controller.abort(new AttemptAborted('timeout')), timeoutMs)
-        : undefined;
+      limit === null
+        ? undefined
+        : setTimeout(() => {
+            if (limit.byDeadline) clock.cut = true;
+            controller.abort(new AttemptAborted('timeout', limit.ms));
+          }, limit.ms);
     try {
       const headers: Record<string, string> = {
         accept: 'application/json',
@@ -285,7 +350,7 @@ export class IronicTransport {
         body,
         signal: controller.signal,
       });
-      const text = await res.body.text();
+      const text = await this.readCapped(spec, res);
       return { status: res.statusCode, body: text };
     } catch (err) {
       // Whatever undici threw, the reason we aborted says what happened.
@@ -296,6 +361,69 @@ export class IronicTransport {
       signal?.removeEventListener('abort', onAbort);
       this.slots.release();
     }
+  }
+
+  /**
+   * The body as text, read no further than maxResponseBytes: a longer answer (announced by
+   * Content-Length, or counted as it arrives) is dropped with its connection.
+   */
+  private async readCapped(spec: RequestSpec, res: Dispatcher.ResponseData): Promise<string> {
+    const cap = this.maxResponseBytes;
+    if (cap === 0) return res.body.text();
+    const facts = { method: spec.method, path: spec.path, node: spec.node ?? null, status: res.statusCode };
+    const declared = Number(res.headers['content-length']);
+    const tooLarge = (bytesRead: number, what: string): IronicResponseTooLargeError => {
+      res.body.destroy();
+      return new IronicResponseTooLargeError(
+        `${spec.method} ${spec.path} -> ${res.statusCode}: the answer is ${what}`,
+        { ...facts, limitBytes: cap, bytesRead, declaredBytes: Number.isFinite(declared) ? declared : null },
+      );
+    };
+    if (Number.isFinite(declared) && declared > cap) {
+      throw tooLarge(
+        0,
+        `${declared} bytes (Content-Length), over the ${cap}-byte limit (maxResponseBytes); not read`,
+      );
+    }
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      bytes += chunk.length;
+      if (bytes > cap) {
+        throw tooLarge(
+          bytes,
+          `longer than the ${cap}-byte limit (maxResponseBytes); reading stopped at ${bytes} bytes`,
+        );
+      }
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks, bytes).toString('utf8');
+  }
+
+  /** The retry budget (Nova: api_max_retries x api_retry_interval) plus one whole attempt. */
+  private defaultDeadlineMs(timeoutMs: number): number {
+    return timeoutMs === 0 ? 0 : timeoutMs + this.maxRetries * this.retryIntervalMs;
+  }
+
+  private pastDeadline(
+    spec: RequestSpec,
+    attempts: number,
+    clock: RequestClock,
+    last: IronicError,
+  ): IronicDeadlineError {
+    const elapsedMs = Math.round(clock.elapsedMs());
+    const lost =
+      last.code === 'IRONIC_ANSWER_LOST' ? '; the last answer was lost: Ironic may have acted' : '';
+    return new IronicDeadlineError(
+      `${spec.method} ${spec.path}: no usable answer within the request's ${clock.deadlineMs} ms deadline: ${attempts} attempt${attempts === 1 ? '' : 's'} over ${(elapsedMs / 1000).toFixed(1)} s, the last ${last.code}${lost}`,
+      {
+        ...this.facts(spec, attempts),
+        status: last.status,
+        cause: last,
+        deadlineMs: clock.deadlineMs,
+        elapsedMs,
+      },
+    );
   }
 
   private read<T>(
@@ -328,17 +456,27 @@ export class IronicTransport {
     attempt: number,
     status: number | null,
     signal: AbortSignal | undefined,
-    timeoutMs: number,
   ): IronicError {
     if (raw instanceof IronicError) return raw;
     const facts = { ...this.facts(spec, attempt), status };
     if (raw instanceof AttemptAborted && raw.why === 'timeout') {
-      return new IronicTimeoutError(`${spec.method} ${spec.path}: no answer within ${timeoutMs} ms`, facts);
+      return new IronicTimeoutError(`${spec.method} ${spec.path}: no answer within ${raw.ms} ms`, facts);
     }
     if (raw instanceof AttemptAborted || signal?.aborted) {
       return new IronicAbortedError(`${spec.method} ${spec.path}: aborted by the caller`, facts);
     }
     const code = errorCodeOf(raw);
+    if (isUnreadableAnswer(code)) {
+      // The same request will get the same answer: not worth a retry.
+      const what =
+        code === 'UND_ERR_HEADERS_OVERFLOW'
+          ? `its headers are larger than ${maxHeaderBytes()} bytes`
+          : `it is not valid HTTP/1.1${raw instanceof Error && raw.message ? `: ${raw.message}` : ''}`;
+      return new IronicMalformedResponseError(
+        `${spec.method} ${spec.path}: Ironic's answer cannot be read: ${what} (${code})`,
+        { ...facts, cause: raw },
+      );
+    }
     if (isTlsVerificationFailure(raw)) {
       // Node's code alone does not say what to do about it.
       return new IronicNetworkError(
@@ -418,9 +556,63 @@ interface SentWith {
   authHeaders: Record<string, string>;
 }
 
+/**
+ * Codes of an answer that arrived but cannot be parsed: headers past undici's limit, or not
+ * HTTP/1.1 at all (llhttp's HPE_* codes). Sending the request again gets the same answer. (A bad
+ * header line after a Content-Length reads as UND_ERR_RES_CONTENT_LENGTH_MISMATCH, as a body cut
+ * short by a dropped connection does: that one stays a retried network failure.)
+ */
+function isUnreadableAnswer(code: string): boolean {
+  // undici's HTTPParserError carries no code for some parse errors: its name is what we get.
+  return code === 'UND_ERR_HEADERS_OVERFLOW' || code.startsWith('HPE_') || code === 'HTTPParserError';
+}
+
+/** undici's header limit: Node's --max-http-header-size (16 KiB by default). */
+function maxHeaderBytes(): number {
+  return http.maxHeaderSize;
+}
+
+/**
+ * One request's time against its deadline (deadlineMs; 0: none). Time queued for a pool
+ * connection is ours, not Ironic's, and does not count, as for the per-attempt timeout.
+ */
+class RequestClock {
+  private readonly start = performance.now();
+  private queuedMs = 0;
+  /** An attempt was aborted because the deadline came before its own timeout. */
+  cut = false;
+
+  constructor(readonly deadlineMs: number) {}
+
+  queued(ms: number): void {
+    this.queuedMs += ms;
+  }
+
+  elapsedMs(): number {
+    return performance.now() - this.start - this.queuedMs;
+  }
+
+  /** Time left; Infinity without a deadline. */
+  leftMs(): number {
+    return this.deadlineMs === 0 ? Infinity : this.deadlineMs - this.elapsedMs();
+  }
+
+  /** How long the next attempt may take, and whether the deadline (not timeoutMs) sets it. */
+  attemptLimit(timeoutMs: number): { ms: number; byDeadline: boolean } | null {
+    const left = this.leftMs();
+    if (left === Infinity) return timeoutMs > 0 ? { ms: timeoutMs, byDeadline: false } : null;
+    const ms = Math.max(0, Math.ceil(left));
+    return timeoutMs > 0 && timeoutMs <= ms ? { ms: timeoutMs, byDeadline: false } : { ms, byDeadline: true };
+  }
+}
+
 /** Why our own controller aborted an attempt. */
 class AttemptAborted extends Error {
-  constructor(readonly why: 'caller' | 'timeout') {
+  constructor(
+    readonly why: 'caller' | 'timeout',
+    /** How long the attempt was given, for a timeout. */
+    readonly ms = 0,
+  ) {
     super(why);
   }
 }

@@ -112,6 +112,8 @@ export interface CallOptions {
   retryOnConflict?: boolean;
   /** Overrides the client's per-request timeout (ms). */
   timeoutMs?: number;
+  /** Overrides the client's total deadline of a request across its attempts (ms; 0: none). */
+  deadlineMs?: number;
   /** Called for every HTTP attempt of this call, in addition to the client's observer. */
   observer?: HttpObserver;
   /**

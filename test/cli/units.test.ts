@@ -13,6 +13,8 @@ import {
   IronicTimeoutError,
   IronicUnavailableError,
   IronicVersionError,
+  IronicResponseTooLargeError,
+  IronicDeadlineError,
 } from '../../src/ironic/errors.js';
 import { EngineError } from '../../src/engine/errors.js';
 import { StoreError, StoreLockedError } from '../../src/store/errors.js';
@@ -135,6 +137,17 @@ describe('exitCodeOfError', () => {
       new IronicHttpError('GET / -> 401: authentication required', { ...facts, status: 401 }),
       new IronicHttpError('GET / -> 403: forbidden', { ...facts, status: 403 }),
       new IronicVersionError('Ironic 1.31 is older than 1.56'),
+      new IronicResponseTooLargeError('GET / -> 200: the answer is more than 1 bytes', {
+        ...facts,
+        status: 200,
+        limitBytes: 1,
+        bytesRead: 2,
+      }),
+      new IronicDeadlineError('GET /: no usable answer within 150000 ms', {
+        ...facts,
+        deadlineMs: 150_000,
+        elapsedMs: 150_001,
+      }),
       new StoreLockedError('/db', { pid: 1, host: 'h', since: 'now' }),
       new StoreError('STORE_CORRUPT', '/db is corrupt'),
       new StoreError('STORE_FILE_GONE', '/db was deleted'),

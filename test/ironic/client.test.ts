@@ -328,9 +328,10 @@ describe('retries like Nova’s client wrapper', () => {
 
 describe('timeouts and cancellation', () => {
   it('times out an attempt that gets no answer, and retries it', async () => {
+    // The default deadline (40 + 1 x 5 ms) would leave no room for the retry: limits.test.ts.
     const { client, ironic, attempts } = await world(
       { [`GET ${NODE_PATH}`]: { status: 200, body: ACTIVE_NODE_BODY, delayMs: 300 } },
-      { timeoutMs: 40, maxRetries: 1 },
+      { timeoutMs: 40, maxRetries: 1, deadlineMs: 10_000 },
     );
     const err = await failure(client.getNode(N));
     expect(err.code).toBe('IRONIC_TIMEOUT');

@@ -6,8 +6,15 @@ import type { Command } from 'commander';
 import { IronicClient } from '../../ironic/client.js';
 import { Inventory } from '../../inventory/inventory.js';
 import { withReader } from '../reader.js';
-import { ironicOptions, makeContext, type CliContext, type GlobalOptions } from '../context.js';
-import { CliError, EXIT_OK } from '../output.js';
+import {
+  durationOption,
+  ironicOptions,
+  makeContext,
+  type CliContext,
+  type GlobalOptions,
+} from '../context.js';
+import { CliError, EXIT_ENVIRONMENT, EXIT_OK } from '../output.js';
+import { IronicError } from '../../ironic/errors.js';
 import { table } from '../render.js';
 
 /**
@@ -35,28 +42,62 @@ function parseHosts(hosts: string | undefined, host: string): string[] {
   return list;
 }
 
+interface InventoryCommandOptions {
+  hosts?: string;
+  host?: string;
+  timeout: string;
+}
+
+/**
+ * Runs `fn` against a connected inventory within the command's --timeout (0: no limit beyond
+ * each request's own deadline). When the limit passes, the request in flight is aborted and the
+ * command fails CLI_TIMEOUT, exit 3: Ironic did not answer in time, the command itself is fine.
+ */
 async function withInventory<T>(
   ctx: CliContext,
-  o: { hosts?: string; host?: string },
-  fn: (inv: Inventory, host: string) => Promise<T>,
+  command: string,
+  o: InventoryCommandOptions,
+  fn: (inv: Inventory, host: string, signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
+  const limitS = durationOption('--timeout', o.timeout);
   const host = o.host ?? hostname();
   const hosts = parseHosts(o.hosts, host);
   const managed = managedInstances(ctx.opts.db);
-  const client = await IronicClient.connect(ironicOptions(ctx));
+  const options = ironicOptions(ctx);
+  const controller = new AbortController();
+  const timer = limitS > 0 ? setTimeout(() => controller.abort(), limitS * 1000) : undefined;
   try {
-    const inv = new Inventory({
-      ironic: client,
-      host,
-      liveHosts: () => hosts,
-      managedInstances: () => managed,
-      warn: (message, facts) => ctx.log.warn(facts ?? {}, message),
-    });
-    return await fn(inv, host);
+    const client = await IronicClient.connect(options, { signal: controller.signal });
+    try {
+      const inv = new Inventory({
+        ironic: client,
+        host,
+        liveHosts: () => hosts,
+        managedInstances: () => managed,
+        warn: (message, facts) => ctx.log.warn(facts ?? {}, message),
+      });
+      return await fn(inv, host, controller.signal);
+    } finally {
+      await client.close();
+    }
+  } catch (err) {
+    if (!controller.signal.aborted) throw err;
+    const pending =
+      err instanceof IronicError && err.method !== null && err.path !== null
+        ? `: ${err.method} ${err.path} had no usable answer yet`
+        : '';
+    throw new CliError(
+      `${command} did not finish within its --timeout of ${limitS} s${pending}`,
+      EXIT_ENVIRONMENT,
+      'CLI_TIMEOUT',
+    );
   } finally {
-    await client.close();
+    clearTimeout(timer);
   }
 }
+
+const TIMEOUT_HELP =
+  "give up on the whole command after this long (90s, 2m; 0: no limit beyond each request's deadline)";
 
 const used = (u: number, t: number): string => `${u}/${t}`;
 
@@ -83,11 +124,12 @@ export function registerInventoryCommands(
     .description("each node's state, owner on the hash ring, and resources")
     .option('--hosts <a,b,c>', 'live scheduler hosts (default: this host alone)')
     .option('--host <name>', 'this scheduler host (default: the machine name)')
-    .action(async (o: { hosts?: string; host?: string }) =>
+    .option('--timeout <duration>', TIMEOUT_HELP, '0')
+    .action(async (o: InventoryCommandOptions) =>
       run(async (g) => {
         const ctx = makeContext(readOnly(program, g));
-        await withInventory(ctx, o, async (inv, host) => {
-          await inv.refresh();
+        await withInventory(ctx, 'nodes', o, async (inv, host, signal) => {
+          await inv.refresh({ signal });
           const rows = await inv.nodes();
           const head = [
             'UUID',
@@ -129,11 +171,12 @@ export function registerInventoryCommands(
     .description('instances Ironic holds, with their node, power state, CPUs and memory')
     .option('--hosts <a,b,c>', 'live scheduler hosts (default: this host alone)')
     .option('--host <name>', 'this scheduler host (default: the machine name)')
-    .action(async (o: { hosts?: string; host?: string }) =>
+    .option('--timeout <duration>', TIMEOUT_HELP, '0')
+    .action(async (o: InventoryCommandOptions) =>
       run(async (g) => {
         const ctx = makeContext(readOnly(program, g));
-        await withInventory(ctx, o, async (inv) => {
-          const rows = await inv.instances();
+        await withInventory(ctx, 'instances', o, async (inv, _host, signal) => {
+          const rows = await inv.instances({ signal });
           const head = [
             'INSTANCE',
             'NODE',

@@ -7,8 +7,8 @@
 // are passed in. No secret value (password, token, application-credential secret) ever appears
 // in an error message: messages name keys and where they were read, never secret values.
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
-import { LineCounter, parseDocument, visit, YAMLParseError } from 'yaml';
 import type {
   CloudSettings,
   CloudTls,
@@ -492,8 +492,20 @@ function isFile(path: string): boolean {
   }
 }
 
+let yamlModule: typeof import('yaml') | undefined;
+
+/**
+ * The YAML parser, loaded on first use: importing it costs 70-240 ms here, which every CLI
+ * command would pay at start although most read no file (and a signal test counts on a quick start).
+ */
+function yaml(): typeof import('yaml') {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yamlModule;
+}
+
 /** A clouds.yaml, secure.yaml or .json file as a mapping; numbers keep their text (`1.80` stays "1.80"). */
 function readConfigFile(path: string): Record<string, unknown> {
+  const { LineCounter, parseDocument, visit, YAMLParseError } = yaml();
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -842,7 +854,7 @@ function settingsOf(layer: Layer, ctx: Context): CloudSettings {
       if (missing.length) {
         const hint =
           v.authUrl === undefined && endpoint !== undefined && v.username !== undefined
-            ? ' (for an Ironic with http_basic, set auth_type http_basic)'
+            ? '; for an Ironic with http_basic, set auth_type http_basic'
             : '';
         throw missingError(
           `${authType} auth (Keystone)`,
@@ -1064,10 +1076,13 @@ function tlsOf(
   // As openstacksdk: skipping verification wins over a CA bundle, which is then not used.
   if (insecure) tls.insecure = true;
   else if (v.cacert !== undefined) tls.caFile = file(v.cacert, 'cacert');
-  if (v.key !== undefined && v.cert === undefined) {
-    throw fail(`key (${v.key.from}) is given without cert: a client key needs its certificate.`, {
-      key: v.key.from,
-      missing: ['cert'],
+  // Node's TLS takes the certificate and its key as two PEMs: one without the other cannot work.
+  if ((v.key === undefined) !== (v.cert === undefined)) {
+    const given = (v.key ?? v.cert)!;
+    const [has, lacks] = v.key === undefined ? ['cert', 'key'] : ['key', 'cert'];
+    throw fail(`${has} (${given.from}) is given without ${lacks}: a client certificate needs both files.`, {
+      key: given.from,
+      missing: [lacks],
     });
   }
   if (v.cert !== undefined) tls.certFile = file(v.cert, 'cert');

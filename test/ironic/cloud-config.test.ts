@@ -786,8 +786,12 @@ describe('errors', () => {
         { IRONIC_URL: IRONIC, OS_CACERT: 'missing.pem' },
         /cacert \(OS_CACERT\) .*missing\.pem cannot be read \(ENOENT\)/,
       ],
-      [{ IRONIC_URL: IRONIC, OS_CERT: '/' }, /cert \(OS_CERT\) \/ cannot be read \(EISDIR\)/],
-      [{ IRONIC_URL: IRONIC, OS_KEY: 'k.pem' }, /key \(OS_KEY\) is given without cert/],
+      [{ IRONIC_URL: IRONIC, OS_CERT: '/', OS_KEY: '/' }, /cert \(OS_CERT\) \/ cannot be read \(EISDIR\)/],
+      [
+        { IRONIC_URL: IRONIC, OS_KEY: 'k.pem' },
+        /key \(OS_KEY\) is given without cert: a client certificate needs both/,
+      ],
+      [{ IRONIC_URL: IRONIC, OS_CERT: 'c.pem' }, /cert \(OS_CERT\) is given without key/],
     ];
     for (const [env, message] of cases) {
       const err = failure(() => resolve(env));

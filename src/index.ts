@@ -9,6 +9,31 @@ export * from './ironic/deploy-patch.js';
 export * from './ironic/configdrive.js';
 export * from './ironic/network-metadata.js';
 export * from './ironic/resources.js';
+export {
+  CloudConfigError,
+  cloudSettingsFromConfig,
+  resolveCloudSettings,
+  searchDirs,
+} from './ironic/cloud-config.js';
+export type {
+  CloudConfigAuth,
+  CloudConfigErrorCode,
+  CloudConfigErrorFacts,
+  CloudConfigObject,
+  CloudFlags,
+  CloudSources,
+  ResolveCloudOptions,
+} from './ironic/cloud-config.js';
+// IronicAuth stays the transport's (static kinds) until the Keystone client lands; the
+// contract's wider union is exported as CloudAuth.
+export type {
+  CloudSettings,
+  CloudTls,
+  EndpointInterface,
+  KeystoneProject,
+  KeystoneUser,
+  IronicAuth as CloudAuth,
+} from './ironic/cloud-settings.js';
 export { isNodeIdent, isUuid } from './ironic/validate.js';
 export * from './inventory/inventory.js';
 export * from './inventory/hash-ring.js';

@@ -1,21 +1,52 @@
 // Global options shared by every command, resolved once from flags and environment.
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { Writable } from 'node:stream';
 import type { LevelWithSilent, Logger } from 'pino';
 import type { IronicClientOptions } from '../ironic/client.js';
+import { resolveCloudSettings, type CloudFlags } from '../ironic/cloud-config.js';
+import type { CloudSettings } from '../ironic/cloud-settings.js';
 import type { HttpAttempt, HttpObserver } from '../ironic/types.js';
 import { createLogger } from '../engine/logger.js';
-import { CliError, makeOut, type Out } from './output.js';
+import { CliError, EXIT_USAGE, makeOut, type Out } from './output.js';
 
 export interface GlobalOptions {
+  /** --ironic-url: the Ironic endpoint (alias of --os-endpoint). */
   ironicUrl?: string;
+  /** --token: alias of --os-token. */
   token?: string;
+  osCloud?: string;
+  osAuthType?: string;
+  osAuthUrl?: string;
+  osUsername?: string;
+  osUserId?: string;
+  osPassword?: string;
+  osProjectName?: string;
+  osProjectId?: string;
+  osUserDomainName?: string;
+  osUserDomainId?: string;
+  osProjectDomainName?: string;
+  osProjectDomainId?: string;
+  osDefaultDomain?: string;
+  osToken?: string;
+  osUrl?: string;
+  osEndpoint?: string;
+  osApplicationCredentialId?: string;
+  osApplicationCredentialName?: string;
+  osApplicationCredentialSecret?: string;
+  osRegionName?: string;
+  osInterface?: string;
+  osCacert?: string;
+  osCert?: string;
+  osKey?: string;
+  osBaremetalApiVersion?: string;
   db: string;
   json: boolean;
   logLevel: string;
   pollInterval: string;
   maxRetries: string;
   retryInterval: string;
+  /** --ca-file: alias of --os-cacert. */
   caFile?: string;
   insecure?: boolean;
 }
@@ -153,31 +184,103 @@ export function retryNotifier(
   };
 }
 
+/** The first of several spellings of one flag that was given, and its name for messages. */
+function firstFlag(...given: Array<[string | undefined, string]>): [string | undefined, string | undefined] {
+  for (const [value, name] of given) if (nonEmpty(value) !== undefined) return [value, name];
+  return [undefined, undefined];
+}
+
+/** The `--os-*` flags (and their older aliases) as the cloud settings they set. */
+export function cloudFlagsOf(opts: GlobalOptions): {
+  flags: CloudFlags;
+  flagNames: Partial<Record<keyof CloudFlags, string>>;
+} {
+  const [endpoint, endpointFlag] = firstFlag(
+    [opts.ironicUrl, '--ironic-url'],
+    [opts.osEndpoint, '--os-endpoint'],
+    [opts.osUrl, '--os-url'],
+  );
+  const [token, tokenFlag] = firstFlag([opts.osToken, '--os-token'], [opts.token, '--token']);
+  const [cacert, cacertFlag] = firstFlag([opts.osCacert, '--os-cacert'], [opts.caFile, '--ca-file']);
+  const flags: CloudFlags = {
+    cloud: opts.osCloud,
+    authType: opts.osAuthType,
+    authUrl: opts.osAuthUrl,
+    username: opts.osUsername,
+    userId: opts.osUserId,
+    password: opts.osPassword,
+    projectName: opts.osProjectName,
+    projectId: opts.osProjectId,
+    userDomainName: opts.osUserDomainName,
+    userDomainId: opts.osUserDomainId,
+    projectDomainName: opts.osProjectDomainName,
+    projectDomainId: opts.osProjectDomainId,
+    defaultDomain: opts.osDefaultDomain,
+    token,
+    appCredId: opts.osApplicationCredentialId,
+    appCredName: opts.osApplicationCredentialName,
+    appCredSecret: opts.osApplicationCredentialSecret,
+    endpoint,
+    region: opts.osRegionName,
+    interface: opts.osInterface,
+    microversion: opts.osBaremetalApiVersion,
+    cacert,
+    cert: opts.osCert,
+    key: opts.osKey,
+    insecure: opts.insecure === true,
+  };
+  const flagNames: Partial<Record<keyof CloudFlags, string>> = {};
+  if (endpointFlag) flagNames.endpoint = endpointFlag;
+  if (tokenFlag) flagNames.token = tokenFlag;
+  if (cacertFlag) flagNames.cacert = cacertFlag;
+  return { flags, flagNames };
+}
+
+/**
+ * Where Ironic is and how to authenticate, from the flags, the OS_* variables and clouds.yaml
+ * (flag > environment > file). A CloudConfigError (exit 2) says what is wrong, never a secret.
+ */
+export function cloudSettings(ctx: CliContext): CloudSettings {
+  const { flags, flagNames } = cloudFlagsOf(ctx.opts);
+  return resolveCloudSettings({ flags, flagNames, env: process.env, cwd: process.cwd(), home: homedir() });
+}
+
+/**
+ * The Ironic client options of a command. Static auth kinds (noauth, HTTP basic, a token sent
+ * as it is) connect to the endpoint given; the Keystone kinds need the Keystone client, which
+ * this function does not have yet: it refuses them with CLOUD_AUTH_UNSUPPORTED.
+ */
 export function ironicOptions(ctx: CliContext): IronicClientOptions {
-  // An empty IRONIC_URL (or --ironic-url '') does not hide OS_ENDPOINT.
-  const url =
-    nonEmpty(ctx.opts.ironicUrl) ?? nonEmpty(process.env.IRONIC_URL) ?? nonEmpty(process.env.OS_ENDPOINT);
-  if (!url) {
+  return staticIronicOptions(ctx, cloudSettings(ctx));
+}
+
+export function staticIronicOptions(ctx: CliContext, settings: CloudSettings): IronicClientOptions {
+  const maxRetries = intOption('--max-retries', ctx.opts.maxRetries, 0, MAX_COUNT);
+  const retryIntervalMs = intOption('--retry-interval', ctx.opts.retryInterval, 0, MAX_MS);
+  const { auth } = settings;
+  if (auth.type === 'password' || auth.type === 'applicationCredential' || auth.type === 'keystoneToken') {
     throw new CliError(
-      'No Ironic endpoint: pass --ironic-url URL or set IRONIC_URL (or OS_ENDPOINT). For a local simulator: `ironledger sim`.',
+      `${settings.origin}: ${auth.type === 'keystoneToken' ? 'Keystone token' : auth.type === 'password' ? 'password' : 'application credential'} auth needs Keystone, which this build does not support yet; use auth_type none, http_basic or token with the Ironic endpoint.`,
+      EXIT_USAGE,
+      'CLOUD_AUTH_UNSUPPORTED',
     );
   }
-  try {
-    new URL(url);
-  } catch {
-    throw new CliError(`--ironic-url is not a URL: ${JSON.stringify(url)}.`);
+  if (settings.tls.certFile !== undefined || settings.tls.keyFile !== undefined) {
+    throw new CliError(
+      `${settings.origin}: client certificates (cert, key) are not supported by this build yet.`,
+      EXIT_USAGE,
+      'CLOUD_AUTH_UNSUPPORTED',
+    );
   }
-  const token = nonEmpty(ctx.opts.token) ?? nonEmpty(process.env.OS_TOKEN);
-  const maxRetries = intOption('--max-retries', ctx.opts.maxRetries, 0, MAX_COUNT);
+  const { caFile, insecure } = settings.tls;
   return {
-    url,
-    auth: token ? { type: 'token', token } : { type: 'noauth' },
-    tls:
-      ctx.opts.caFile || ctx.opts.insecure
-        ? { caFile: ctx.opts.caFile, insecure: ctx.opts.insecure === true }
-        : undefined,
+    // Static kinds always have an endpoint: cloud-config refuses them without one.
+    url: settings.endpoint!,
+    auth,
+    tls: caFile !== undefined || insecure === true ? { caFile, insecure: insecure === true } : undefined,
+    ...(settings.microversion === undefined ? {} : { microversion: settings.microversion }),
     maxRetries,
-    retryIntervalMs: intOption('--retry-interval', ctx.opts.retryInterval, 0, MAX_MS),
+    retryIntervalMs,
     observer: retryNotifier(ctx.out, maxRetries),
   };
 }

@@ -18,8 +18,6 @@ program
   .description(
     'Drive Ironic bare-metal nodes through instance lifecycles; every step recorded, replayable, resumable.',
   )
-  .addOption(new Option('--ironic-url <url>', 'Ironic API endpoint').env('IRONIC_URL'))
-  .addOption(new Option('--token <token>', 'auth token (X-Auth-Token)').env('OS_TOKEN'))
   .addOption(
     new Option('--db <path>', 'event store (SQLite)').env('IRONLEDGER_DB').default('./ironledger.db'),
   )
@@ -28,8 +26,55 @@ program
   .option('--poll-interval <ms>', 'node watcher interval', '2000')
   .option('--max-retries <n>', 'retries of a 409/503/connection failure', '60')
   .option('--retry-interval <ms>', 'wait between retries', '2000')
-  .option('--ca-file <path>', 'CA bundle for a TLS endpoint')
-  .option('--insecure', 'do not verify the TLS certificate')
+  // Cloud options: each overrides the same setting from OS_* variables and clouds.yaml. Their
+  // variables are read by cloud-config.ts (flag > environment > file), not by commander.
+  .option('--os-cloud <name>', 'cloud of clouds.yaml to use (env OS_CLOUD)')
+  .option(
+    '--os-auth-type <type>',
+    'none, http_basic, token, v3token, admin_token, password, v3password, v3applicationcredential (env OS_AUTH_TYPE)',
+  )
+  .option('--os-auth-url <url>', 'Keystone URL (env OS_AUTH_URL)')
+  .option('--os-username <name>', 'user name, Keystone or http_basic (env OS_USERNAME)')
+  .option('--os-user-id <id>', 'Keystone user id (env OS_USER_ID)')
+  .option('--os-password <password>', 'password, Keystone or http_basic (env OS_PASSWORD)')
+  .option('--os-project-name <name>', 'Keystone project to scope to (env OS_PROJECT_NAME)')
+  .option('--os-project-id <id>', 'Keystone project id (env OS_PROJECT_ID)')
+  .option('--os-user-domain-name <name>', "the user's domain (env OS_USER_DOMAIN_NAME)")
+  .option('--os-user-domain-id <id>', "the user's domain id (env OS_USER_DOMAIN_ID)")
+  .option('--os-project-domain-name <name>', "the project's domain (env OS_PROJECT_DOMAIN_NAME)")
+  .option('--os-project-domain-id <id>', "the project's domain id (env OS_PROJECT_DOMAIN_ID)")
+  .option(
+    '--os-default-domain <id>',
+    'domain of names given without one (env OS_DEFAULT_DOMAIN; default: default)',
+  )
+  .option(
+    '--os-token <token>',
+    'token: sent as it is, or exchanged with Keystone given --os-auth-url (env OS_TOKEN)',
+  )
+  .option('--token <token>', 'alias of --os-token')
+  .option(
+    '--os-application-credential-id <id>',
+    'Keystone application credential (env OS_APPLICATION_CREDENTIAL_ID)',
+  )
+  .option('--os-application-credential-name <name>', 'application credential by name, with --os-username')
+  .option(
+    '--os-application-credential-secret <secret>',
+    'application credential secret (env OS_APPLICATION_CREDENTIAL_SECRET)',
+  )
+  .option('--os-endpoint <url>', 'Ironic endpoint, skipping the catalog (env OS_ENDPOINT)')
+  .option('--os-url <url>', 'alias of --os-endpoint (env OS_URL)')
+  .option('--ironic-url <url>', 'alias of --os-endpoint (env IRONIC_URL)')
+  .option('--os-region-name <region>', 'catalog region (env OS_REGION_NAME)')
+  .option('--os-interface <interface>', 'catalog interface: public, internal, admin (env OS_INTERFACE)')
+  .option(
+    '--os-baremetal-api-version <version>',
+    'highest Ironic microversion, e.g. 1.78 (env OS_BAREMETAL_API_VERSION)',
+  )
+  .option('--os-cacert <path>', 'CA bundle for TLS endpoints (env OS_CACERT)')
+  .option('--ca-file <path>', 'alias of --os-cacert')
+  .option('--os-cert <path>', 'client certificate, with --os-key (env OS_CERT)')
+  .option('--os-key <path>', 'client key (env OS_KEY)')
+  .option('--insecure', 'do not verify TLS certificates (env OS_INSECURE)')
   // A usage error prints one line (and a hint where the help is), not the whole help; the
   // catch below prints it, so commander's own error output is silenced.
   .configureOutput({ outputError: () => undefined })

@@ -1,4 +1,5 @@
 // Simulator options and their defaults.
+import type { SimHttpBasic } from './http-basic.js';
 import { resolveNetworkInterfaces, type NetworkInterfaces } from './network-interfaces.js';
 import type { SimKeystoneOptions } from './keystone.js';
 import type { SimNetworkInterface } from './node-record.js';
@@ -47,6 +48,11 @@ export interface SimOptions {
   /** Request log ring-buffer capacity (default 100,000 entries). */
   logCapacity?: number;
   /**
+   * Ironic's auth_strategy = http_basic: every route but `/`, `/v1`, lookup and heartbeat needs
+   * one of these users (401 / 400 with ironic-lib's bodies otherwise). Default: noauth.
+   */
+  httpBasic?: SimHttpBasic;
+  /**
    * Ironic's [DEFAULT] default_network_interface: what pre-enrolled nodes and nodes POSTed without
    * one get. Default 'noop', as scripts/ironic-standalone.sh configures (VIF attach and detach are
    * accepted and forgotten); 'flat' and 'neutron' track VIFs on ports and portgroups. null: not
@@ -84,6 +90,7 @@ export interface ResolvedOptions extends SimTimings {
   maxMinor: number;
   log: boolean;
   logCapacity: number;
+  httpBasic: SimHttpBasic | undefined;
   networkInterfaces: NetworkInterfaces;
   consoleInterface: 'fake' | 'ipmitool-socat' | 'no-console';
 }
@@ -120,6 +127,7 @@ export function resolveOptions(opts: SimOptions = {}): ResolvedOptions {
     maxMinor,
     log: opts.log ?? true,
     logCapacity: Math.max(1, Math.floor(nonNegative('logCapacity', opts.logCapacity, 100_000))),
+    httpBasic: opts.httpBasic === undefined ? undefined : { users: { ...opts.httpBasic.users } },
     networkInterfaces: resolveNetworkInterfaces(opts.networkInterface, opts.enabledNetworkInterfaces),
     consoleInterface: opts.consoleInterface ?? 'fake',
   };

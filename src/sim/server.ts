@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { ApiError, Fault } from './api-error.js';
 import type { ApiHandlers, ApiRequest, ApiResponse } from './api.js';
 import type { FaultDecision, FaultInjector } from './faults.js';
+import { checkHttpBasic } from './http-basic.js';
 import type { Inventory } from './inventory.js';
 import type { SimKeystone } from './keystone.js';
 import { MIN_MINOR, type ResolvedOptions } from './options.js';
@@ -140,6 +141,18 @@ export class SimServer {
         ...(fault ? { fault } : {}),
       });
     };
+    const basic = this.deps.options.httpBasic;
+    const refused = basic === undefined ? null : checkHttpBasic(basic, segs, req.headers);
+    if (refused !== null) {
+      res.writeHead(refused.status, {
+        ...refused.headers,
+        'Content-Type': 'application/json',
+        'Content-Length': String(Buffer.byteLength(refused.payload)),
+      });
+      res.end(refused.payload);
+      record(refused.status);
+      return;
+    }
 
     const body = await readBody(req);
     const gate = this.deps.keystone?.gate(method, segs, req.headers, body, this.baseOf(req));

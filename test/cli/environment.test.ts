@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { zeroMiddleEventsPage } from '../store/fixtures/damage.js';
 import {
+  childEnv,
   CLEAN_ENV,
   CLI,
   cli,
@@ -248,7 +249,7 @@ describe('a store that fails under a running command', () => {
             '--image-source',
             'http://img/x',
           ],
-          { env: { ...process.env, ...CLEAN_ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
+          { env: childEnv(CLEAN_ENV), stdio: ['ignore', 'pipe', 'pipe'] },
         );
         let stdout = '';
         let stderr = '';

@@ -5,9 +5,9 @@ import { existsSync } from 'node:fs';
 import { expect } from 'vitest';
 import { EventStore } from '../../src/store/event-store.js';
 import type { RunRow } from '../../src/store/types.js';
-import { CLI, type CliResult } from '../e2e/cli.js';
+import { childEnv, CLI, type CliResult } from '../e2e/cli.js';
 
-export { CLI, cli, json, type CliResult } from '../e2e/cli.js';
+export { childEnv, CLI, cli, json, type CliResult } from '../e2e/cli.js';
 
 /** The same clean environment as cli(): no endpoint, token or database from the caller's shell. */
 export const CLEAN_ENV = { IRONIC_URL: '', OS_ENDPOINT: '', OS_TOKEN: '', IRONLEDGER_DB: '' };
@@ -22,7 +22,7 @@ export interface Running {
 /** Starts the CLI without waiting for it; SIGKILLed after `timeoutMs` so a hang fails the test. */
 export function start(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Running {
   const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, ...CLEAN_ENV, ...env },
+    env: childEnv({ ...CLEAN_ENV, ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -11,6 +11,19 @@ export interface CliResult {
   stderr: string;
 }
 
+/**
+ * The caller's environment without what would point a child CLI at some other cloud: every
+ * OS_* variable (OS_CLOUD, OS_AUTH_URL, ... from an openrc), IRONIC_URL and IRONLEDGER_DB.
+ */
+export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || k.startsWith('OS_') || k === 'IRONIC_URL' || k === 'IRONLEDGER_DB') continue;
+    env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
 export function cli(
   args: string[],
   env: Record<string, string> = {},
@@ -18,7 +31,7 @@ export function cli(
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, IRONIC_URL: '', OS_ENDPOINT: '', OS_TOKEN: '', IRONLEDGER_DB: '', ...env },
+      env: childEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

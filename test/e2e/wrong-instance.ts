@@ -11,7 +11,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { call, pollNode, settledIn, type PollOptions } from '../differential/http.js';
 import { deployFakeNode } from '../ironic-real/helpers.js';
 import { peekRun } from '../ironic-real/engine-helpers.js';
-import { CLI, cli, json } from './cli.js';
+import { childEnv, CLI, cli, json } from './cli.js';
 import { FaultProxy, type ProxyRule } from './fault-proxy.js';
 
 export interface Backend {
@@ -28,7 +28,7 @@ const CLEAN_ENV = { IRONIC_URL: '', OS_ENDPOINT: '', OS_TOKEN: '', IRONLEDGER_DB
 /** Starts the CLI; SIGKILLs it the moment `ready()` holds (checked every 5 ms) or `taken` fires. */
 async function killWhen(argv: string[], ready: (() => boolean) | Promise<void>): Promise<void> {
   const child = spawn(process.execPath, [CLI, ...argv], {
-    env: { ...process.env, ...CLEAN_ENV },
+    env: childEnv(CLEAN_ENV),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

@@ -24,23 +24,29 @@ export type {
   CloudSources,
   ResolveCloudOptions,
 } from './ironic/cloud-config.js';
-// IronicAuth stays the transport's (static kinds) until the Keystone client lands; the
-// contract's wider union is exported as CloudAuth.
 export type {
   CloudSettings,
   CloudTls,
   EndpointInterface,
   KeystoneProject,
   KeystoneUser,
-  IronicAuth as CloudAuth,
 } from './ironic/cloud-settings.js';
+export { KeystoneSession } from './ironic/keystone.js';
+export type { KeystoneAuth, KeystoneSessionOptions, KeystoneStats } from './ironic/keystone.js';
 export { isNodeIdent, isUuid } from './ironic/validate.js';
 export * from './inventory/inventory.js';
 export * from './inventory/hash-ring.js';
 export * from './inventory/ownership.js';
 export * from './inventory/errors.js';
 export { Engine } from './engine/engine.js';
-export type { EngineOptions, EngineStats, RunHandle, RunResult, RunProgress } from './engine/engine.js';
+export type {
+  CloudIronicOptions,
+  EngineOptions,
+  EngineStats,
+  RunHandle,
+  RunResult,
+  RunProgress,
+} from './engine/engine.js';
 export type { DeploySecrets } from './engine/input.js';
 export { EngineError } from './engine/errors.js';
 export type { EngineErrorCode } from './engine/errors.js';

@@ -3,12 +3,12 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { Writable } from 'node:stream';
 import type { LevelWithSilent, Logger } from 'pino';
-import type { IronicClientOptions } from '../ironic/client.js';
+import { clientOptionsOf, type IronicClientOptions } from '../ironic/client.js';
 import { resolveCloudSettings, type CloudFlags } from '../ironic/cloud-config.js';
 import type { CloudSettings } from '../ironic/cloud-settings.js';
 import type { HttpAttempt, HttpObserver } from '../ironic/types.js';
 import { createLogger } from '../engine/logger.js';
-import { CliError, EXIT_USAGE, makeOut, type Out } from './output.js';
+import { CliError, makeOut, type Out } from './output.js';
 
 export interface GlobalOptions {
   /** --ironic-url: the Ironic endpoint (alias of --os-endpoint). */
@@ -246,39 +246,15 @@ export function cloudSettings(ctx: CliContext): CloudSettings {
 }
 
 /**
- * The Ironic client options of a command. Static auth kinds (noauth, HTTP basic, a token sent
- * as it is) connect to the endpoint given; the Keystone kinds need the Keystone client, which
- * this function does not have yet: it refuses them with CLOUD_AUTH_UNSUPPORTED.
+ * The Ironic client options of a command: where Ironic is and how to authenticate (any auth
+ * kind: Keystone ones find Ironic in the catalog unless an endpoint is given), with the
+ * command's retry options and a notice of each retry on stderr.
  */
 export function ironicOptions(ctx: CliContext): IronicClientOptions {
-  return staticIronicOptions(ctx, cloudSettings(ctx));
-}
-
-export function staticIronicOptions(ctx: CliContext, settings: CloudSettings): IronicClientOptions {
   const maxRetries = intOption('--max-retries', ctx.opts.maxRetries, 0, MAX_COUNT);
   const retryIntervalMs = intOption('--retry-interval', ctx.opts.retryInterval, 0, MAX_MS);
-  const { auth } = settings;
-  if (auth.type === 'password' || auth.type === 'applicationCredential' || auth.type === 'keystoneToken') {
-    throw new CliError(
-      `${settings.origin}: ${auth.type === 'keystoneToken' ? 'Keystone token' : auth.type === 'password' ? 'password' : 'application credential'} auth needs Keystone, which this build does not support yet; use auth_type none, http_basic or token with the Ironic endpoint.`,
-      EXIT_USAGE,
-      'CLOUD_AUTH_UNSUPPORTED',
-    );
-  }
-  if (settings.tls.certFile !== undefined || settings.tls.keyFile !== undefined) {
-    throw new CliError(
-      `${settings.origin}: client certificates (cert, key) are not supported by this build yet.`,
-      EXIT_USAGE,
-      'CLOUD_AUTH_UNSUPPORTED',
-    );
-  }
-  const { caFile, insecure } = settings.tls;
   return {
-    // Static kinds always have an endpoint: cloud-config refuses them without one.
-    url: settings.endpoint!,
-    auth,
-    tls: caFile !== undefined || insecure === true ? { caFile, insecure: insecure === true } : undefined,
-    ...(settings.microversion === undefined ? {} : { microversion: settings.microversion }),
+    ...clientOptionsOf(cloudSettings(ctx)),
     maxRetries,
     retryIntervalMs,
     observer: retryNotifier(ctx.out, maxRetries),

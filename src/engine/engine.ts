@@ -2,10 +2,11 @@
 // event store, shares one client and one node watcher between all runs, and
 // resumes unfinished runs from their streams.
 import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { IronicClient, type IronicClientOptions } from '../ironic/client.js';
+import { clientOptionsOf, IronicClient, type IronicClientOptions } from '../ironic/client.js';
+import { cloudSettingsFromConfig, type CloudConfigObject } from '../ironic/cloud-config.js';
 import { isUuid } from '../ironic/validate.js';
 import type { HttpAttempt, IronicApi } from '../ironic/types.js';
 import { effects as defaultEffects } from '../machines/effects.js';
@@ -47,8 +48,12 @@ export interface StartOptions {
 export interface EngineOptions {
   /** Path of the SQLite event store. */
   db: string;
-  /** How to reach Ironic: options for a new client, or a client the embedder already holds. */
-  ironic: IronicClientOptions | { client: IronicClient };
+  /**
+   * How to reach Ironic: options for a new client; an OpenStack cloud (`{ cloud: 'name' }` read
+   * from clouds.yaml as openstacksdk finds it, or `{ cloud: { auth_type, auth, ... } }` given
+   * inline as clouds.yaml holds it); or a client the embedder already holds.
+   */
+  ironic: IronicClientOptions | CloudIronicOptions | { client: IronicClient };
   logger?: Logger;
   /** Runs executing at once; more wait their turn (default 1000). */
   concurrency?: number;
@@ -69,6 +74,23 @@ export interface EngineOptions {
   listThreshold?: number;
   /** Replaces effect implementations (tests of fault handling; never needed in production). */
   effects?: Record<string, EffectImpl>;
+}
+
+/** An OpenStack cloud, with the client's retry and timeout options beside it. */
+export type CloudIronicOptions = { cloud: string | CloudConfigObject } & Omit<
+  IronicClientOptions,
+  'url' | 'auth' | 'tls' | 'microversion' | 'interface' | 'region'
+>;
+
+function connectOptionsOf(ironic: IronicClientOptions | CloudIronicOptions): IronicClientOptions {
+  if (!('cloud' in ironic)) return ironic;
+  const { cloud, ...rest } = ironic;
+  const settings = cloudSettingsFromConfig(typeof cloud === 'string' ? { cloud } : cloud, {
+    env: process.env,
+    cwd: process.cwd(),
+    home: homedir(),
+  });
+  return { ...clientOptionsOf(settings), ...rest };
 }
 
 export interface RunHandle {
@@ -162,7 +184,7 @@ export class Engine {
     try {
       if ('client' in opts.ironic) client = opts.ironic.client;
       else {
-        client = await IronicClient.connect(opts.ironic);
+        client = await IronicClient.connect(connectOptionsOf(opts.ironic));
         owns = true;
       }
     } catch (err) {

@@ -1,7 +1,7 @@
 // IronicClient: the one object that talks to Ironic. It owns the keep-alive pool; every
 // run shares it through cheap observer views (withObserver), so a thousand concurrent
 // runs open a handful of connections, not a thousand.
-import type { EndpointInterface } from './cloud-settings.js';
+import type { CloudSettings, EndpointInterface } from './cloud-settings.js';
 import { IronicInvalidInputError, IronicVersionError, isIronicError } from './errors.js';
 import { isKeystoneAuth, KeystoneSession, type KeystoneStats } from './keystone.js';
 import { negotiateMicroversion } from './microversion.js';
@@ -25,6 +25,18 @@ export interface IronicClientOptions extends Omit<TransportOptions, 'url' | 'aut
   region?: string;
   /** Keystone auth: renew a token when less than this is left (keystoneauth's 120 s). */
   renewBeforeMs?: number;
+}
+
+/** Client options from resolved cloud settings (clouds.yaml, OS_* variables, flags). */
+export function clientOptionsOf(settings: CloudSettings): IronicClientOptions {
+  return {
+    auth: settings.auth,
+    tls: settings.tls,
+    interface: settings.interface,
+    ...(settings.endpoint === undefined ? {} : { url: settings.endpoint }),
+    ...(settings.region === undefined ? {} : { region: settings.region }),
+    ...(settings.microversion === undefined ? {} : { microversion: settings.microversion }),
+  };
 }
 
 export class IronicClient extends IronicOperations {

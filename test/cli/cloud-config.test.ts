@@ -249,16 +249,83 @@ describe('HTTP basic (Ironic with auth_strategy = http_basic)', () => {
   });
 });
 
-describe('Keystone auth types, until the Keystone client is wired', () => {
-  it('are refused with CLOUD_AUTH_UNSUPPORTED (exit 2), naming the cloud, never the secret', async () => {
-    const root = tree({
-      'clouds.yaml': `clouds:\n  ks:\n    auth:\n      auth_url: http://127.0.0.1:1/v3\n      username: u\n      password: ks-S3CRET\n      project_name: p\n`,
+describe('Keystone auth (the simulator with a Keystone in front)', () => {
+  const KS_PASSWORD = 'ks-pw-S3CRET';
+  let ksSim: Simulator;
+  beforeAll(async () => {
+    ksSim = await startSimulator({
+      deployMs: 40,
+      deleteMs: 20,
+      cleanMs: 40,
+      seed: 23,
+      keystone: {
+        users: [{ name: 'admin', password: KS_PASSWORD, project: 'admin' }],
+        applicationCredentials: [{ id: 'ac-9', name: 'ci', secret: 'ac-S3CRET', user: 'admin' }],
+      },
     });
-    const r = await cli(['--db', db(), 'nodes'], {
+  });
+  afterAll(() => ksSim.close());
+
+  function cloudsYaml(password: string): string {
+    return (
+      `clouds:\n  ks:\n    region_name: RegionOne\n    auth:\n      auth_url: ${ksSim.url}/v3\n      username: admin\n` +
+      `      password: ${password}\n      project_name: admin\n      user_domain_name: Default\n      project_domain_name: Default\n` +
+      `  ac:\n    auth_type: v3applicationcredential\n    auth:\n      auth_url: ${ksSim.url}\n` +
+      `      application_credential_id: ac-9\n      application_credential_secret: ac-S3CRET\n`
+    );
+  }
+
+  it('password auth from clouds.yaml: Ironic found in the catalog, a deploy and a destroy succeed, no secret shown or stored', async () => {
+    const root = tree({ 'clouds.yaml': cloudsYaml(KS_PASSWORD) });
+    const env = { OS_CLIENT_CONFIG_FILE: join(root, 'clouds.yaml'), OS_CLOUD: 'ks' };
+    const store = db();
+    const node = ksSim.addNode({ provisionState: 'available' }).uuid;
+    const common = ['--db', store, '--poll-interval', '20', '--json'];
+    const deployed = await cli(
+      [...common, 'deploy', '--node', node, '--instance', INSTANCE(7), '--image-source', 'http://img/x'],
+      env,
+    );
+    expectOk(deployed);
+    expect(json(deployed)).toMatchObject({ status: 'succeeded', node });
+    const destroyed = await cli([...common, 'destroy', '--instance', INSTANCE(7)], env);
+    expectOk(destroyed);
+    const tokens = ksSim.keystone!.issuedTokens();
+    expect(tokens.length).toBeGreaterThanOrEqual(2);
+    for (const r of [deployed, destroyed]) expectNoSecret(r, KS_PASSWORD, ...tokens);
+    for (const file of [store, `${store}-wal`]) {
+      if (!existsSync(file)) continue;
+      const bytes = readFileSync(file);
+      for (const secret of [KS_PASSWORD, ...tokens]) expect(bytes.includes(Buffer.from(secret))).toBe(false);
+    }
+  });
+
+  it('an application credential from OS_CLOUD works too', async () => {
+    const root = tree({ 'clouds.yaml': cloudsYaml(KS_PASSWORD) });
+    const r = await cli(['--db', db(), '--json', 'nodes'], {
       OS_CLIENT_CONFIG_FILE: join(root, 'clouds.yaml'),
-      OS_CLOUD: 'ks',
+      OS_CLOUD: 'ac',
     });
-    expectUsageError(r, /cloud "ks" in .*: password auth needs Keystone.*\[CLOUD_AUTH_UNSUPPORTED\]$/m);
-    expectNoSecret(r, 'ks-S3CRET');
+    expectOk(r);
+    expectNoSecret(r, 'ac-S3CRET');
+  });
+
+  it('a wrong password: one line, exit 3 (KEYSTONE_UNAUTHORIZED), no run recorded, the password never shown', async () => {
+    const root = tree({ 'clouds.yaml': cloudsYaml('wrong-S3CRET') });
+    const env = { OS_CLIENT_CONFIG_FILE: join(root, 'clouds.yaml'), OS_CLOUD: 'ks' };
+    const store = db();
+    const node = ksSim.addNode({ provisionState: 'available' }).uuid;
+    const r = await cli(
+      ['--db', store, 'deploy', '--node', node, '--instance', INSTANCE(8), '--image-source', 'http://img/x'],
+      env,
+    );
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/Keystone refused the password .*401.*KEYSTONE_UNAUTHORIZED/);
+    expectNoSecret(r, 'wrong-S3CRET', KS_PASSWORD);
+    if (existsSync(store)) {
+      const runs = await cli(['--db', store, '--json', 'runs']);
+      expect(json(runs)).toEqual([]);
+    }
+    expect(ksSim.node(node)).toMatchObject({ provision_state: 'available', instance_uuid: null });
   });
 });

@@ -1,6 +1,6 @@
 // Runs against an Ironic behind Keystone (the simulator's): tokens that expire while runs wait,
 // credentials refused mid-run, Keystone down mid-wait. The store, engine, client and HTTP are real.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -182,5 +182,49 @@ describe('engine behind Keystone', () => {
     const done = await again.resume(run.id).done;
     expect(done.status).toBe('succeeded');
     expect(c.sim.node(node!)).toMatchObject({ provision_state: 'available', instance_uuid: null });
+  });
+
+  it('the library takes the cloud as clouds.yaml holds it: inline, or by name from the file', async () => {
+    const c = await cloud({});
+    const node = c.sim.addNode({}).uuid;
+    const inline = {
+      auth_type: 'password',
+      auth: {
+        auth_url: `${c.sim.url}/v3`,
+        username: 'admin',
+        password: PASSWORD,
+        project_name: 'admin',
+        user_domain_name: 'Default',
+        project_domain_name: 'Default',
+      },
+    };
+    const first = await Engine.open({
+      db: c.db,
+      ironic: { cloud: inline, retryIntervalMs: 10 },
+      pollIntervalMs: 50,
+    });
+    const deployed = await first.deploy(deployInput(1, node)).done;
+    await first.close();
+    expect(deployed.status).toBe('succeeded');
+
+    const dir = mkdtempSync(join(tmpdir(), 'ironledger-clouds-'));
+    const file = join(dir, 'clouds.yaml');
+    writeFileSync(file, JSON.stringify({ clouds: { lab: inline } }));
+    const saved = process.env.OS_CLIENT_CONFIG_FILE;
+    process.env.OS_CLIENT_CONFIG_FILE = file;
+    try {
+      const second = await Engine.open({
+        db: c.db,
+        ironic: { cloud: 'lab', retryIntervalMs: 10 },
+        pollIntervalMs: 50,
+      });
+      const destroyed = await second.destroy({ instance: INSTANCE(1), vifs: [] }).done;
+      await second.close();
+      expect(destroyed.status).toBe('succeeded');
+    } finally {
+      if (saved === undefined) delete process.env.OS_CLIENT_CONFIG_FILE;
+      else process.env.OS_CLIENT_CONFIG_FILE = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -14,7 +14,16 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ironicGet, keystonePair, keystoneTime, passwordToken, type KeystonePair } from './helpers.js';
+import {
+  appCredentialToken,
+  createAppCredential,
+  ironicGet,
+  keystonePair,
+  keystoneTime,
+  passwordToken,
+  restartKeystone,
+  type KeystonePair,
+} from './helpers.js';
 import { pairFromKeyValues, parseKeyValues, runKeystoneScript } from './script.js';
 
 function isAlive(pid: number): boolean {
@@ -100,6 +109,39 @@ describe('scripts/keystone-standalone.sh arguments', () => {
 const shared = keystonePair();
 
 describe.skipIf(shared === null)('scripts/keystone-standalone.sh start and stop', () => {
+  it('start-keystone --token-expiration S: new tokens live S seconds, older ones keep their lifetime', async () => {
+    const pair = shared!;
+    const before = await passwordToken(pair, 'admin');
+    expect(before.status).toBe(201);
+    await restartKeystone(pair, { tokenExpirationS: 30 });
+    try {
+      const short = await passwordToken(pair, 'admin');
+      expect((keystoneTime(short.body!.expires_at) - keystoneTime(short.body!.issued_at)) / 1000).toBe(30);
+      expect((await ironicGet(pair.ironicUrl, '/v1/nodes', { 'x-auth-token': short.token })).status).toBe(
+        200,
+      );
+      expect((await ironicGet(pair.ironicUrl, '/v1/nodes', { 'x-auth-token': before.token })).status).toBe(
+        200,
+      );
+    } finally {
+      await restartKeystone(pair, { tokenExpirationS: pair.tokenExpiration });
+    }
+    const restored = await passwordToken(pair, 'admin');
+    expect((keystoneTime(restored.body!.expires_at) - keystoneTime(restored.body!.issued_at)) / 1000).toBe(
+      pair.tokenExpiration,
+    );
+  });
+
+  it('appcred --user demo makes a credential on project demo', async () => {
+    const pair = shared!;
+    const cred = await createAppCredential(pair, { user: 'demo', name: 'demo-cred' });
+    expect(cred.name).toBe('demo-cred');
+    const t = await appCredentialToken(pair, cred);
+    expect(t.status).toBe(201);
+    expect(t.body?.project?.id).toBe(pair.demo.projectId);
+    expect(t.body?.user.id).toBe(pair.demo.userId);
+  });
+
   it('start --dir D --token-expiration 20 serves a pair there, and stop ends every process it started', async () => {
     const parent = mkdtempSync(join(tmpdir(), 'keystone-own-'));
     const dir = join(parent, 'pair');

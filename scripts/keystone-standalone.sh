@@ -461,6 +461,8 @@ cmd_start() {
 
   cmd_install
   local t0=$SECONDS
+  # Passwords go into state.env, clouds.yaml, env, htpasswd and ironic.conf: owner only.
+  umask 077
   if [ -n "$basic_port" ] && ! port_free "$basic_port"; then
     die "port $basic_port on 127.0.0.1 is in use"
   fi
@@ -488,7 +490,6 @@ cmd_start() {
   basic_pw=$(random_secret basic)
 
   : >"$dir/state.env"
-  chmod 600 "$dir/state.env"
   state_set "$dir" KEYSTONE_URL "$ks_url"
   state_set "$dir" KEYSTONE_PORT "$ks_port"
   state_set "$dir" KEYSTONE_DIR "$dir"

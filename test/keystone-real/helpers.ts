@@ -7,7 +7,7 @@ import { inject } from 'vitest';
 import './provided-context.js';
 import type { KeystonePair } from './provided-context.js';
 import { call, FAKE_INTERFACES, settledIn, type NodeView } from '../differential/http.js';
-import { keystoneScript, parseKeyValues } from './script.js';
+import { keystoneScript, pairFromKeyValues, parseKeyValues } from './script.js';
 
 export type { KeystonePair } from './provided-context.js';
 
@@ -252,4 +252,38 @@ export async function availableNodeWithAuth(
   });
   await waitSettled(baseUrl, headers, node.uuid, 'available');
   return node.uuid;
+}
+
+export interface OwnPairOptions {
+  /** Where the script puts it (must not exist or be empty); default a new temp directory. */
+  dir?: string;
+  tokenExpirationS?: number;
+  tokenCacheTimeS?: number;
+  deployDelayS?: number;
+  powerDelayS?: number;
+}
+
+/**
+ * A second pair (Keystone, Ironic behind it, basic Ironic) with its own settings, e.g. a longer
+ * fake deploy that outlasts a short token lifetime. Costs 20-40 s to start (minutes on a loaded
+ * machine): give the test a long timeout. `stop` ends exactly its processes and removes its dir.
+ */
+export async function startOwnPair(
+  options: OwnPairOptions = {},
+): Promise<{ pair: KeystonePair; stop: () => Promise<void> }> {
+  const args = ['start', '--basic'];
+  if (options.dir !== undefined) args.push('--dir', options.dir);
+  if (options.tokenExpirationS !== undefined)
+    args.push('--token-expiration', String(options.tokenExpirationS));
+  if (options.tokenCacheTimeS !== undefined) args.push('--token-cache-time', String(options.tokenCacheTimeS));
+  if (options.deployDelayS !== undefined) args.push('--deploy-delay', String(options.deployDelayS));
+  if (options.powerDelayS !== undefined) args.push('--power-delay', String(options.powerDelayS));
+  const kv = await keystoneScript(args);
+  const pair = pairFromKeyValues(kv);
+  return {
+    pair,
+    stop: async () => {
+      await keystoneScript(['stop', pair.dir]);
+    },
+  };
 }

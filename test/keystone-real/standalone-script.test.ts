@@ -14,8 +14,17 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ironicGet, keystonePair, keystoneTime, passwordToken, type KeystonePair } from './helpers.js';
-import { pairFromKeyValues, parseKeyValues, runKeystoneScript } from './script.js';
+import {
+  appCredentialToken,
+  createAppCredential,
+  ironicGet,
+  keystonePair,
+  keystoneTime,
+  passwordToken,
+  restartKeystone,
+  startOwnPair,
+} from './helpers.js';
+import { runKeystoneScript } from './script.js';
 
 function isAlive(pid: number): boolean {
   try {
@@ -100,45 +109,69 @@ describe('scripts/keystone-standalone.sh arguments', () => {
 const shared = keystonePair();
 
 describe.skipIf(shared === null)('scripts/keystone-standalone.sh start and stop', () => {
-  it('start --dir D --token-expiration 20 serves a pair there, and stop ends every process it started', async () => {
+  it('start-keystone --token-expiration S: new tokens live S seconds, older ones keep their lifetime', async () => {
+    const pair = shared!;
+    const before = await passwordToken(pair, 'admin');
+    expect(before.status).toBe(201);
+    await restartKeystone(pair, { tokenExpirationS: 30 });
+    try {
+      const short = await passwordToken(pair, 'admin');
+      expect((keystoneTime(short.body!.expires_at) - keystoneTime(short.body!.issued_at)) / 1000).toBe(30);
+      expect((await ironicGet(pair.ironicUrl, '/v1/nodes', { 'x-auth-token': short.token })).status).toBe(
+        200,
+      );
+      expect((await ironicGet(pair.ironicUrl, '/v1/nodes', { 'x-auth-token': before.token })).status).toBe(
+        200,
+      );
+    } finally {
+      await restartKeystone(pair, { tokenExpirationS: pair.tokenExpiration });
+    }
+    const restored = await passwordToken(pair, 'admin');
+    expect((keystoneTime(restored.body!.expires_at) - keystoneTime(restored.body!.issued_at)) / 1000).toBe(
+      pair.tokenExpiration,
+    );
+  });
+
+  it('appcred --user demo makes a credential on project demo', async () => {
+    const pair = shared!;
+    const cred = await createAppCredential(pair, { user: 'demo', name: 'demo-cred' });
+    expect(cred.name).toBe('demo-cred');
+    const t = await appCredentialToken(pair, cred);
+    expect(t.status).toBe(201);
+    expect(t.body?.project?.id).toBe(pair.demo.projectId);
+    expect(t.body?.user.id).toBe(pair.demo.userId);
+  });
+
+  it('start --dir D --token-expiration 20 --basic serves a pair there, and stop ends every process it started', async () => {
     const parent = mkdtempSync(join(tmpdir(), 'keystone-own-'));
     const dir = join(parent, 'pair');
-    const res = await runKeystoneScript(['start', '--dir', dir, '--token-expiration', '20']);
-    let pair: KeystonePair | undefined;
+    let own: Awaited<ReturnType<typeof startOwnPair>> | undefined;
     try {
-      expect(res.code, res.stderr).toBe(0);
-      // Without --basic there is no basic Ironic: the shared parser needs one, so fill it in.
-      const kv = parseKeyValues(res.stdout);
-      expect(kv.has('IRONIC_BASIC_URL')).toBe(false);
-      for (const key of [
-        'IRONIC_BASIC_URL',
-        'IRONIC_BASIC_LOG',
-        'IRONIC_BASIC_PID',
-        'BASIC_USERNAME',
-        'BASIC_PASSWORD',
-      ]) {
-        kv.set(key, key.endsWith('PID') ? '0' : '-');
-      }
-      pair = pairFromKeyValues(kv);
+      own = await startOwnPair({ dir, tokenExpirationS: 20, tokenCacheTimeS: 0 });
+      const { pair } = own;
       expect(pair.dir).toBe(dir);
-      expect(isAlive(pair.keystonePid)).toBe(true);
-      expect(isAlive(pair.ironicPid)).toBe(true);
+      expect(pair.tokenCacheTime).toBe(0);
+      const pids = [pair.keystonePid, pair.ironicPid, pair.ironicBasicPid];
+      for (const pid of pids) expect(isAlive(pid)).toBe(true);
       // Another pair than the suite's, on other ports.
       expect(pair.keystoneUrl).not.toBe(shared!.keystoneUrl);
       expect(pair.ironicUrl).not.toBe(shared!.ironicUrl);
+      expect(readFileSync(join(dir, 'ironic', 'ironic.conf'), 'utf8')).toMatch(/^token_cache_time = 0$/m);
 
       const t = await passwordToken(pair, 'admin');
       expect(t.status).toBe(201);
       expect((keystoneTime(t.body!.expires_at) - keystoneTime(t.body!.issued_at)) / 1000).toBe(20);
       expect((await ironicGet(pair.ironicUrl, '/v1/nodes', { 'x-auth-token': t.token })).status).toBe(200);
-      expect(processesMentioning(dir).sort()).toEqual([pair.keystonePid, pair.ironicPid].sort());
+      // Exactly the three servers run with that directory: nothing else was left running.
+      expect(processesMentioning(dir).sort()).toEqual([...pids].sort());
     } finally {
-      const stopped = await runKeystoneScript(['stop', dir]);
-      expect(stopped.code, stopped.stderr).toBe(0);
+      if (own) await own.stop();
+      else await runKeystoneScript(['stop', dir]);
     }
     expect(processesMentioning(dir)).toEqual([]);
-    expect(isAlive(pair!.keystonePid)).toBe(false);
-    expect(isAlive(pair!.ironicPid)).toBe(false);
+    for (const pid of [own.pair.keystonePid, own.pair.ironicPid, own.pair.ironicBasicPid]) {
+      expect(isAlive(pid)).toBe(false);
+    }
     expect(existsSync(dir)).toBe(false);
     rmSync(parent, { recursive: true });
     // 20-40 s alone; over 2 min on this 2-core machine when others' builds and tests share it.

@@ -171,8 +171,12 @@ const MIGRATIONS: readonly Migration[] = [
   // Appends are fenced by that column. The `writer` row goes; a live writer of the old version
   // (which holds it) keeps the file at version 5 until it exits.
   (db, path) => {
-    const old = db.prepare('SELECT pid, host, since, pid_start FROM writer WHERE id = 1').get() as
-      { pid: number; host: string; since: string; pid_start: string | null } | undefined;
+    const hasWriter = db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'writer'")
+      .get();
+    const old = (
+      hasWriter ? db.prepare('SELECT pid, host, since, pid_start FROM writer WHERE id = 1').get() : undefined
+    ) as { pid: number; host: string; since: string; pid_start: string | null } | undefined;
     if (old && (old.host !== hostname() || isAlive(old.pid, old.pid_start))) {
       throw new StoreLockedError(path, { pid: old.pid, host: old.host, since: old.since });
     }
@@ -188,7 +192,7 @@ const MIGRATIONS: readonly Migration[] = [
       );
       ALTER TABLE runs ADD COLUMN owner INTEGER;
       CREATE INDEX runs_running_by_owner ON runs (owner) WHERE status = 'running';
-      DROP TABLE writer;
+      DROP TABLE IF EXISTS writer;
     `);
   },
 ];

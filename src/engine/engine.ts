@@ -55,7 +55,10 @@ export interface EngineOptions {
   /** Node watcher tick (default 2000 ms, the seed's api_retry_interval). */
   pollIntervalMs?: number;
   hooks?: Partial<FilteringHooks>;
-  /** A second command for a node that has a run: refuse it (default) or wait for the first. */
+  /**
+   * A second command for a node that has a run in this engine: refuse it (default) or wait for
+   * the first. One another process drives is always refused (ENGINE_NODE_BUSY).
+   */
   busy?: 'refuse' | 'wait';
   /** Resume every unfinished run once open (default false; see resumeAll()). */
   resume?: boolean;

@@ -139,6 +139,13 @@ describe('two processes on one database', () => {
     const text = await cli(args(db, 'runs'));
     expect(text.stdout).toMatch(new RegExp(`${live.runId}.*pid ${live.running.child.pid}`));
 
+    // Readers work alongside the live owner.
+    const shown = await cli(args(db, 'show', live.runId));
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain(live.runId);
+    const replayed = await cli(args(db, 'replay', live.runId));
+    expect(replayed.code, replayed.stderr).toBe(0);
+
     // resume RUN of the live one: one line naming the holder, exit 3.
     const refused = await cli(args(db, 'resume', live.runId));
     expectRefused(

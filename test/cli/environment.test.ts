@@ -151,7 +151,7 @@ describe('exit 3: the environment, not the command, failed', () => {
     expectEnvironmentError(resume, 'STORE_CORRUPT', corrupt);
     expect(resume.stdout).not.toMatch(/nothing to resume/);
     const asJson = await cli(args(db, '--json', 'resume'));
-    expect(asJson.code).toBe(3);
+    expect(asJson.code, `stdout: ${asJson.stdout}\nstderr: ${asJson.stderr}`).toBe(3);
     expect(json(asJson)).toMatchObject({ error: { code: 'STORE_CORRUPT' } });
     expectEnvironmentError(await cli(args(db, 'runs')), 'STORE_CORRUPT', corrupt);
     // Some run's stream crosses the damaged page; the others still show.

@@ -15,20 +15,28 @@ import { cli, json, runRows, start, until, type CliResult, type Running } from '
 const INSTANCE = (i: number): string => `abababab-0000-4000-8000-${String(i).padStart(12, '0')}`;
 
 let sim: Simulator;
+/** Deploys that wait for `active` for ten minutes: the live owners, which the tests then stop. */
+let slow: Simulator;
 let dir: string;
 
 function args(db: string, ...rest: string[]): string[] {
   return ['--ironic-url', sim.url, '--db', db, '--poll-interval', '20', ...rest];
 }
 
+function slowArgs(db: string, ...rest: string[]): string[] {
+  return ['--ironic-url', slow.url, '--db', db, '--poll-interval', '20', ...rest];
+}
+
 beforeAll(async () => {
-  // A teardown takes ~5.5 s (delete, then clean): two of them overlap for certain.
-  sim = await startSimulator({ deployMs: 6_000, deleteMs: 5_000, cleanMs: 500, powerMs: 20, seed: 22 });
+  // A teardown takes ~12 s (delete, then clean): two of them overlap even on a loaded machine.
+  sim = await startSimulator({ deployMs: 8_000, deleteMs: 12_000, cleanMs: 500, powerMs: 20, seed: 22 });
+  slow = await startSimulator({ deployMs: 600_000, powerMs: 20, seed: 23 });
   dir = mkdtempSync(join(tmpdir(), 'ironledger-shared-db-'));
 });
 
 afterAll(async () => {
   await sim.close();
+  await slow.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -54,11 +62,25 @@ function activeNode(i: number): string {
 async function deployWaiting(
   db: string,
   i: number,
+  on: Simulator = slow,
 ): Promise<{ running: Running; runId: string; node: string }> {
-  const node = sim.addNode({ provisionState: 'available' }).uuid;
-  const running = start(
-    args(db, '--json', 'deploy', '--node', node, '--instance', INSTANCE(i), '--image-source', 'http://img/x'),
-  );
+  const node = on.addNode({ provisionState: 'available' }).uuid;
+  const running = start([
+    '--ironic-url',
+    on.url,
+    '--db',
+    db,
+    '--poll-interval',
+    '20',
+    '--json',
+    'deploy',
+    '--node',
+    node,
+    '--instance',
+    INSTANCE(i),
+    '--image-source',
+    'http://img/x',
+  ]);
   const row = await until('the deploy to wait for active', () =>
     runRows(db).find((r) => r.instanceUuid === INSTANCE(i) && /wait/i.test(r.state ?? '')),
   );
@@ -106,27 +128,33 @@ describe('two processes on one database', () => {
     const { running, runId, node } = await deployWaiting(db, 3);
     // The same node under another instance, and the same instance.
     const sameNode = await cli(
-      args(db, 'deploy', '--node', node, '--instance', INSTANCE(4), '--image-source', 'http://img/y'),
+      slowArgs(db, 'deploy', '--node', node, '--instance', INSTANCE(4), '--image-source', 'http://img/y'),
     );
     expectRefused(sameNode, 'ENGINE_NODE_BUSY', new RegExp(`run ${runId}.*pid ${running.child.pid}`));
-    const sameInstance = await cli(args(db, '--json', 'power-off', '--instance', INSTANCE(3)));
+    const sameInstance = await cli(slowArgs(db, '--json', 'power-off', '--instance', INSTANCE(3)));
     expect(sameInstance.code).toBe(3);
     expect(json(sameInstance)).toMatchObject({
       error: { code: 'ENGINE_NODE_BUSY', message: expect.stringContaining(`run ${runId}`) },
     });
-    // Neither refusal left a run behind, and the first finishes undisturbed.
-    expect(runRows(db).map((r) => r.id)).toEqual([runId]);
+    // Neither refusal left a run behind, and the first goes on undisturbed, still waiting.
+    expect(runRows(db).map((r) => [r.id, r.status, r.state])).toEqual([
+      [runId, 'running', expect.stringMatching(/wait/i)],
+    ]);
+    expect(running.child.exitCode).toBeNull();
+    running.child.kill('SIGTERM');
     const first = await running.result;
-    expect(first.code, first.stderr).toBe(0);
-    expect(json(first)).toMatchObject({ runId, status: 'succeeded' });
+    expect(first.code, first.stderr).toBe(143);
+    expect(json(first)).toMatchObject({ runId, status: 'interrupted' });
+    expect(replays(db, runId)).toBe(true);
   });
 
   it("resume takes a SIGKILLed process's run and finishes it; a live owner's run is listed with its owner and not taken", async () => {
     const db = join(dir, 'resume.db');
-    const killed = await deployWaiting(db, 5);
-    const live = await deployWaiting(db, 6);
+    // Killed as soon as it waits (its deploy takes 8 s), before the live owner starts.
+    const killed = await deployWaiting(db, 5, sim);
     killed.running.child.kill('SIGKILL');
     await killed.running.result;
+    const live = await deployWaiting(db, 6);
 
     // `runs` names the live owner; the killed one's run is interrupted (nobody drives it).
     const listed = await cli(args(db, '--json', 'runs'));
@@ -167,9 +195,12 @@ describe('two processes on one database', () => {
     expect(docs).toEqual([expect.objectContaining({ runId: killed.runId, status: 'succeeded' })]);
     expect(replays(db, killed.runId)).toBe(true);
 
+    // The live owner still drives its run, untouched by both resumers.
+    expect(live.running.child.exitCode).toBeNull();
+    live.running.child.kill('SIGTERM');
     const first = await live.running.result;
-    expect(first.code, first.stderr).toBe(0);
-    expect(json(first)).toMatchObject({ runId: live.runId, status: 'succeeded' });
+    expect(first.code, first.stderr).toBe(143);
+    expect(json(first)).toMatchObject({ runId: live.runId, status: 'interrupted' });
     expect(replays(db, live.runId)).toBe(true);
   });
 });

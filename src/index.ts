@@ -69,6 +69,6 @@ export type { FilteringHooks, RunSecrets } from './machines/effect-context.js';
 export type { ConfigDrivePlan } from './machines/effect-types.js';
 export { EventStore } from './store/event-store.js';
 export { replayRun } from './store/replay.js';
-export type { StoredEvent, RunRow, RunFilters, RunStatus } from './store/types.js';
+export type { StoredEvent, RunRow, RunOwner, RunFilters, RunStatus } from './store/types.js';
 export { startSimulator } from './sim/index.js';
 export type { Simulator, SimOptions } from './sim/index.js';

@@ -31,6 +31,9 @@ const IRONIC_ENVIRONMENT = new Set([
 /** Store errors of the file or its holder, not of the --db path or run id given. */
 const STORE_ENVIRONMENT = new Set<StoreErrorCode>([
   'STORE_LOCKED',
+  'STORE_RUN_OWNED',
+  'STORE_RUN_HELD',
+  'STORE_RUN_NOT_OWNED',
   'STORE_BUSY',
   'STORE_CORRUPT',
   'STORE_FILE_GONE',
@@ -44,6 +47,8 @@ const STORE_ENVIRONMENT = new Set<StoreErrorCode>([
 /** The exit code of a command that ended with `err` before it had a run's result to report. */
 export function exitCodeOfError(err: unknown): number {
   if (err instanceof CliError) return err.exitCode;
+  // Another process drives the node or instance: the command is fine, the moment is not.
+  if (err instanceof EngineError && err.code === 'ENGINE_NODE_BUSY') return EXIT_ENVIRONMENT;
   if (err instanceof IronicError) {
     const refused = err.status === 401 || err.status === 403;
     return refused || IRONIC_ENVIRONMENT.has(err.code) ? EXIT_ENVIRONMENT : EXIT_USAGE;

@@ -17,7 +17,7 @@ function dur(ms: number | null): string {
 /** Runs, newest first: STARTED is the time they are sorted by (--json also has updatedAt). */
 export function renderRuns(rows: RunRow[]): string {
   if (rows.length === 0) return 'no runs';
-  const head = ['RUN', 'OP', 'STATUS', 'STATE', 'INSTANCE', 'NODE', 'NODE NAME', 'STARTED'];
+  const head = ['RUN', 'OP', 'STATUS', 'STATE', 'INSTANCE', 'NODE', 'NODE NAME', 'OWNER', 'STARTED'];
   const lines = rows.map((r) => [
     r.id,
     r.op,
@@ -26,6 +26,8 @@ export function renderRuns(rows: RunRow[]): string {
     r.instanceUuid ?? '-',
     r.nodeUuid ?? '-',
     r.nodeName ?? '-',
+    // The live process driving a running run; '-' when nobody does (resume takes it) or it ended.
+    r.owner ? `pid ${r.owner.pid}@${r.owner.host}` : '-',
     r.createdAt.replace('T', ' ').slice(0, 19),
   ]);
   return table([head, ...lines]);

@@ -60,7 +60,10 @@ export interface EngineOptions {
   /** Node watcher tick (default 2000 ms, the seed's api_retry_interval). */
   pollIntervalMs?: number;
   hooks?: Partial<FilteringHooks>;
-  /** A second command for a node that has a run: refuse it (default) or wait for the first. */
+  /**
+   * A second command for a node that has a run in this engine: refuse it (default) or wait for
+   * the first. One another process drives is always refused (ENGINE_NODE_BUSY).
+   */
   busy?: 'refuse' | 'wait';
   /** Resume every unfinished run once open (default false; see resumeAll()). */
   resume?: boolean;
@@ -274,17 +277,22 @@ export class Engine {
     return run ? this.toHandle(run) : undefined;
   }
 
-  /** Continues every unfinished run in the store. Returns their handles. */
+  /**
+   * Continues every unfinished run no live process drives (its process was killed, or closed
+   * before the run ended). They are taken for this engine in one transaction: of two engines
+   * resuming at once, each run goes to one. Runs another live process drives are left alone.
+   * Returns their handles.
+   */
   resumeAll(): RunHandle[] {
     this.assertOpen();
     this.verifyStore();
     const handles: RunHandle[] = [];
-    for (const row of this.store.unfinishedRuns()) {
+    for (const row of this.store.claimUnfinishedRuns()) {
       if (this.runs.has(row.id)) continue;
       try {
-        handles.push(this.resume(row.id));
+        handles.push(this.resumeTaken(row));
       } catch (err) {
-        // One run that cannot go on is skipped; a store that cannot is not.
+        // One run that cannot go on is skipped (and given back); a store that cannot is not.
         if (this.store.failure) throw this.store.failure;
         this.log.error({ runId: row.id, err }, 'could not resume run');
       }
@@ -292,14 +300,18 @@ export class Engine {
     return handles;
   }
 
-  /** Continues one unfinished run from its last recorded state. */
+  /**
+   * Continues one unfinished run from its last recorded state. A run another live process
+   * drives is not taken: StoreRunOwnedError (STORE_RUN_OWNED) names that process.
+   */
   resume(runId: string): RunHandle {
     this.assertOpen();
     this.verifyStore();
-    const row = this.store.getRun(runId);
-    if (!row) throw new EngineError('RUN_NOT_FOUND', `No run ${runId} in ${this.store.path}.`, { runId });
-    const live = this.runs.get(row.id);
+    const found = this.store.getRun(runId);
+    if (!found) throw new EngineError('RUN_NOT_FOUND', `No run ${runId} in ${this.store.path}.`, { runId });
+    const live = this.runs.get(found.id);
     if (live) return this.toHandle(live);
+    const row = found.status === 'running' ? this.store.claimRun(found.id) : found;
     if (row.status !== 'running') {
       throw new EngineError(
         'RUN_FINISHED',
@@ -310,6 +322,24 @@ export class Engine {
         },
       );
     }
+    return this.resumeTaken(row);
+  }
+
+  /** Resumes a run this engine has just taken; gives it back when it cannot. */
+  private resumeTaken(row: RunRow): RunHandle {
+    try {
+      return this.resumeOwned(row);
+    } catch (err) {
+      try {
+        this.store.releaseRun(row.id);
+      } catch {
+        // The store failed: the run is ownerless anyway once this process is gone.
+      }
+      throw err;
+    }
+  }
+
+  private resumeOwned(row: RunRow): RunHandle {
     const lifecycle = this.lifecycleOf(row);
     const events = this.store.readStream(row.id);
     const started = events.find((e) => e.kind === 'run.started');
@@ -415,6 +445,23 @@ export class Engine {
     this.assertOpen();
     assertRunInput(op, input);
     const lifecycle = lifecycles[op];
+    // Another live process drives this instance or node: it is refused, whatever `busy` says
+    // (that process's runs cannot be waited for from here). The store refuses it again in the
+    // transaction that creates the run, should two processes start at once.
+    const held = this.store.heldBy({
+      instance,
+      nodeUuid: node !== null && isUuid(node) ? node : null,
+      nodeName: node !== null && !isUuid(node) ? node : null,
+    });
+    if (held) {
+      const what = held.instanceUuid === instance ? `Instance ${instance}` : `Node ${node ?? '?'}`;
+      const owner = held.owner;
+      throw new EngineError(
+        'ENGINE_NODE_BUSY',
+        `${what} already has run ${held.id} in progress, driven by ${owner ? `pid ${owner.pid} on ${owner.host} (since ${owner.since})` : 'another process'}; wait for it or retry later.`,
+        { node, instance, holder: held.id, owner },
+      );
+    }
     const stale = this.store.listRuns({ instance, status: 'running' }).filter((r) => !this.runs.has(r.id));
     if (stale.length > 0 && opts.supersede !== true) {
       const r = stale[0]!;
@@ -470,6 +517,8 @@ export class Engine {
    * replaces it is created: the two never both act on the instance, and the log says which won.
    */
   private supersede(row: RunRow, by: string): void {
+    // Taken first: should another process have resumed it meanwhile, this throws (STORE_RUN_OWNED).
+    this.store.claimRun(row.id);
     const message = `superseded by run ${by}: a new command for instance ${row.instanceUuid ?? '?'} replaced this unfinished run`;
     this.recorder.track(row.id, row.lastSeq);
     this.recorder
@@ -534,6 +583,14 @@ export class Engine {
     this.claims.push({ run, start: begin, keys: lockKeys(run.instance, run.node) });
     void run.done.then((result) => {
       this.releaseAll(run.id);
+      // Stopped without ending (the store failed under it, or close): anyone may resume it now.
+      if (result.status === 'interrupted' && !this.closing) {
+        try {
+          this.store.releaseRun(run.id);
+        } catch {
+          // The store failed: the run is ownerless anyway once this process is gone.
+        }
+      }
       // A run ends holding a slot, or (interrupted by close) still waiting for keys or a slot.
       if (!this.started.delete(run)) {
         const waiting = this.claims.findIndex((c) => c.run === run);

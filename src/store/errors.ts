@@ -5,6 +5,9 @@ export type StoreErrorCode =
   | 'STORE_SEQUENCE_CONFLICT'
   | 'STORE_RUN_EXISTS'
   | 'STORE_LOCKED'
+  | 'STORE_RUN_OWNED'
+  | 'STORE_RUN_NOT_OWNED'
+  | 'STORE_RUN_HELD'
   | 'STORE_SCHEMA_TOO_NEW'
   | 'STORE_SCHEMA_OUTDATED'
   | 'STORE_NOT_A_DATABASE'
@@ -95,6 +98,71 @@ export class StoreLockedError extends StoreError {
   }
   override toJSON(): Record<string, unknown> {
     return { ...super.toJSON(), holder: this.holder };
+  }
+}
+
+/** Who drives a run: the process that started or resumed it. */
+export interface RunOwnerFacts {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+function ownerWords(o: RunOwnerFacts): string {
+  return `pid ${o.pid} on ${o.host} (since ${o.since})`;
+}
+
+/** A live process drives the run: it cannot be taken (resumed, superseded) from here. */
+export class StoreRunOwnedError extends StoreError {
+  readonly owner: RunOwnerFacts;
+  constructor(path: string, runId: string, owner: RunOwnerFacts) {
+    super(
+      'STORE_RUN_OWNED',
+      `run ${runId} is driven by ${ownerWords(owner)}; it resumes only once that process is gone`,
+      { path, runId },
+    );
+    this.owner = owner;
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), owner: this.owner };
+  }
+}
+
+/**
+ * An append to a run this store does not own (any more): another process took it, or it was
+ * never this one's. Nothing was written; the caller must stop driving the run.
+ */
+export class StoreRunNotOwnedError extends StoreError {
+  constructor(path: string, runId: string) {
+    super(
+      'STORE_RUN_NOT_OWNED',
+      `run ${runId} is not owned by this process (pid ${process.pid}); nothing was written`,
+      {
+        path,
+        runId,
+      },
+    );
+  }
+}
+
+/**
+ * A new run for a node or instance that an unfinished run of another live process holds.
+ * Nothing was written.
+ */
+export class StoreRunHeldError extends StoreError {
+  readonly holder: string;
+  readonly owner: RunOwnerFacts;
+  constructor(path: string, runId: string, what: string, holder: string, owner: RunOwnerFacts) {
+    super(
+      'STORE_RUN_HELD',
+      `${what} already has run ${holder} in progress, driven by ${ownerWords(owner)}; run ${runId} not started`,
+      { path, runId },
+    );
+    this.holder = holder;
+    this.owner = owner;
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), holder: this.holder, owner: this.owner };
   }
 }
 

@@ -1,5 +1,6 @@
 // The event store: one SQLite file, WAL, append-only gap-free streams (one per run) plus a `runs`
-// summary row kept in step with its events in the same transaction.
+// summary row kept in step with its events in the same transaction. Several processes may write
+// one file; each run is owned by one of them and only its owner may append to it (owners.ts).
 //
 // Durability: WAL with synchronous=NORMAL (default) makes every returned append survive a killed
 // process; synchronous=FULL also survives power loss at the cost of an fsync per commit.
@@ -28,10 +29,12 @@ import {
   StoreFileNotFoundError,
   StoreInvalidEventError,
   StoreRunExistsError,
+  StoreRunHeldError,
   StoreRunNotFoundError,
+  StoreRunNotOwnedError,
+  StoreRunOwnedError,
   StoreSequenceConflictError,
   toStoreError,
-  type WriterHolder,
 } from './errors.js';
 import { BackgroundCheckpointer, type FileIdentity, type FileProblem } from './checkpointer.js';
 import { redact } from './redact.js';
@@ -46,15 +49,32 @@ import {
   type NewEvent,
   type NewRun,
   type RunFilters,
+  type RunOwner,
   type RunRow,
   type RunStatus,
   type StoredEvent,
 } from './types.js';
-import { acquireWriterLock, currentWriter, liveWriter, releaseWriterLock } from './writer-lock.js';
+import {
+  DEFAULT_OWNER_LEASE_MS,
+  ownersById,
+  registerOwner,
+  releaseOwner,
+  renewOwner,
+  toOwner,
+  type OwnerRow,
+} from './owners.js';
 
 export interface StoreOptions {
-  /** 'writer' (default) migrates, takes the writer lock and may append; 'reader' opens read-only. */
+  /**
+   * 'writer' (default) migrates, registers this process as an owner of runs and may append to
+   * the runs it owns; several writers may share a file. 'reader' opens read-only.
+   */
   mode?: 'writer' | 'reader';
+  /**
+   * Lease of a writer on another host (default 30 s): its runs count as ownerless once it has
+   * not renewed for this long. Owners on this host are judged by their pid instead (owners.ts).
+   */
+  ownerLeaseMs?: number;
   /** NORMAL (default): survives a killed process. FULL: also survives power loss. */
   synchronous?: 'NORMAL' | 'FULL';
   /** How long a statement waits for another connection's lock before STORE_BUSY. Default 5000. */
@@ -129,6 +149,8 @@ const FINISH_STATUSES = new Set<string>(RUN_STATUSES.filter((s) => s !== 'runnin
 interface RunRecord {
   /** The run's number: what its events refer to. */
   no: number;
+  /** owners.id of the process driving the run; null when nobody does. */
+  owner: number | null;
   id: string;
   op: string;
   instance_uuid: string | null;
@@ -159,7 +181,7 @@ interface EventRecord {
 }
 
 /** A run's last seq and update time are those of its head event (one row-id lookup). */
-const RUN_COLUMNS = `no, id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, state, created_at, error, last_id,
+const RUN_COLUMNS = `no, owner, id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, state, created_at, error, last_id,
   (SELECT seq FROM events WHERE id = runs.last_id) AS last_seq, (SELECT at FROM events WHERE id = runs.last_id) AS updated_at`;
 
 /**
@@ -178,7 +200,7 @@ const STREAM = `
   )
   SELECT @run AS run_id, seq, at, kind, type, from_state, to_state, data, v FROM chain ORDER BY seq`;
 
-function toRun(r: RunRecord): RunRow {
+function toRun(r: RunRecord, owner: RunOwner | null): RunRow {
   return {
     id: r.id,
     op: r.op,
@@ -193,6 +215,7 @@ function toRun(r: RunRecord): RunRow {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     error: r.error === null ? null : (JSON.parse(r.error) as JsonObject),
+    owner: r.status === 'running' ? owner : null,
   };
 }
 
@@ -273,23 +296,26 @@ export class EventStore {
   private onFailure: ((err: StoreError) => void) | undefined;
   /**
    * The summary row of each running run as this writer last committed it, so an append need not
-   * read it back first. Sound because this process is the database's only writer (writer lock)
-   * and entries change only once their transaction has committed.
+   * read it back first. Sound because only a run's owner appends to it, and entries change only
+   * once their transaction has committed; should the run have been taken meanwhile, the fencing
+   * UPDATE finds another owner and the whole transaction rolls back.
    */
   private readonly heads = new Map<string, RunHead>();
   /** Rows written by the transaction in progress; merged into `heads` only if it commits. */
   private txHeads = new Map<string, RunHead>();
   /**
    * Row id of the next event: the writer numbers events itself so each can name the one before
-   * it in the same multi-row INSERT. Sound for the same reason as `heads` (the only writer); a
-   * stale number could only collide with an existing row, which SQLite refuses.
+   * it in the same multi-row INSERT. Read at the start of each write transaction (other
+   * processes append too), an index seek; a stale number could only collide with an existing
+   * row, which SQLite refuses.
    */
-  private nextEventId = 1;
-  /** The number as the transaction in progress advanced it; kept only if it commits. */
   private txNextEventId = 1;
   /** Multi-row INSERT statements by row count. */
   private readonly insertCache = new Map<number, Database.Statement>();
-  private readonly writerToken: string | null;
+  /** owners.id of this writer: the runs it creates or claims are its own. */
+  private readonly ownerId: number | null;
+  private readonly leaseMs: number;
+  private renewTimer: NodeJS.Timeout | null = null;
   private readonly stmt: ReturnType<typeof prepareStatements>;
   private readonly listCache = new Map<string, Database.Statement>();
   private readonly writeTx: (
@@ -301,22 +327,23 @@ export class EventStore {
     path: string,
     mode: 'writer' | 'reader',
     db: Database.Database,
-    writerToken: string | null,
+    ownerId: number | null,
+    leaseMs: number,
   ) {
     this.path = path;
     this.mode = mode;
     this.db = db;
-    this.writerToken = writerToken;
+    this.ownerId = ownerId;
+    this.leaseMs = leaseMs;
     this.stmt = prepareStatements(db);
-    if (mode === 'writer') {
-      this.nextEventId = db.prepare('SELECT coalesce(max(id), 0) + 1 FROM events').pluck().get() as number;
-    }
-    this.writeTx = db.transaction(
-      (creates: ReadonlyArray<NewRun>, appends: ReadonlyArray<AppendRequest>) => ({
+    const nextEventId = db.prepare('SELECT coalesce(max(id), 0) + 1 FROM events').pluck();
+    this.writeTx = db.transaction((creates: ReadonlyArray<NewRun>, appends: ReadonlyArray<AppendRequest>) => {
+      this.txNextEventId = nextEventId.get() as number;
+      return {
         runs: creates.map((r) => this.createOne(r)),
         seqs: appends.map((r) => this.appendOne(r)),
-      }),
-    ).immediate;
+      };
+    }).immediate;
   }
 
   static open(path: string, opts: StoreOptions = {}): EventStore {
@@ -346,7 +373,7 @@ export class EventStore {
             throw copyErr;
           }
         }
-        const store = new EventStore(path, mode, db, null);
+        const store = new EventStore(path, mode, db, null, opts.ownerLeaseMs ?? DEFAULT_OWNER_LEASE_MS);
         store.tempCopy = copy;
         store.onFailure = opts.onFailure;
         return store;
@@ -368,10 +395,14 @@ export class EventStore {
       }
       if (opts.maxPageCount !== undefined) db.pragma(`max_page_count = ${Math.floor(opts.maxPageCount)}`);
       migrate(db, path);
-      const token = acquireWriterLock(db, path, new Date().toISOString());
+      const leaseMs = opts.ownerLeaseMs ?? DEFAULT_OWNER_LEASE_MS;
+      const ownerId = registerOwner(db, path, leaseMs, new Date().toISOString());
       if (created) restrictSidecars(path);
-      const store = new EventStore(path, mode, db, token);
+      const store = new EventStore(path, mode, db, ownerId, leaseMs);
       store.onFailure = opts.onFailure;
+      const renew = db;
+      store.renewTimer = setInterval(() => renewOwner(renew, ownerId), Math.max(1000, leaseMs / 3));
+      store.renewTimer.unref();
       const stats = path === ':memory:' ? null : statFile(path);
       if (stats) store.file = { dev: stats.dev, ino: stats.ino, size: stats.size };
       if (background && store.file !== null) {
@@ -422,9 +453,10 @@ export class EventStore {
     let result: WriteResult;
     try {
       this.txHeads = new Map();
-      this.txNextEventId = this.nextEventId;
       result = this.writeTx(creates, appends);
     } catch (err) {
+      // Taken by another process: what this writer remembered of the run is no longer its own.
+      if (err instanceof StoreRunNotOwnedError && err.runId !== null) this.heads.delete(err.runId);
       // A file cut short or swapped under the writer shows up as SQLite's "malformed": name the cause.
       this.checkFile();
       const one = creates.length + appends.length === 1;
@@ -432,7 +464,6 @@ export class EventStore {
     }
     // Committed, but only to the file this writer opened: acknowledged only if it is still the one at the path.
     this.checkFile();
-    this.nextEventId = this.txNextEventId;
     for (const [id, head] of this.txHeads) this.remember(id, head);
     return result;
   }
@@ -458,7 +489,7 @@ export class EventStore {
 
   private findRun(id: string): RunRow | undefined {
     const exact = this.stmt.run.get(id) as RunRecord | undefined;
-    if (exact) return toRun(exact);
+    if (exact) return this.toRows([exact])[0];
     if (id.length < MIN_RUN_ID_PREFIX) return undefined;
     const found = this.stmt.runsByPrefix.all(id, `${id}\uffff`) as RunRecord[];
     if (found.length > 1) {
@@ -468,7 +499,7 @@ export class EventStore {
         found.map((r) => r.id),
       );
     }
-    return found[0] ? toRun(found[0]) : undefined;
+    return found[0] ? this.toRows([found[0]])[0] : undefined;
   }
 
   /** The full id of a run given its id or unique prefix; StoreRunNotFoundError otherwise. */
@@ -497,10 +528,10 @@ export class EventStore {
       args.push(value);
     };
     if (filters.status === 'interrupted') {
-      // Still running in the store, and not driven by anyone: no live writer, or one that has not
-      // touched the run since it took the file (its own runs always have an event after that).
+      // Still running in the store, and driven by no live process: ownerless, or its owner gone.
       where.push("status = 'running'");
-      add('(SELECT at FROM events WHERE id = runs.last_id) < ?', liveWriter(this.db)?.since);
+      const live = [...this.owners().entries()].filter(([, o]) => o.live).map(([id]) => id);
+      add('(owner IS NULL OR owner NOT IN (SELECT value FROM json_each(?)))', JSON.stringify(live));
     } else add('status = ?', filters.status);
     add('op = ?', filters.op);
     if (filters.node !== undefined) {
@@ -524,17 +555,146 @@ export class EventStore {
       stmt = this.db.prepare(sql);
       this.listCache.set(sql, stmt);
     }
-    return (stmt.all(...args) as RunRecord[]).map(toRun);
+    return this.toRows(stmt.all(...args) as RunRecord[]);
   }
 
-  /** Runs still 'running' (what resume picks up after a crash), oldest first. */
+  /** Runs still 'running', whoever drives them, oldest first. */
   unfinishedRuns(): RunRow[] {
     this.live();
     try {
-      return (this.stmt.unfinished.all() as RunRecord[]).map(toRun);
+      return this.toRows(this.stmt.unfinished.all() as RunRecord[]);
     } catch (err) {
       throw this.toError(err, null);
     }
+  }
+
+  /**
+   * Takes every unfinished run no live process owns (its owner closed, was killed, or its lease
+   * ran out) for this writer, in one immediate transaction: of two processes claiming at once,
+   * each run goes to exactly one. Oldest first. Runs this writer owns already are not included.
+   */
+  claimUnfinishedRuns(): RunRow[] {
+    const me = this.writerOwner();
+    try {
+      return this.db
+        .transaction((): RunRow[] => {
+          const owners = this.owners();
+          const taken = (this.stmt.unfinished.all() as RunRecord[]).filter(
+            (r) => r.owner === null || (r.owner !== me && owners.get(r.owner)?.live !== true),
+          );
+          for (const r of taken) this.takeRun(r, me);
+          return this.toRows(taken);
+        })
+        .immediate();
+    } catch (err) {
+      throw this.toError(err, null);
+    }
+  }
+
+  /**
+   * Takes one unfinished run for this writer (by id or unique prefix), unless a live process
+   * owns it: StoreRunOwnedError naming that process. Returns the run as it is now; a finished
+   * run is returned untaken (nothing to drive).
+   */
+  claimRun(idOrPrefix: string): RunRow {
+    const me = this.writerOwner();
+    try {
+      return this.db
+        .transaction((): RunRow => {
+          const id = this.resolveRunId(idOrPrefix);
+          const r = this.stmt.run.get(id) as RunRecord;
+          if (r.status !== 'running' || r.owner === me) return this.toRows([r])[0] as RunRow;
+          const owner = r.owner === null ? undefined : this.owners().get(r.owner);
+          if (owner?.live) throw new StoreRunOwnedError(this.path, r.id, toOwner(owner.row));
+          this.takeRun(r, me);
+          return this.toRows([r])[0] as RunRow;
+        })
+        .immediate();
+    } catch (err) {
+      throw this.toError(err, null);
+    }
+  }
+
+  /** Gives a run this writer owns back (resumable by anyone at once): it will not drive it. */
+  releaseRun(runId: string): void {
+    const me = this.writerOwner();
+    try {
+      this.db
+        .prepare("UPDATE runs SET owner = NULL WHERE id = ? AND owner = ? AND status = 'running'")
+        .run(runId, me);
+      this.heads.delete(runId);
+    } catch (err) {
+      throw this.toError(err, runId);
+    }
+  }
+
+  /**
+   * The first unfinished run of another live process that holds `instance` or the node (by
+   * UUID or name) - what a new run for them would collide with - or undefined.
+   */
+  heldBy(claim: {
+    instance?: string | null;
+    nodeUuid?: string | null;
+    nodeName?: string | null;
+  }): RunRow | undefined {
+    this.live();
+    try {
+      const record = this.findHolder(claim);
+      return record ? this.toRows([record])[0] : undefined;
+    } catch (err) {
+      throw this.toError(err, null);
+    }
+  }
+
+  private findHolder(claim: {
+    instance?: string | null;
+    nodeUuid?: string | null;
+    nodeName?: string | null;
+  }): RunRecord | undefined {
+    const instance = claim.instance ?? null;
+    // A node given one way may be recorded the other way by the run holding it (a name is never UUID-like).
+    const node = claim.nodeUuid ?? claim.nodeName ?? null;
+    if (instance === null && node === null) return undefined;
+    const candidates = this.stmt.holders.all({ instance, node, me: this.ownerId ?? -1 }) as RunRecord[];
+    if (candidates.length === 0) return undefined;
+    const owners = this.owners();
+    return candidates.find((r) => r.owner !== null && owners.get(r.owner)?.live === true);
+  }
+
+  private takeRun(r: RunRecord, me: number): void {
+    this.stmt.takeRun.run(me, r.no);
+    r.owner = me;
+    this.heads.delete(r.id);
+  }
+
+  private writerOwner(): number {
+    this.live();
+    if (this.ownerId === null) {
+      throw new StoreError(
+        'STORE_READ_ONLY',
+        `${this.path} is open for reading; runs are taken by a writer`,
+        {
+          path: this.path,
+        },
+      );
+    }
+    return this.ownerId;
+  }
+
+  /** Owners registered in the file, each with whether it is live. */
+  private owners(): Map<number, { row: OwnerRow; live: boolean }> {
+    return ownersById(this.db, this.path, this.leaseMs);
+  }
+
+  /** Rows as callers see them: each running run with its live owner, if any. */
+  private toRows(records: RunRecord[]): RunRow[] {
+    let owners: Map<number, { row: OwnerRow; live: boolean }> | null = null;
+    return records.map((r) => {
+      if (r.status !== 'running' || r.owner === null) return toRun(r, null);
+      owners ??= this.owners();
+      const o = owners.get(r.owner);
+      return toRun(r, o?.live ? toOwner(o.row) : null);
+    });
   }
 
   /**
@@ -561,10 +721,14 @@ export class EventStore {
     return this.failed;
   }
 
-  /** Who holds the writer lock, if anyone. */
-  writer(): WriterHolder | null {
+  /** The live processes that have this file open as writers (each owns the runs it drives). */
+  liveOwners(): RunOwner[] {
     this.live();
-    return currentWriter(this.db);
+    try {
+      return [...this.owners().values()].filter((o) => o.live).map((o) => toOwner(o.row));
+    } catch (err) {
+      throw this.toError(err, null);
+    }
   }
 
   /**
@@ -631,15 +795,16 @@ export class EventStore {
   }
 
   /**
-   * Releases the writer lock (if held) and closes the file. Idempotent, and never fails: a lock
-   * that cannot be released (the disk is full) is given up, and taken over as stale once this
-   * process is gone (by this process, at once).
+   * Gives back the runs this writer owns (resumable by anyone at once) and closes the file.
+   * Idempotent, and never fails: an ownership that cannot be released (the disk is full) is
+   * given up, and its runs count as ownerless (in this process at once, elsewhere once it exits).
    */
   close(): void {
     if (!this.db.open) return;
     this.checkpointer?.stop();
+    if (this.renewTimer !== null) clearInterval(this.renewTimer);
     try {
-      if (this.writerToken !== null) releaseWriterLock(this.db, this.writerToken);
+      if (this.ownerId !== null) releaseOwner(this.db, this.path, this.ownerId);
     } finally {
       this.db.close();
       if (this.tempCopy !== null) rmSync(this.tempCopy, { recursive: true, force: true });
@@ -697,8 +862,29 @@ export class EventStore {
     const id = run.id ?? randomUUID();
     const at = run.at ?? new Date().toISOString();
     if (this.stmt.run.get(id)) throw new StoreRunExistsError(this.path, id);
+    // Another live process drives this instance or node: two processes never drive one at once.
+    const holder = this.findHolder({
+      instance: run.instanceUuid ?? null,
+      nodeUuid: run.nodeUuid ?? null,
+      nodeName: run.nodeName ?? null,
+    });
+    if (holder) {
+      const what =
+        holder.instance_uuid !== null && holder.instance_uuid === (run.instanceUuid ?? null)
+          ? `instance ${holder.instance_uuid}`
+          : `node ${run.nodeUuid ?? run.nodeName ?? '?'}`;
+      const owner = this.owners().get(holder.owner ?? -1)?.row;
+      throw new StoreRunHeldError(
+        this.path,
+        id,
+        what,
+        holder.id,
+        owner ? toOwner(owner) : { pid: 0, host: '?', since: '?' },
+      );
+    }
     const record: RunRecord = {
       no: 0,
+      owner: this.ownerId,
       id,
       op: run.op,
       instance_uuid: run.instanceUuid ?? null,
@@ -722,7 +908,7 @@ export class EventStore {
       expectedSeq: 0,
       events: [{ kind: 'run.started', at, data }],
     });
-    return toRun(record);
+    return this.toRows([record])[0] as RunRow;
   }
 
   private remember(runId: string, head: RunHead): void {
@@ -816,16 +1002,13 @@ export class EventStore {
     this.txNextEventId = id;
     // The head moves with every append; the indexed status and node columns are written only
     // when they change, sparing their index pages.
-    if (
-      status !== row.status ||
-      node !== row.node_uuid ||
-      nodeName !== row.node_name ||
-      error !== row.error
-    ) {
-      this.stmt.updateRun.run(state, status, error, node, nodeName, prev, row.no);
-    } else {
-      this.stmt.advanceRun.run(state, prev, row.no);
-    }
+    // Fencing: the row moves only while this writer owns the run; otherwise nothing of this
+    // transaction is kept.
+    const moved =
+      status !== row.status || node !== row.node_uuid || nodeName !== row.node_name || error !== row.error
+        ? this.stmt.updateRun.run(state, status, error, node, nodeName, prev, row.no, this.ownerId)
+        : this.stmt.advanceRun.run(state, prev, row.no, this.ownerId);
+    if (moved.changes !== 1) throw new StoreRunNotOwnedError(this.path, runId);
     this.txHeads.set(runId, {
       no: row.no,
       last_seq: seq,
@@ -852,11 +1035,16 @@ function prepareStatements(db: Database.Database) {
       'SELECT no, last_id, (SELECT seq FROM events WHERE id = runs.last_id) AS last_seq, state, status, error, node_uuid, node_name FROM runs WHERE id = ?',
     ),
     insertRun: db.prepare(
-      'INSERT INTO runs (id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, state, created_at, error, last_id) VALUES (@id, @op, @instance_uuid, @node_uuid, @node_name, @machine, @machine_version, @status, @state, @created_at, @error, @last_id)',
+      'INSERT INTO runs (owner, id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, state, created_at, error, last_id) VALUES (@owner, @id, @op, @instance_uuid, @node_uuid, @node_name, @machine, @machine_version, @status, @state, @created_at, @error, @last_id)',
     ),
-    advanceRun: db.prepare('UPDATE runs SET state = ?, last_id = ? WHERE no = ?'),
+    advanceRun: db.prepare('UPDATE runs SET state = ?, last_id = ? WHERE no = ? AND owner = ?'),
     updateRun: db.prepare(
-      'UPDATE runs SET state = ?, status = ?, error = ?, node_uuid = ?, node_name = ?, last_id = ? WHERE no = ?',
+      'UPDATE runs SET state = ?, status = ?, error = ?, node_uuid = ?, node_name = ?, last_id = ? WHERE no = ? AND owner = ?',
+    ),
+    takeRun: db.prepare('UPDATE runs SET owner = ? WHERE no = ?'),
+    holders: db.prepare(
+      `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' AND owner IS NOT NULL AND owner != @me
+         AND (instance_uuid = @instance OR node_uuid = @node OR node_name = @node) ORDER BY created_at LIMIT 20`,
     ),
   };
 }

@@ -4,9 +4,11 @@
 // both migrate, and a crash mid-upgrade leaves the file at its old version.
 
 import type Database from 'better-sqlite3';
-import { StoreSchemaOutdatedError, StoreSchemaTooNewError } from './errors.js';
+import { hostname } from 'node:os';
+import { StoreLockedError, StoreSchemaOutdatedError, StoreSchemaTooNewError } from './errors.js';
+import { isAlive } from './owners.js';
 
-type Migration = (db: Database.Database) => void;
+type Migration = (db: Database.Database, path: string) => void;
 
 const HEX = '[0-9a-f]';
 /** A canonical UUID, lower case: 8-4-4-4-12 hex digits. */
@@ -164,6 +166,35 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_by_node_name ON runs (node_name, created_at);
     `);
   },
+  // 6: runs are owned one by one instead of the file by one writer. Each writer process has an
+  // `owners` row; a run names the owner driving it (`owner`, NULL when nobody does: resumable).
+  // Appends are fenced by that column. The `writer` row goes; a live writer of the old version
+  // (which holds it) keeps the file at version 5 until it exits.
+  (db, path) => {
+    const hasWriter = db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'writer'")
+      .get();
+    const old = (
+      hasWriter ? db.prepare('SELECT pid, host, since, pid_start FROM writer WHERE id = 1').get() : undefined
+    ) as { pid: number; host: string; since: string; pid_start: string | null } | undefined;
+    if (old && (old.host !== hostname() || isAlive(old.pid, old.pid_start))) {
+      throw new StoreLockedError(path, { pid: old.pid, host: old.host, since: old.since });
+    }
+    db.exec(`
+      CREATE TABLE owners (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        pid        INTEGER NOT NULL,
+        host       TEXT NOT NULL,
+        boot_id    TEXT,
+        pid_start  TEXT,
+        since      TEXT NOT NULL,
+        renewed_at TEXT NOT NULL
+      );
+      ALTER TABLE runs ADD COLUMN owner INTEGER;
+      CREATE INDEX runs_running_by_owner ON runs (owner) WHERE status = 'running';
+      DROP TABLE IF EXISTS writer;
+    `);
+  },
 ];
 
 /** The schema version this code writes. */
@@ -179,7 +210,7 @@ export function migrate(db: Database.Database, path: string): void {
   db.transaction(() => {
     const found = schemaVersion(db);
     if (found > SCHEMA_VERSION) throw new StoreSchemaTooNewError(path, found, SCHEMA_VERSION);
-    for (let v = found; v < SCHEMA_VERSION; v++) (MIGRATIONS[v] as Migration)(db);
+    for (let v = found; v < SCHEMA_VERSION; v++) (MIGRATIONS[v] as Migration)(db, path);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }

@@ -57,6 +57,14 @@ export interface StoredEvent {
   v: number;
 }
 
+/** The live process driving a run. */
+export interface RunOwner {
+  pid: number;
+  host: string;
+  /** When that process opened the store as a writer (ISO 8601). */
+  since: string;
+}
+
 export interface RunRow {
   id: string;
   op: string;
@@ -75,6 +83,11 @@ export interface RunRow {
   updatedAt: string;
   /** `data.error` of 'run.finished' (redacted), null otherwise. */
   error: JsonObject | null;
+  /**
+   * The live process driving the run (started or resumed it, and has not closed); null when the
+   * run has ended or nobody drives it (its process is gone: `resume` takes it).
+   */
+  owner: RunOwner | null;
 }
 
 export interface NewRun {
@@ -92,9 +105,8 @@ export interface NewRun {
 
 export interface RunFilters {
   /**
-   * A stored status, or 'interrupted': runs still 'running' that no live writer drives (none
-   * holds the file, or the one that does has not touched them since it took it) - what a run
-   * result calls interrupted, and what `resume` would continue.
+   * A stored status, or 'interrupted': runs still 'running' that no live process owns (their
+   * owner closed or is gone) - what a run result calls interrupted, and what `resume` takes.
    */
   status?: RunStatus | 'interrupted';
   op?: string;

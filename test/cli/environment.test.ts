@@ -1,5 +1,5 @@
 // What the CLI does when its environment fails rather than its caller: Ironic unreachable or
-// refusing the credentials, the event store locked by another process, corrupt, deleted,
+// refusing the credentials, the event store shared with another process, corrupt, deleted,
 // truncated or out of space. Exit 3 when no run was started (2 stays for usage and bad input);
 // a run that was started and then stopped by the store ends as interrupted, exit 1, with one
 // JSON document and the store's reason.
@@ -121,14 +121,16 @@ describe('exit 3: the environment, not the command, failed', () => {
     }
   });
 
-  it('the store locked by another process, which goes on undisturbed', async () => {
+  // Was 'the store locked by another process' (STORE_LOCKED, exit 3): writers share the file now
+  // (issue 15 #22). A second command for another instance runs beside the first; the held run is
+  // what is refused (test/cli/shared-db.test.ts), and only a live old-version writer still locks.
+  it('another process writing the store: a command for another instance runs beside it, which goes on undisturbed', async () => {
     const db = join(dir, 'locked.db');
     const { running, runId } = await deployWaiting(db, 2);
-    const r = await cli(args(db, 'power-on', '--instance', INSTANCE(3)));
-    expectEnvironmentError(r, 'STORE_LOCKED', new RegExp(`is being written by pid ${running.child.pid}`));
-    const asJson = await cli(args(db, '--json', 'power-on', '--instance', INSTANCE(3)));
-    expect(asJson.code).toBe(3);
-    expect(json(asJson)).toMatchObject({ error: { code: 'STORE_LOCKED' } });
+    sim.addNode({ provisionState: 'active', instanceUuid: INSTANCE(3), powerState: 'power off' });
+    const r = await cli(args(db, '--json', 'power-on', '--instance', INSTANCE(3)));
+    expect(r.code, r.stderr).toBe(0);
+    expect(json(r)).toMatchObject({ status: 'succeeded', instance: INSTANCE(3) });
     running.child.kill('SIGTERM');
     const first = await running.result;
     expect(first.code).toBe(143);
@@ -150,7 +152,7 @@ describe('exit 3: the environment, not the command, failed', () => {
     expectEnvironmentError(resume, 'STORE_CORRUPT', corrupt);
     expect(resume.stdout).not.toMatch(/nothing to resume/);
     const asJson = await cli(args(db, '--json', 'resume'));
-    expect(asJson.code).toBe(3);
+    expect(asJson.code, `stdout: ${asJson.stdout}\nstderr: ${asJson.stderr}`).toBe(3);
     expect(json(asJson)).toMatchObject({ error: { code: 'STORE_CORRUPT' } });
     expectEnvironmentError(await cli(args(db, 'runs')), 'STORE_CORRUPT', corrupt);
     // Some run's stream crosses the damaged page; the others still show.
@@ -230,13 +232,14 @@ describe('a store that fails under a running command', () => {
       const db = join(dir, 'full.db');
       const node = slow.addNode({ provisionState: 'available' }).uuid;
       const argv = ['--ironic-url', slow.url, '--db', db, '--poll-interval', '5'];
-      // RLIMIT_FSIZE with SIGXFSZ ignored stands in for a full disk: no file grows past 100 KiB.
+      // RLIMIT_FSIZE with SIGXFSZ ignored stands in for a full disk: no file grows past 128 KiB (room
+      // for the schema, its owner row and the run's start, since the owners table: not for its waits).
       const r = await new Promise<CliResult>((resolve, reject) => {
         const child = spawn(
           'bash',
           [
             '-c',
-            `trap '' XFSZ; ulimit -f 100; exec "$0" "$@"`,
+            `trap '' XFSZ; ulimit -f 128; exec "$0" "$@"`,
             process.execPath,
             CLI,
             ...argv,

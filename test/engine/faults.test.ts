@@ -168,6 +168,7 @@ describe('engine: 1,000 teardowns with 30 % of Ironic requests failing', () => {
           createdAt: f.events[0]!.at,
           updatedAt: f.events.at(-1)!.at,
           error: f.result.error,
+          owner: null,
         },
         f.events,
       );

@@ -215,12 +215,12 @@ describe('EventStore run summary rows', () => {
     expect(store.unfinishedRuns().map((r) => r.id)).toEqual([a, c]);
   });
 
-  it("filters 'interrupted': runs still running that no live writer has touched since it took the file", async () => {
+  it("filters 'interrupted': runs still running that no live process owns", async () => {
     const old = newRun().run.id;
     const finished = newRun().run.id;
     store.append(finished, 1, [{ kind: 'run.finished', data: { status: 'failed' } }]);
     store.close();
-    // A later writer drives a run of its own; the old one waits for a resume.
+    // The closed writer gave its run back; a later writer drives a run of its own.
     await new Promise((r) => setTimeout(r, 5));
     store = EventStore.open(tmp.path);
     const current = newRun().run.id;

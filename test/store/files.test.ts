@@ -15,7 +15,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventStore } from '../../src/store/event-store.js';
-import { StoreError, StoreLockedError } from '../../src/store/errors.js';
+import { StoreError } from '../../src/store/errors.js';
 import { SCHEMA_VERSION } from '../../src/store/schema.js';
 import type { NewEvent } from '../../src/store/types.js';
 import { driveRun, teardownResponder } from './fixtures/drive.js';
@@ -227,24 +227,27 @@ describe('bad input and failures', () => {
     store.close();
   });
 
-  it('refuses a second writer in the same process, naming the holder, and admits one after close', () => {
+  // Was: 'refuses a second writer in the same process' (STORE_LOCKED). Writers share files now;
+  // each owns its own runs.
+  it('admits a second writer in the same process; each appends only to its own runs', () => {
     const first = EventStore.open(tmp.path);
-    let err: unknown;
+    const second = EventStore.open(tmp.path);
     try {
-      EventStore.open(tmp.path);
-    } catch (e) {
-      err = e;
+      const a = newRun(first);
+      const b = newRun(second);
+      expect(first.append(a, 1, [note('a')])).toBe(2);
+      expect(second.append(b, 1, [note('b')])).toBe(2);
+      expect(codeOf(() => first.append(b, 2, [note('not mine')]))).toBe('STORE_RUN_NOT_OWNED');
+      expect(first.getRun(b)?.owner).toMatchObject({ pid: process.pid, host: hostname() });
+    } finally {
+      first.close();
+      second.close();
     }
-    expect(err).toBeInstanceOf(StoreLockedError);
-    expect((err as StoreLockedError).holder).toMatchObject({ pid: process.pid, host: hostname() });
-    expect((err as StoreLockedError).message).toContain(String(process.pid));
-    first.close();
-    EventStore.open(tmp.path).close();
   });
 
-  it('closes without throwing when the lock cannot be released, and this process may open it again', () => {
+  it('closes without throwing when its runs cannot be given back, and this process may take them', () => {
     const store = EventStore.open(tmp.path, { busyTimeoutMs: 50 });
-    newRun(store);
+    const runId = newRun(store);
     // Another connection holds the write lock: the release cannot be written.
     const other = new Database(tmp.path);
     other.exec('BEGIN IMMEDIATE');
@@ -254,34 +257,65 @@ describe('bad input and failures', () => {
       other.exec('ROLLBACK');
       other.close();
     }
-    // The row still names this live process; it gave the lock up, so it may take it back.
+    // The run still names the closed owner (this live process); it was given up, so it is ownerless.
+    const reader = EventStore.open(tmp.path, { mode: 'reader' });
+    expect(reader.getRun(runId)?.owner).toBeNull();
+    expect(reader.listRuns({ status: 'interrupted' }).map((r) => r.id)).toEqual([runId]);
+    reader.close();
     const again = EventStore.open(tmp.path);
     try {
-      expect(again.writer()?.pid).toBe(process.pid);
+      expect(again.claimRun(runId).owner?.pid).toBe(process.pid);
       expect(again.listRuns()).toHaveLength(1);
     } finally {
       again.close();
     }
-    const reader = EventStore.open(tmp.path, { mode: 'reader' });
-    expect(reader.writer()).toBeNull();
-    reader.close();
   });
 
-  it('takes over the lock of a writer whose process is gone', () => {
-    EventStore.open(tmp.path).close();
+  it('forgets an owner whose process is gone, or whose lease on another host ran out; its runs are resumable', () => {
+    let store = EventStore.open(tmp.path);
+    const ids = [newRun(store), newRun(store), newRun(store)];
+    store.close();
     const deadPid = Number(
       execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']),
     );
     const raw = new Database(tmp.path);
-    raw
-      .prepare(
-        "INSERT INTO writer (id, pid, host, since, pid_start, token) VALUES (1, ?, ?, '2026-01-01T00:00:00Z', NULL, 't')",
-      )
-      .run(deadPid, hostname());
+    const owner = raw.prepare(
+      'INSERT INTO owners (pid, host, boot_id, pid_start, since, renewed_at) VALUES (?, ?, NULL, NULL, ?, ?)',
+    );
+    const old = '2026-01-01T00:00:00Z';
+    const now = new Date().toISOString();
+    const owners = [
+      owner.run(deadPid, hostname(), old, old).lastInsertRowid, // gone: its pid is dead
+      owner.run(1, 'elsewhere', old, old).lastInsertRowid, // another host, lease long expired
+      owner.run(1, 'elsewhere', old, now).lastInsertRowid, // another host, lease fresh: live
+    ];
+    ids.forEach((id, k) => raw.prepare('UPDATE runs SET owner = ? WHERE id = ?').run(owners[k], id));
     raw.close();
-    const store = EventStore.open(tmp.path);
-    expect(store.writer()?.pid).toBe(process.pid);
-    store.close();
+    store = EventStore.open(tmp.path);
+    try {
+      expect(
+        store
+          .listRuns({ status: 'interrupted' })
+          .map((r) => r.id)
+          .sort(),
+      ).toEqual([ids[0], ids[1]].sort());
+      expect(store.getRun(ids[2]!)?.owner).toMatchObject({ pid: 1, host: 'elsewhere' });
+      expect(codeOf(() => store.claimRun(ids[2]!))).toBe('STORE_RUN_OWNED');
+      expect(
+        store
+          .claimUnfinishedRuns()
+          .map((r) => r.id)
+          .sort(),
+      ).toEqual([ids[0], ids[1]].sort());
+      expect(
+        store
+          .liveOwners()
+          .map((o) => o.host)
+          .sort(),
+      ).toEqual(['elsewhere', hostname()].sort());
+    } finally {
+      store.close();
+    }
   });
 
   it("integrityCheck follows every stream's chain and names a broken link or a stale head", () => {

@@ -2,6 +2,8 @@
 // upgrade unchanged (through every migration since), and the run summary reports each stream's
 // last seq and time.
 import Database from 'better-sqlite3';
+import { execFileSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventStore } from '../../src/store/event-store.js';
 import { SCHEMA_VERSION } from '../../src/store/schema.js';
@@ -85,6 +87,9 @@ describe('schema migration', () => {
       ]);
       expect(store.getRun(OTHER)).toMatchObject({ lastSeq: 2, updatedAt: '2026-11-20T10:00:01.500Z' });
       expect(store.unfinishedRuns().map((r) => r.id)).toEqual([RUN]);
+      // A run from before owners existed is ownerless: what resume takes, and must take to append.
+      expect(store.getRun(RUN)?.owner).toBeNull();
+      expect(store.claimUnfinishedRuns().map((r) => r.id)).toEqual([RUN]);
       const last = store.append(RUN, 3, [
         { kind: 'note', data: { level: 'info', message: 'after upgrade' } },
       ]);
@@ -129,8 +134,11 @@ describe('schema migration', () => {
     const byUuid = store.createRun({ ...base, op: 'destroy', nodeUuid: NODE.toUpperCase() }).run.id;
     const none = store.createRun({ ...base, op: 'reboot' }).run.id;
     store.close();
-    // Version 4 had no node_name: the name sat in node_uuid.
+    // Version 4 had no node_name: the name sat in node_uuid. (Nor owners: version 6 undone first.)
     const raw = new Database(tmp.path);
+    raw.exec(`DROP INDEX runs_running_by_owner; ALTER TABLE runs DROP COLUMN owner; DROP TABLE owners;
+      CREATE TABLE writer (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, host TEXT NOT NULL,
+        since TEXT NOT NULL, pid_start TEXT, token TEXT NOT NULL);`);
     raw.exec('DROP INDEX runs_by_node_name; ALTER TABLE runs DROP COLUMN node_name;');
     raw.pragma('user_version = 4');
     raw.close();
@@ -142,6 +150,41 @@ describe('schema migration', () => {
       expect(upgraded.getRun(none)).toMatchObject({ nodeUuid: null, nodeName: null });
       expect(upgraded.listRuns({ node: 'rack1-n07' }).map((r) => r.id)).toEqual([byName]);
       expect(upgraded.integrityCheck()).toEqual(['ok']);
+    } finally {
+      upgraded.close();
+    }
+  });
+
+  it('leaves a version 5 file alone while an old writer holds it (STORE_LOCKED); upgrades it once that one is gone', () => {
+    const store = EventStore.open(tmp.path);
+    const run = store.createRun({ op: 'destroy', machine: 'teardown', machineVersion: 1, input: {} }).run.id;
+    store.close();
+    const raw = new Database(tmp.path);
+    raw.exec(`DROP INDEX runs_running_by_owner; ALTER TABLE runs DROP COLUMN owner; DROP TABLE owners;
+      CREATE TABLE writer (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, host TEXT NOT NULL,
+        since TEXT NOT NULL, pid_start TEXT, token TEXT NOT NULL);`);
+    raw.pragma('user_version = 5');
+    const hold = raw.prepare(
+      "INSERT OR REPLACE INTO writer (id, pid, host, since, pid_start, token) VALUES (1, ?, ?, '2026-01-01T00:00:00Z', NULL, 't')",
+    );
+    hold.run(process.pid, hostname()); // a live writer of the old version
+    let code: string | undefined;
+    try {
+      EventStore.open(tmp.path).close();
+    } catch (err) {
+      code = (err as { code?: string }).code;
+    }
+    expect(code).toBe('STORE_LOCKED');
+    expect(raw.pragma('user_version', { simple: true })).toBe(5);
+    const deadPid = Number(
+      execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']),
+    );
+    hold.run(deadPid, hostname());
+    raw.close();
+    const upgraded = EventStore.open(tmp.path);
+    try {
+      expect(upgraded.getRun(run)?.owner).toBeNull();
+      expect(upgraded.claimUnfinishedRuns().map((r) => r.id)).toEqual([run]);
     } finally {
       upgraded.close();
     }

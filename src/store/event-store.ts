@@ -774,8 +774,11 @@ export class EventStore {
       // By value: a secret Ironic echoed under a key nobody could know (last_error, a faultstring).
       // The JSON text is searched first; a payload is walked and copied only on a hit.
       if (scrub && scrub.foundInJson(json)) {
-        data = scrub.value(data);
-        json = JSON.stringify(data);
+        const scrubbed = scrub.value(data);
+        if (scrubbed !== data) {
+          data = scrubbed;
+          json = JSON.stringify(data);
+        }
       }
       const at = ev.at ?? now;
       if (ev.kind === 'transition') {

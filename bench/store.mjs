@@ -1,6 +1,8 @@
 // Event store benchmark: `npm run build && node bench/store.mjs [--scenario <module.mjs>] [--quick]`
 //
 // Parts: --only single,batched,replay,open (default all); --quick runs a tenth of the sizes.
+// Batched appends are also measured with a secret-value scrubber on every run (as under token
+// auth: the token is live for every run) whose secret no event holds, and one every event holds.
 // --rounds N (default 5): single and batched appends (each round on a fresh file) and replay are
 // measured N times; the median is the number reported against the goal, with the slowest and
 // fastest round beside it (this VM's speed varies by +-20% from one run to the next).
@@ -22,6 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { initialTransition, transition } from 'xstate';
 import { answerCall, answerEvent, startMachine } from '../dist/machines/drive.js';
 import { EventStore } from '../dist/store/event-store.js';
+import { Scrubber } from '../dist/store/scrub.js';
 import { machineStepper } from '../dist/store/machine-stepper.js';
 import { replayRun, stateToString } from '../dist/store/replay.js';
 import * as teardownScenario from './scenarios/teardown.mjs';
@@ -138,8 +141,8 @@ function benchSingle(synchronous, total, opts = {}, round = 0) {
   return m;
 }
 
-function benchBatched(total, runsPerTx, eventsPerRun, opts = {}, round = 0) {
-  const path = join(dir, `batched-${opts.checkpoint ?? 'background'}-${round}.db`);
+function benchBatched(total, runsPerTx, eventsPerRun, opts = {}, round = 0, scrub = null) {
+  const path = join(dir, `batched-${opts.checkpoint ?? 'background'}-${scrub ? 'scrub-' : ''}${round}.db`);
   const store = EventStore.open(path, opts);
   const runs = createRuns(store, runsPerTx);
   const perTx = runsPerTx * eventsPerRun;
@@ -147,7 +150,7 @@ function benchBatched(total, runsPerTx, eventsPerRun, opts = {}, round = 0) {
   const m = measure(() => {
     let written = 0;
     while (written < total) {
-      const seqs = store.appendBatch(runs.map((r) => ({ runId: r.id, expectedSeq: r.seq, events })));
+      const seqs = store.appendBatch(runs.map((r) => ({ runId: r.id, expectedSeq: r.seq, events, scrub })));
       seqs.forEach((s, i) => (runs[i].seq = s));
       written += perTx;
     }
@@ -348,6 +351,38 @@ try {
     line('batched events (100 runs x 10 events per tx)', roundRates(batched), '>= 200,000/s');
     const inline = benchBatched(500_000 * scale, 100, 10, { checkpoint: 'inline' });
     line('  same, checkpoints inline (SQLite auto-checkpoint)', rates(inline));
+    // A 40-character token no event holds (the common case under token auth) ...
+    const token = Scrubber.of(['gAAAAABlX2-token-that-no-event-holds-x9q']);
+    const scrubbed = rounds((i) => benchBatched(500_000 * scale, 100, 10, {}, i, token));
+    line('  same, each run scrubbed of a token no event holds', roundRates(scrubbed));
+    // ... and a secret every event holds: each is walked, copied and serialized again.
+    const hit = Scrubber.of(['1be26c0b-03f2-4d2e']);
+    line(
+      '  same, a secret every event holds (worst case)',
+      rates(benchBatched(500_000 * scale, 100, 10, {}, 0, hit)),
+    );
+    // The scrubber's own CPU per event, apart from SQLite (whose cost swamps it in the lines above).
+    const data = httpEvent(1).data;
+    const json = JSON.stringify(data);
+    const perEvent = (fn) => {
+      const n = 1_000_000 * scale;
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < n; i++) fn();
+      const c = process.cpuUsage(c0);
+      return (((c.user + c.system) * 1000) / n).toFixed(0);
+    };
+    line(
+      '  scrub test of one event, no hit (ns CPU)',
+      perEvent(() => token.foundInJson(json)),
+    );
+    line(
+      '  scrub of one event that holds the secret (ns CPU)',
+      perEvent(() => hit.foundInJson(json) && JSON.stringify(hit.value(data))),
+    );
+    line(
+      '  for scale: JSON.stringify of that event (ns CPU)',
+      perEvent(() => JSON.stringify(data)),
+    );
     line(
       'bytes per event on disk (http event, ~130 B JSON)',
       ((await checkpointedBytes(batched.path)) / batched.events).toFixed(1),

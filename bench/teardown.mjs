@@ -1,7 +1,7 @@
 // Teardown benchmark (issue 6):
 //   npm run build && node bench/teardown.mjs [--sizes 1,100,1000,10000] [--clean-ms 3000]
 //                                            [--poll-ms 2000] [--delete-ms 100] [--connections 8]
-//                                            [--no-floor]
+//                                            [--no-floor] [--token T]
 //
 // N concurrent teardowns (waitForAvailable, so each run waits out deleting and cleaning)
 // against the simulator running in a child process, so the engine's CPU is measured alone
@@ -16,6 +16,9 @@
 // requests a teardown does (look the node up, detach its VIF, request deleted) and waits with
 // the same one-list-sweep-per-tick, against a fresh simulator. Its wall time is what this
 // machine and simulator allow at all; the engine's ratio is read against it.
+//
+// --token T: the engine authenticates with this token (the simulator ignores it), so every run's
+// record is scrubbed of it by value: what token auth costs the engine.
 import { fork } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,7 +33,7 @@ import vm from 'node:vm';
 import { benchArgs } from './args.mjs';
 
 const USAGE = `usage: npm run build && node bench/teardown.mjs [--sizes 1,100,1000,10000] [--clean-ms 3000]
-       [--poll-ms 2000] [--delete-ms 100] [--connections 8] [--no-floor]`;
+       [--poll-ms 2000] [--delete-ms 100] [--connections 8] [--no-floor] [--token T]`;
 const args = benchArgs(USAGE, {
   sizes: { kind: 'ints', default: [1, 100, 1000, 10000], min: 1 },
   'clean-ms': { kind: 'int', default: 3000 },
@@ -38,6 +41,7 @@ const args = benchArgs(USAGE, {
   'delete-ms': { kind: 'int', default: 100 },
   connections: { kind: 'int', default: 8, min: 1 },
   'no-floor': { kind: 'flag' },
+  token: { kind: 'string', default: undefined },
   serve: { kind: 'flag' }, // internal: the simulator child
 });
 const SIZES = args.sizes;
@@ -106,7 +110,7 @@ async function main() {
       .join(' ')}, node ${process.version}`,
   );
   console.log(
-    `simulator: deleteMs ${DELETE_MS}, cleanMs ${CLEAN_MS}; engine: pollIntervalMs ${POLL_MS}, listThreshold default (16)`,
+    `simulator: deleteMs ${DELETE_MS}, cleanMs ${CLEAN_MS}; engine: pollIntervalMs ${POLL_MS}, listThreshold default (16), auth ${args.token === undefined ? 'none' : 'token (every record scrubbed of it)'}`,
   );
 
   const rows = [];
@@ -115,7 +119,11 @@ async function main() {
     const dir = mkdtempSync(join(tmpdir(), 'ironledger-bench-'));
     const engine = await Engine.open({
       db: join(dir, 'runs.db'),
-      ironic: { url, connections: CONNECTIONS },
+      ironic: {
+        url,
+        connections: CONNECTIONS,
+        ...(args.token === undefined ? {} : { auth: { type: 'token', token: args.token } }),
+      },
       concurrency: Math.max(n, 1000),
       pollIntervalMs: POLL_MS,
     });

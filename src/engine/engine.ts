@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { homedir, hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
+import type { SetProvisionStateOptions } from '../ironic/types.js';
 import { clientOptionsOf, IronicClient, type IronicClientOptions } from '../ironic/client.js';
 import { cloudSettingsFromConfig, type CloudConfigObject } from '../ironic/cloud-config.js';
 import { isUuid } from '../ironic/validate.js';
@@ -26,12 +27,20 @@ import {
 import type { StoreError } from '../store/errors.js';
 import { EventStore } from '../store/event-store.js';
 import { replayRun } from '../store/replay.js';
+import { Scrubber } from '../store/scrub.js';
 import type { JsonObject, RunRow } from '../store/types.js';
 import { EngineError } from './errors.js';
 import { Recorder } from './recorder.js';
 import { Run, type EffectCall, type RunProgress, type RunResult } from './run.js';
 import { NodeWatcher } from './watcher.js';
-import { assertInputStorable, assertRunInput, runSecretsOf, type DeploySecrets } from './input.js';
+import {
+  assertInputHoldsNoSecret,
+  assertInputStorable,
+  assertRunInput,
+  runSecretsOf,
+  secretValuesOf,
+  type DeploySecrets,
+} from './input.js';
 
 export type { RunResult, RunProgress };
 
@@ -140,6 +149,10 @@ export class Engine {
   private readonly claims: Claim[] = [];
   private readonly queue: Ticket[] = [];
   private readonly secrets = new Map<string, RunSecrets>();
+  /** The client's credentials by value, scrubbed from every run's record; null under noauth. */
+  private readonly clientScrub: Scrubber | null;
+  /** Runs with secrets of their own: the client's and theirs, scrubbed from their record. */
+  private readonly scrubs = new Map<string, Scrubber>();
   private readonly apis = new Map<string, IronicApi>();
   /** Effects currently inside observeNode/sleep, by `runId/actorId`. */
   private readonly waiting = new Map<string, number>();
@@ -169,6 +182,12 @@ export class Engine {
     });
     this.hooks = { ...noHooks, ...opts.hooks };
     this.effects = { ...defaultEffects, ...opts.effects };
+    this.clientScrub = Scrubber.of(client.secretValues());
+    // A Keystone token renewed later joins every scrubber in use, shared or a run's own.
+    client.onNewSecret((token) => {
+      this.clientScrub?.add(token);
+      for (const scrub of this.scrubs.values()) scrub.add(token);
+    });
   }
 
   static async open(opts: EngineOptions): Promise<Engine> {
@@ -367,6 +386,8 @@ export class Engine {
     const node = nodeOfContext(replay?.snapshot) ?? row.nodeUuid ?? row.nodeName;
     const run = this.newRun(row.id, lifecycle.op, row.instanceUuid, node);
     this.recorder.track(row.id, row.lastSeq);
+    // The run's own secrets died with the process that had them; the client's are live.
+    this.recorder.protect(row.id, this.clientScrub);
     const begin = replay ? () => run.resume(replay.snapshot, replay.pendingEffects) : () => run.begin(input);
     this.log.info({ runId: row.id, op: lifecycle.op, state: row.state }, 'resuming run');
     return this.admit(run, begin);
@@ -471,6 +492,10 @@ export class Engine {
         { instance, holder: r.id, op: r.op },
       );
     }
+    // Every value the run's record could hold a secret in is scrubbed of it, so the input, which
+    // is recorded as given, may hold none.
+    const scrub = this.scrubberOf(secrets);
+    assertInputHoldsNoSecret(op, input, scrub);
     const keys = lockKeys(instance, node);
     const preempted = op === 'destroy' ? this.preemptDeploy(instance) : null;
     if ((this.opts.busy ?? 'refuse') === 'refuse') {
@@ -508,6 +533,8 @@ export class Engine {
       })
       .catch(() => undefined);
     if (Object.keys(secrets).length > 0) this.secrets.set(id, secrets);
+    if (scrub !== this.clientScrub && scrub !== null) this.scrubs.set(id, scrub);
+    this.recorder.protect(id, scrub);
     const run = this.newRun(id, op, instance, node);
     return this.admit(run, () => run.begin(withDefaults));
   }
@@ -521,6 +548,7 @@ export class Engine {
     this.store.claimRun(row.id);
     const message = `superseded by run ${by}: a new command for instance ${row.instanceUuid ?? '?'} replaced this unfinished run`;
     this.recorder.track(row.id, row.lastSeq);
+    this.recorder.protect(row.id, this.clientScrub);
     this.recorder
       .append(row.id, [
         { kind: 'note', type: 'superseded', data: { level: 'warn', message, by } },
@@ -551,7 +579,8 @@ export class Engine {
   }
 
   private newRun(id: string, op: OpName, instance: string | null, node: string | null): Run {
-    const log = this.log.child({ runId: id, op, instance, node });
+    const scrub = (): Scrubber | null => this.scrubs.get(id) ?? this.clientScrub;
+    const log = this.runLogger({ runId: id, op, instance, node }, scrub);
     const run = new Run(
       {
         id,
@@ -560,6 +589,7 @@ export class Engine {
         instance,
         node,
         onNodeLearned: (learned) => this.claimLearnedNode(id, learned),
+        scrub,
       },
       this.recorder,
       (call) => this.runEffect(call),
@@ -599,6 +629,7 @@ export class Engine {
         if (queued >= 0) this.queue.splice(queued, 1);
       }
       this.secrets.delete(run.id);
+      this.scrubs.delete(run.id);
       this.apis.delete(run.id);
       this.recorder.forget(run.id); // also after an interruption, which leaves its tracking behind
       this.runs.delete(run.id);
@@ -730,9 +761,55 @@ export class Engine {
   private apiFor(runId: string): IronicApi {
     const known = this.apis.get(runId);
     if (known) return known;
-    const api = this.client.withObserver((a: HttpAttempt) => this.recordHttp(runId, a));
+    const view = this.client.withObserver((a: HttpAttempt) => this.recordHttp(runId, a));
+    // A config drive image (gzip + base64, built with the time in it) is known only once built:
+    // whatever effect sends one, it becomes one of the run's secrets before it leaves.
+    const api: IronicApi = Object.create(view) as IronicApi;
+    api.setProvisionState = (node, target, opts?: SetProvisionStateOptions) => {
+      if (typeof opts?.configdrive === 'string') this.protectValue(runId, opts.configdrive);
+      return view.setProvisionState(node, target, opts);
+    };
     this.apis.set(runId, api);
     return api;
+  }
+
+  /** The client's secrets and the run's, in every form they could be echoed in; null when none. */
+  private scrubberOf(secrets: RunSecrets): Scrubber | null {
+    const values = secretValuesOf(secrets);
+    if (values.length === 0) return this.clientScrub;
+    return this.clientScrub === null ? Scrubber.of(values) : this.clientScrub.with(values);
+  }
+
+  /** Adds a value to what the run's record is scrubbed of (the shared client scrubber is copied first). */
+  private protectValue(runId: string, value: string): void {
+    let scrub = this.scrubs.get(runId);
+    if (scrub === undefined) {
+      scrub = (this.clientScrub ?? new Scrubber()).with([]);
+      this.scrubs.set(runId, scrub);
+    }
+    scrub.add(value);
+    this.recorder.protect(runId, scrub);
+  }
+
+  /**
+   * The run's child logger. With secrets in play its records are scrubbed of them after the
+   * parent's own formatting (key redaction): an error Ironic echoed a password in is logged
+   * without it.
+   */
+  private runLogger(bindings: Record<string, unknown>, scrub: () => Scrubber | null): Logger {
+    // A run with no secret at the start gains none later (a config drive image needs user data).
+    if (scrub() === null) return this.log.child(bindings);
+    const parent = (this.log as unknown as Record<symbol, { log?: (o: object) => object } | undefined>)[
+      pino.symbols.formattersSym
+    ]?.log;
+    return this.log.child(bindings, {
+      formatters: {
+        log: (record: object): object => {
+          const formatted = parent ? parent(record) : record;
+          return scrub()?.value(formatted) ?? formatted;
+        },
+      },
+    });
   }
 
   /** `count`: false for the watcher's attempts, which the engine already counted once for all runs. */

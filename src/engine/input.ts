@@ -8,6 +8,7 @@ import {
 import { isNodeIdent, isUuid } from '../ironic/validate.js';
 import type { RunSecrets } from '../machines/effect-context.js';
 import { redact } from '../store/redact.js';
+import type { Scrubber } from '../store/scrub.js';
 import type { JsonObject } from '../store/types.js';
 import { EngineError } from './errors.js';
 
@@ -50,6 +51,20 @@ export function assertInputStorable(op: string, input: JsonObject): void {
   );
 }
 
+/**
+ * The input is recorded as given (a resumed run must take the path the live one took), so it may
+ * not carry the value of one of the run's secrets, where scrubbing would change it: refused,
+ * naming the field, never the value.
+ */
+export function assertInputHoldsNoSecret(op: string, input: JsonObject, scrub: Scrubber | null): void {
+  if (scrub === null) return;
+  const scrubbed = scrub.value(input);
+  if (scrubbed === input) return;
+  fail(
+    `${op} input holds the value of one of the run's secrets (an admin password, user data, injected file or the Ironic credentials) in ${firstRedacted(input, scrubbed)}; choose another secret or another value: the input is recorded, secrets never are.`,
+  );
+}
+
 function firstRedacted(a: unknown, b: unknown, path = ''): string {
   if (a !== null && typeof a === 'object' && b !== null && typeof b === 'object') {
     for (const key of Object.keys(a)) {
@@ -71,6 +86,34 @@ export interface DeploySecrets {
   /** Bytes, sent to the instance unaltered; a string means its UTF-8 bytes. */
   userData?: string | Uint8Array;
   injectedFiles?: Array<{ path: string; contents: string }>;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * The strings by which a run's secrets could come back in an answer, each to be scrubbed from
+ * everything recorded: the admin password; user data as its text (and trimmed: servers strip it)
+ * and as base64 of its bytes; injected files' contents, as text and as the base64 they travel as.
+ * The config drive image built from them is added when it is sent (engine).
+ */
+export function secretValuesOf(secrets: RunSecrets): string[] {
+  const out: string[] = [];
+  if (secrets.adminPassword !== undefined) out.push(secrets.adminPassword);
+  const bytes = secrets.userData;
+  if (bytes !== undefined && bytes.length > 0) {
+    let text: string | null = null;
+    try {
+      text = UTF8.decode(bytes);
+    } catch {
+      text = null; // binary (gzip...): it can only come back encoded
+    }
+    if (text !== null) out.push(text, text.trim());
+    out.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'));
+  }
+  for (const file of secrets.injectedFiles ?? []) {
+    out.push(file.contents, file.contents.trim(), Buffer.from(file.contents, 'utf8').toString('base64'));
+  }
+  return out;
 }
 
 /**

@@ -3,6 +3,7 @@
 // throughput; one commit per turn keeps the write-ahead rule (a caller that awaits
 // append() knows its events are durable) at a fraction of the cost.
 import type { EventStore } from '../store/event-store.js';
+import type { Scrubber } from '../store/scrub.js';
 import type { NewEvent, NewRun } from '../store/types.js';
 
 interface Pending {
@@ -24,6 +25,8 @@ export class Recorder {
   /** Runs whose creation failed: their events can never be stored; appends fail with the same error. */
   private readonly unborn = new Map<string, unknown>();
   private readonly seqs = new Map<string, number>();
+  /** Runs with live secrets: their events are scrubbed of them on the way into the store. */
+  private readonly scrubs = new Map<string, Scrubber>();
   private scheduled = false;
   private appended = 0;
 
@@ -37,6 +40,17 @@ export class Recorder {
   forget(runId: string): void {
     this.seqs.delete(runId);
     this.unborn.delete(runId);
+    this.scrubs.delete(runId);
+  }
+
+  /**
+   * From now on every event of the run is scrubbed of these secret values before it is written
+   * (events already queued included); null: none. A run without secrets costs one map lookup
+   * per commit.
+   */
+  protect(runId: string, scrub: Scrubber | null): void {
+    if (scrub === null || scrub.empty) this.scrubs.delete(runId);
+    else this.scrubs.set(runId, scrub);
   }
 
   /** Whether the store refused to create this run: none of its events can ever be stored. */
@@ -96,7 +110,8 @@ export class Recorder {
       if (list) list.push(item);
       else byRun.set(item.runId, [item]);
     }
-    const batch: Array<{ runId: string; expectedSeq: number; events: NewEvent[] }> = [];
+    const batch: Array<{ runId: string; expectedSeq: number; events: NewEvent[]; scrub: Scrubber | null }> =
+      [];
     for (const [runId, list] of byRun) {
       const expectedSeq = this.seqs.get(runId);
       if (expectedSeq === undefined) {
@@ -105,7 +120,12 @@ export class Recorder {
         for (const item of list) item.reject(new Error(`recorder: run ${runId} is not tracked`));
         continue;
       }
-      batch.push({ runId, expectedSeq, events: list.flatMap((p) => p.events) });
+      batch.push({
+        runId,
+        expectedSeq,
+        events: list.flatMap((p) => p.events),
+        scrub: this.scrubs.get(runId) ?? null,
+      });
     }
     try {
       this.store.write(
@@ -136,7 +156,7 @@ export class Recorder {
           continue;
         }
         try {
-          this.store.append(entry.runId, this.expected(entry.runId), entry.events);
+          this.store.appendBatch([{ ...entry, expectedSeq: this.expected(entry.runId) }]);
           this.advance(entry.runId, entry.events.length);
           for (const item of list) item.resolve();
         } catch (err) {

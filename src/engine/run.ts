@@ -7,6 +7,7 @@
 import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
 import type { Logger } from 'pino';
 import { machineStepper, type MachineStepper } from '../store/machine-stepper.js';
+import type { Scrubber } from '../store/scrub.js';
 import { stateToString } from '../store/replay.js';
 import type { JsonObject, NewEvent, RunStatus } from '../store/types.js';
 import type { Recorder } from './recorder.js';
@@ -81,6 +82,11 @@ export interface RunSpec {
   node: string | null;
   /** Told when the machine learns the run's node mid-run (a teardown looks it up by instance). */
   onNodeLearned?: (node: string) => void;
+  /**
+   * The run's live secrets by value (null: none). The result the run settles with is scrubbed of
+   * them like its record: an error quoting Ironic's last_error is printed by the CLI.
+   */
+  scrub?: () => Scrubber | null;
 }
 
 interface SpawnParams {
@@ -130,6 +136,7 @@ export class Run {
   /** Events sent before the first step was recorded; begin() hands them to the machine. */
   private readonly early: Array<EventObject & Record<string, unknown>> = [];
   private readonly onNodeLearned: ((node: string) => void) | undefined;
+  private readonly scrub: () => Scrubber | null;
   private resumed = false;
   /** The node's UUID from the first node Ironic returned to an effect (a deploy may name it). */
   private ironicNode: string | null = null;
@@ -146,6 +153,7 @@ export class Run {
     this.instance = spec.instance;
     this.node = spec.node;
     this.onNodeLearned = spec.onNodeLearned;
+    this.scrub = spec.scrub ?? (() => null);
     this.done = new Promise<RunResult>((resolve) => (this.resolveDone = resolve));
   }
 
@@ -466,7 +474,7 @@ export class Run {
     this.finished = true;
     this.recorder.forget(this.id);
     this.emit({ kind: 'finished' });
-    this.resolveDone(result);
+    this.settle(result);
   }
 
   /**
@@ -508,7 +516,7 @@ export class Run {
   private endUnfinished(status: 'failed' | 'interrupted', failedIn: string | null, error: JsonObject): void {
     this.finished = true;
     this.stop();
-    this.resolveDone({
+    this.settle({
       runId: this.id,
       op: this.op,
       status,
@@ -539,6 +547,11 @@ export class Run {
       },
     ]);
     this.interrupt({ ...error, code: error.code as string, message: error.message as string });
+  }
+
+  private settle(result: RunResult): void {
+    const scrub = this.scrub();
+    this.resolveDone(scrub === null ? result : scrub.value(result));
   }
 
   /** The state just entered, with the effect it starts. */

@@ -101,6 +101,19 @@ export class IronicClient extends IronicOperations {
     return new IronicOperations(this.transport, this.microversion, [...this.observers, observer]);
   }
 
+  /** Told of every auth secret the client starts sending later (a renewed Keystone token). */
+  onNewSecret(listener: (value: string) => void): void {
+    this.keystone?.onNewToken(listener);
+  }
+
+  /**
+   * The credentials this client sends, as they are and as they travel (a Basic header's
+   * base64): whoever records what Ironic answers must keep them out of the record.
+   */
+  secretValues(): readonly string[] {
+    return this.transport.secretValues();
+  }
+
   /** Closes the pool; views stop working too. */
   close(): Promise<void> {
     return this.transport.close();

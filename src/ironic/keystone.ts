@@ -106,6 +106,7 @@ export class KeystoneSession implements AuthSource {
   private readonly renewBeforeMs: number;
   private readonly maxBodyBytes: number;
   readonly stats: KeystoneStats = { issued: 0, requests: 0 };
+  private readonly tokenListeners = new Set<(token: string) => void>();
 
   constructor(private readonly opts: KeystoneSessionOptions) {
     this.tokensUrl = tokensUrlOf(opts.auth.authUrl);
@@ -136,6 +137,11 @@ export class KeystoneSession implements AuthSource {
     if (this.issued !== null && sent !== this.issued.token) return true;
     await this.fresh('unauthorized', ctx, sent);
     return true;
+  }
+
+  /** Told of every token issued from now on (to scrub it from whatever is recorded). */
+  onNewToken(listener: (token: string) => void): void {
+    this.tokenListeners.add(listener);
   }
 
   secrets(): readonly string[] {
@@ -222,6 +228,7 @@ export class KeystoneSession implements AuthSource {
           this.issued = issued;
           this.tokens.unshift(issued.token);
           this.tokens.length = Math.min(this.tokens.length, KEPT_TOKENS);
+          for (const listener of this.tokenListeners) listener(issued.token);
           return issued;
         }
         failure = this.refused(status, res.body);

@@ -114,8 +114,11 @@ export interface RawResponse {
 export const DEFAULT_MAX_RESPONSE_BYTES = 128 * 1024 * 1024;
 
 const DEFAULTS = { timeoutMs: 30_000, maxRetries: 60, retryIntervalMs: 2_000, connections: 8 };
-/** Scrubbing a one- or two-character string would mangle every message it occurs in. */
-const MIN_SECRET_CHARS = 3;
+/**
+ * Scrubbing a one- or two-character string would mangle every message it occurs in. The event
+ * store's scrubber (src/store/scrub.ts) has the same rule for what it records.
+ */
+export const MIN_SECRET_CHARS = 3;
 
 export class IronicTransport {
   readonly timeoutMs: number;
@@ -509,6 +512,11 @@ export class IronicTransport {
     return new IronicAbortedError(`${spec.method} ${spec.path}: aborted by the caller`, {
       ...this.facts(spec, attempts),
     });
+  }
+
+  /** The auth secrets this transport sends (see IronicClient.secretValues). */
+  secretValues(): readonly string[] {
+    return this.auth.secrets();
   }
 
   private scrubber(extra: readonly string[]): (text: string) => string {

@@ -937,7 +937,7 @@ export class EventStore {
     }
   }
 
-  private appendOne({ runId, expectedSeq, events }: AppendRequest): number {
+  private appendOne({ runId, expectedSeq, events, scrub }: AppendRequest): number {
     const row =
       this.txHeads.get(runId) ??
       this.heads.get(runId) ??
@@ -955,7 +955,17 @@ export class EventStore {
       seq += 1;
       if (!KINDS.has(ev.kind))
         throw new StoreInvalidEventError(this.path, runId, seq, `unknown kind ${String(ev.kind)}`);
-      const data = redact(ev.data);
+      let data = redact(ev.data);
+      let json = JSON.stringify(data);
+      // By value: a secret Ironic echoed under a key nobody could know (last_error, a faultstring).
+      // The JSON text is searched first; a payload is walked and copied only on a hit.
+      if (scrub && scrub.foundInJson(json)) {
+        const scrubbed = scrub.value(data);
+        if (scrubbed !== data) {
+          data = scrubbed;
+          json = JSON.stringify(data);
+        }
+      }
       const at = ev.at ?? now;
       if (ev.kind === 'transition') {
         if (typeof ev.to !== 'string')
@@ -992,7 +1002,7 @@ export class EventStore {
         ev.type ?? null,
         ev.from ?? null,
         ev.to ?? null,
-        JSON.stringify(data),
+        json,
         EVENT_PAYLOAD_VERSION,
       );
       prev = id;

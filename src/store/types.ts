@@ -1,5 +1,6 @@
 // Types at the store's boundary: what callers append and what they read back.
 // Payloads are plain JSON so that a live run and its offline replay see identical values.
+import type { Scrubber } from './scrub.js';
 
 export type EventKind =
   | 'run.started'
@@ -127,4 +128,9 @@ export interface AppendRequest {
   /** The run's current last sequence (optimistic concurrency). */
   expectedSeq: number;
   events: readonly NewEvent[];
+  /**
+   * The run's live secrets by value: every string of every event's data is scrubbed of them
+   * (after key redaction) before it is written, also where no key names a secret.
+   */
+  scrub?: Scrubber | null;
 }

@@ -227,4 +227,27 @@ describe('engine behind Keystone', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a token renewed mid-run and echoed back by Ironic is kept out of the record', async () => {
+    const c = await cloud({ deployMs: 1500 }, { tokenLifetimeMs: 600 });
+    const node = c.sim.addNode({}).uuid;
+    const engine = await c.open();
+    await new Promise((r) => setTimeout(r, 700));
+    const run = engine.deploy(deployInput(1, node));
+    // The deploy's first request renewed the token; Ironic's last_error then quotes the new one.
+    await new Promise((r) => setTimeout(r, 300));
+    const tokens = c.sim.keystone!.issuedTokens();
+    expect(tokens.length).toBeGreaterThanOrEqual(2);
+    const renewed = tokens[tokens.length - 1]!;
+    c.sim.failNextDeploy(node, `deploy failed for token ${renewed}`);
+    const result = await run.done;
+    expect(result.status).toBe('failed');
+    expect(JSON.stringify(result)).not.toContain(renewed);
+    const bytes = [c.db, `${c.db}-wal`]
+      .filter((f) => existsSync(f))
+      .map((f) => readFileSync(f).toString('latin1'))
+      .join('');
+    expect(bytes).toContain('deploy failed for token');
+    expect(bytes).not.toContain(renewed);
+  });
 });

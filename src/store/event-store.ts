@@ -4,7 +4,7 @@
 // Durability: WAL with synchronous=NORMAL (default) makes every returned append survive a killed
 // process; synchronous=FULL also survives power loss at the cost of an fsync per commit.
 
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import {
   chmodSync,
@@ -35,6 +35,7 @@ import {
 } from './errors.js';
 import { BackgroundCheckpointer, type FileIdentity, type FileProblem } from './checkpointer.js';
 import { redact } from './redact.js';
+import { openConnection } from './sqlite.js';
 import { checkReadable, migrate } from './schema.js';
 import {
   EVENT_KINDS,
@@ -328,7 +329,7 @@ export class EventStore {
         if (path !== ':memory:' && !existsSync(path)) throw new StoreFileNotFoundError(path);
         let copy: string | null = null;
         try {
-          db = new Database(path, { readonly: true, fileMustExist: true });
+          db = openConnection(path, { readonly: true, fileMustExist: true });
           db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
           checkReadable(db, path);
         } catch (err) {
@@ -337,7 +338,7 @@ export class EventStore {
           copy = readableCopy(path, err);
           if (copy === null) throw err;
           try {
-            db = new Database(join(copy, 'copy.db'), { readonly: true, fileMustExist: true });
+            db = openConnection(join(copy, 'copy.db'), { readonly: true, fileMustExist: true });
             checkReadable(db, path);
           } catch (copyErr) {
             db?.close();
@@ -352,7 +353,7 @@ export class EventStore {
         return store;
       }
       const created = createOwnerOnly(path);
-      db = new Database(path);
+      db = openConnection(path);
       db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
       // Read page 1 before anything may write: a foreign file fails here, untouched.
       db.pragma('user_version');

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { StoreLockedError, type WriterHolder } from './errors.js';
+import { cachedStatement } from './sqlite.js';
 
 /**
  * Tokens of locks this process gave up without being able to delete their row (the write failed:
@@ -61,15 +62,18 @@ export function acquireWriterLock(db: Database.Database, path: string, now: stri
   const token = randomUUID();
   const taken = db
     .transaction((): string | null => {
-      const row = db.prepare('SELECT pid, host, since, pid_start, token FROM writer WHERE id = 1').get() as
-        WriterRow | undefined;
+      const row = cachedStatement(
+        db,
+        'SELECT pid, host, since, pid_start, token FROM writer WHERE id = 1',
+      ).get() as WriterRow | undefined;
       const ours =
         row !== undefined && row.host === host && row.pid === process.pid && givenUp.has(row.token);
       if (row && !ours && isLive(row, host)) {
         const holder: WriterHolder = { pid: row.pid, host: row.host, since: row.since };
         throw new StoreLockedError(path, holder);
       }
-      db.prepare(
+      cachedStatement(
+        db,
         'INSERT OR REPLACE INTO writer (id, pid, host, since, pid_start, token) VALUES (1, ?, ?, ?, ?, ?)',
       ).run(process.pid, host, now, processStartTime(process.pid), token);
       return ours ? row.token : null;
@@ -85,22 +89,24 @@ export function acquireWriterLock(db: Database.Database, path: string, now: stri
  */
 export function releaseWriterLock(db: Database.Database, token: string): void {
   try {
-    db.prepare('DELETE FROM writer WHERE id = 1 AND token = ?').run(token);
+    cachedStatement(db, 'DELETE FROM writer WHERE id = 1 AND token = ?').run(token);
   } catch {
     givenUp.add(token);
   }
 }
 
 export function currentWriter(db: Database.Database): WriterHolder | null {
-  const row = db.prepare('SELECT pid, host, since FROM writer WHERE id = 1').get() as
+  const row = cachedStatement(db, 'SELECT pid, host, since FROM writer WHERE id = 1').get() as
     WriterHolder | undefined;
   return row ?? null;
 }
 
 /** The holder of the writer lock if it may still be writing (its process alive or on another host). */
 export function liveWriter(db: Database.Database): WriterHolder | null {
-  const row = db.prepare('SELECT pid, host, since, pid_start, token FROM writer WHERE id = 1').get() as
-    WriterRow | undefined;
+  const row = cachedStatement(
+    db,
+    'SELECT pid, host, since, pid_start, token FROM writer WHERE id = 1',
+  ).get() as WriterRow | undefined;
   if (!row || givenUp.has(row.token) || !isLive(row, hostname())) return null;
   return { pid: row.pid, host: row.host, since: row.since };
 }

@@ -16,6 +16,12 @@
 #       [keystone_authtoken] section, appended to ironic.conf as it is) or --auth-basic HTPASSWD
 #       (auth_strategy = http_basic; the file of user:bcrypt-hash lines, re-read per request).
 #       keystone-standalone.sh uses both.
+#   ironic-standalone.sh restart DIR [--kill] | restart --dir DIR [--kill]
+#       ends the process recorded in DIR/ironic.pid (SIGTERM, as stop; --kill: SIGKILL, a crash
+#       that leaves in-flight work behind) and starts Ironic again from DIR: same port, config and
+#       database, log appended. Prints the same KEY=VALUE lines as start. At start-up the conductor
+#       fails nodes it finds in a state it cannot resume (deploying, deleting, cleaning, ...: Ironic's
+#       STUCK_STATES_TREATED_AS_FAIL), so a node killed mid-teardown comes back in `error`.
 #   ironic-standalone.sh stop DIR | stop --dir DIR
 #       ends exactly the process recorded in DIR/ironic.pid, waits for it, removes DIR.
 #
@@ -161,6 +167,71 @@ EOF
   fi
 }
 
+# Starts API + conductor from $1/ironic.conf in the background and waits until it answers on
+# port $2. The log is appended to, so a restart keeps what came before.
+launch() {
+  local dir=$1 port=$2 log=$1/ironic.log
+  # setsid: the server must outlive this script and must not get the caller's Ctrl-C.
+  # Without job control a background job is not a group leader, so setsid execs in place
+  # and $! is the python process itself.
+  setsid "$PY" -c 'import sys
+from ironic.cmd.singleprocess import main
+sys.argv = ["ironic", "--config-file", sys.argv[1]]
+main()' "$dir/ironic.conf" </dev/null >>"$log" 2>&1 &
+  local pid=$!
+  echo "$pid" >"$dir/ironic.pid"
+
+  local url=http://127.0.0.1:$port deadline=$((SECONDS + READY_TIMEOUT_S)) code
+  while :; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      tail -n 50 "$log" >&2
+      die "ironic exited during start-up (log: $log)"
+    fi
+    code=$("$PY" -c 'import sys, urllib.request
+try:
+    print(urllib.request.urlopen(sys.argv[1], timeout=2).status)
+except Exception:
+    print(0)' "$url/")
+    [ "$code" = 200 ] && break
+    if [ $SECONDS -ge $deadline ]; then
+      tail -n 50 "$log" >&2
+      kill "$pid" 2>/dev/null || true
+      die "ironic did not answer 200 on $url/ within ${READY_TIMEOUT_S} s (log: $log)"
+    fi
+    sleep 0.3
+  done
+}
+
+print_started() {
+  local dir=$1 port=$2
+  echo "IRONIC_URL=http://127.0.0.1:$port"
+  echo "IRONIC_DIR=$dir"
+  echo "IRONIC_PID=$(cat "$dir/ironic.pid")"
+  echo "IRONIC_LOG=$dir/ironic.log"
+}
+
+# Ends the process in $1/ironic.pid with signal $2 (TERM, then KILL after 10 s; or KILL at once)
+# and waits for it, but only if it is still OUR server (its command line names our config).
+end_process() {
+  local dir=$1 signal=$2 pid i
+  pid=$(cat "$dir/ironic.pid")
+  [[ "$pid" =~ ^[0-9]+$ ]] || die "bad pid file $dir/ironic.pid"
+  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$dir/ironic.conf"; then
+    kill "-$signal" "$pid"
+    for i in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -KILL "$pid" 2>/dev/null || true
+      for i in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+      done
+    fi
+  fi
+}
+
 cmd_start() {
   local deploy_delay=0 power_delay=0 boot_delay=0 dir="" neutron_url=http://127.0.0.1:9 port=""
   local auth_keystone="" auth_basic=""
@@ -197,7 +268,6 @@ cmd_start() {
   dir=$(cd "$dir" && pwd)
   mkdir -p "$dir/locks"
 
-  local log=$dir/ironic.log
   [ -n "$port" ] || port=$(free_port)
   write_config "$dir" "$port" "$deploy_delay" "$power_delay" "$boot_delay" "$neutron_url" \
     "$auth_keystone" "$auth_basic"
@@ -208,81 +278,76 @@ sys.argv = ["ironic-dbsync", "--config-file", sys.argv[1], "create_schema"]
 sys.exit(main())' "$dir/ironic.conf" >"$dir/dbsync.log" 2>&1 ||
     { tail -n 50 "$dir/dbsync.log" >&2; die "create_schema failed (config in $dir)"; }
 
-  # setsid: the server must outlive this script and must not get the caller's Ctrl-C.
-  # Without job control a background job is not a group leader, so setsid execs in place
-  # and $! is the python process itself.
-  setsid "$PY" -c 'import sys
-from ironic.cmd.singleprocess import main
-sys.argv = ["ironic", "--config-file", sys.argv[1]]
-main()' "$dir/ironic.conf" </dev/null >"$log" 2>&1 &
-  local pid=$!
-  echo "$pid" >"$dir/ironic.pid"
+  launch "$dir" "$port"
+  echo "ironic-standalone: up in $((SECONDS - t0)) s at http://127.0.0.1:$port" >&2
+  print_started "$dir" "$port"
+}
 
-  local url=http://127.0.0.1:$port deadline=$((SECONDS + READY_TIMEOUT_S)) code
-  while :; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 50 "$log" >&2
-      die "ironic exited during start-up (log: $log)"
-    fi
-    code=$("$PY" -c 'import sys, urllib.request
-try:
-    print(urllib.request.urlopen(sys.argv[1], timeout=2).status)
-except Exception:
-    print(0)' "$url/")
-    [ "$code" = 200 ] && break
-    if [ $SECONDS -ge $deadline ]; then
-      tail -n 50 "$log" >&2
-      kill "$pid" 2>/dev/null || true
-      die "ironic did not answer 200 on $url/ within ${READY_TIMEOUT_S} s (log: $log)"
-    fi
-    sleep 0.3
-  done
-
-  echo "ironic-standalone: up in $((SECONDS - t0)) s at $url" >&2
-  echo "IRONIC_URL=$url"
-  echo "IRONIC_DIR=$dir"
-  echo "IRONIC_PID=$pid"
-  echo "IRONIC_LOG=$log"
+# The DIR argument of stop and restart: DIR or --dir DIR.
+dir_arg() {
+  case ${1-} in
+    --dir) echo "${2-}" ;;
+    *) echo "${1-}" ;;
+  esac
 }
 
 cmd_stop() {
-  local dir=""
-  case ${1-} in
-    --dir) dir=${2-} ;;
-    *) dir=${1-} ;;
-  esac
+  local dir
+  dir=$(dir_arg "$@")
   [ -n "$dir" ] || die "stop: give the DIR printed by start"
   [ -f "$dir/ironic.pid" ] || die "stop: $dir/ironic.pid not found"
-  local pid
-  pid=$(cat "$dir/ironic.pid")
-  [[ "$pid" =~ ^[0-9]+$ ]] || die "stop: bad pid file $dir/ironic.pid"
-
-  # Only signal the pid if it is still OUR server (its command line names our config).
-  if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$dir/ironic.conf"; then
-    kill -TERM "$pid"
-    local i
-    for i in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -KILL "$pid" 2>/dev/null || true
-      for i in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-      done
-    fi
-  fi
+  end_process "$dir" TERM
   rm -rf -- "$dir"
+}
+
+cmd_restart() {
+  local dir="" signal=TERM
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --kill) signal=KILL; shift ;;
+      --dir) dir=${2-}; [ -n "$dir" ] || die "--dir needs a value"; shift 2 ;;
+      -*) die "restart: unknown argument '$1'" ;;
+      *) [ -z "$dir" ] || die "restart: one DIR only"; dir=$1; shift ;;
+    esac
+  done
+  [ -n "$dir" ] || die "restart: give the DIR printed by start"
+  [ -f "$dir/ironic.pid" ] && [ -f "$dir/ironic.conf" ] || die "restart: $dir holds no Ironic started by this script"
+  dir=$(cd "$dir" && pwd)
+  local port
+  port=$(sed -n '/^\[api\]/,/^\[/s/^port = \([0-9]*\)$/\1/p' "$dir/ironic.conf")
+  [ -n "$port" ] || die "restart: no [api] port in $dir/ironic.conf"
+  local t0=$SECONDS
+  end_process "$dir" "$signal"
+  # Until the old listener is gone (SO_REUSEADDR, as Ironic binds: connections it left in
+  # TIME_WAIT do not count), the new server could not bind.
+  local i
+  for i in $(seq 1 50); do
+    "$PY" -c 'import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+finally:
+    s.close()' "$port" && break
+    [ "$i" -lt 50 ] || die "restart: port $port on 127.0.0.1 is still in use"
+    sleep 0.1
+  done
+  echo "ironic-standalone: restarting (SIG$signal) at http://127.0.0.1:$port" >>"$dir/ironic.log"
+  launch "$dir" "$port"
+  echo "ironic-standalone: restarted (SIG$signal) in $((SECONDS - t0)) s at http://127.0.0.1:$port" >&2
+  print_started "$dir" "$port"
 }
 
 case ${1-} in
   check) have_ironic ;;
   install) shift; cmd_install "$@" ;;
   start) shift; cmd_start "$@" ;;
+  restart) shift; cmd_restart "$@" ;;
   stop) shift; cmd_stop "$@" ;;
   *)
-    echo "usage: $0 check | install | start [--port P] [--deploy-delay S] [--power-delay S] [--boot-delay S] [--dir DIR] [--neutron-url URL] [--auth-keystone FILE | --auth-basic HTPASSWD] | stop DIR" >&2
+    echo "usage: $0 check | install | start [--port P] [--deploy-delay S] [--power-delay S] [--boot-delay S] [--dir DIR] [--neutron-url URL] [--auth-keystone FILE | --auth-basic HTPASSWD] | restart DIR [--kill] | stop DIR" >&2
     exit 2
     ;;
 esac

@@ -20,8 +20,11 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { statSync } = require('node:fs');
 const Database = require(workerData.sqlite);
 const { path, file } = workerData;
-// Opened at the first tick, after the file has been checked: never a file put in its place.
+// Opened at the first tick, after the file has been checked: never a file put in its place. The
+// connection and its statements stay reachable until the thread ends, and the checkpoint is
+// prepared once: better-sqlite3 objects must never be finalized by the collector (see sqlite.ts).
 let db = null;
+let checkpoint = null;
 let largest = file.size;
 let lastError = null;
 function fileProblem() {
@@ -45,11 +48,9 @@ function reported(problem) {
 const timer = setInterval(() => {
   if (reported(fileProblem())) return;
   try {
-    if (db === null) {
-      db = new Database(path, { fileMustExist: true });
-      db.pragma('busy_timeout = 1000');
-    }
-    db.pragma('wal_checkpoint(PASSIVE)');
+    if (db === null) db = new Database(path, { fileMustExist: true, timeout: 1000 });
+    if (checkpoint === null) checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+    checkpoint.all();
     lastError = null;
     // The size this checkpoint left: a cut before the next tick must show as a shrink then.
     if (reported(fileProblem())) return;

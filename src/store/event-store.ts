@@ -5,7 +5,7 @@
 // Durability: WAL with synchronous=NORMAL (default) makes every returned append survive a killed
 // process; synchronous=FULL also survives power loss at the cost of an fsync per commit.
 
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import {
   chmodSync,
@@ -38,6 +38,7 @@ import {
 } from './errors.js';
 import { BackgroundCheckpointer, type FileIdentity, type FileProblem } from './checkpointer.js';
 import { redact } from './redact.js';
+import { cachedStatement, openConnection } from './sqlite.js';
 import { checkReadable, migrate } from './schema.js';
 import {
   EVENT_KINDS,
@@ -336,7 +337,7 @@ export class EventStore {
     this.ownerId = ownerId;
     this.leaseMs = leaseMs;
     this.stmt = prepareStatements(db);
-    const nextEventId = db.prepare('SELECT coalesce(max(id), 0) + 1 FROM events').pluck();
+    const nextEventId = cachedStatement(db, 'SELECT coalesce(max(id), 0) + 1 FROM events').pluck();
     this.writeTx = db.transaction((creates: ReadonlyArray<NewRun>, appends: ReadonlyArray<AppendRequest>) => {
       this.txNextEventId = nextEventId.get() as number;
       return {
@@ -355,7 +356,7 @@ export class EventStore {
         if (path !== ':memory:' && !existsSync(path)) throw new StoreFileNotFoundError(path);
         let copy: string | null = null;
         try {
-          db = new Database(path, { readonly: true, fileMustExist: true });
+          db = openConnection(path, { readonly: true, fileMustExist: true });
           db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
           checkReadable(db, path);
         } catch (err) {
@@ -364,7 +365,7 @@ export class EventStore {
           copy = readableCopy(path, err);
           if (copy === null) throw err;
           try {
-            db = new Database(join(copy, 'copy.db'), { readonly: true, fileMustExist: true });
+            db = openConnection(join(copy, 'copy.db'), { readonly: true, fileMustExist: true });
             checkReadable(db, path);
           } catch (copyErr) {
             db?.close();
@@ -379,7 +380,7 @@ export class EventStore {
         return store;
       }
       const created = createOwnerOnly(path);
-      db = new Database(path);
+      db = openConnection(path);
       db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
       // Read page 1 before anything may write: a foreign file fails here, untouched.
       db.pragma('user_version');
@@ -552,7 +553,7 @@ export class EventStore {
     }
     let stmt = this.listCache.get(sql);
     if (!stmt) {
-      stmt = this.db.prepare(sql);
+      stmt = cachedStatement(this.db, sql);
       this.listCache.set(sql, stmt);
     }
     return this.toRows(stmt.all(...args) as RunRecord[]);
@@ -619,9 +620,10 @@ export class EventStore {
   releaseRun(runId: string): void {
     const me = this.writerOwner();
     try {
-      this.db
-        .prepare("UPDATE runs SET owner = NULL WHERE id = ? AND owner = ? AND status = 'running'")
-        .run(runId, me);
+      cachedStatement(
+        this.db,
+        "UPDATE runs SET owner = NULL WHERE id = ? AND owner = ? AND status = 'running'",
+      ).run(runId, me);
       this.heads.delete(runId);
     } catch (err) {
       throw this.toError(err, runId);
@@ -750,15 +752,14 @@ export class EventStore {
       (r) => r.integrity_check,
     );
     if (sqlite.length !== 1 || sqlite[0] !== 'ok') return sqlite;
-    const links = this.db
-      .prepare(
-        `SELECT r.id AS run, e.id, e.seq, e.prev, p.run_no = e.run_no AS same_run, p.seq AS prev_seq
+    const links = cachedStatement(
+      this.db,
+      `SELECT r.id AS run, e.id, e.seq, e.prev, p.run_no = e.run_no AS same_run, p.seq AS prev_seq
            FROM events e JOIN runs r ON r.no = e.run_no LEFT JOIN events p ON p.id = e.prev
           WHERE (e.seq = 1 AND e.prev IS NOT NULL)
              OR (e.seq > 1 AND (p.id IS NULL OR p.run_no != e.run_no OR p.seq != e.seq - 1))
           LIMIT 20`,
-      )
-      .all() as Array<{
+    ).all() as Array<{
       run: string;
       id: number;
       seq: number;
@@ -766,18 +767,18 @@ export class EventStore {
       same_run: number | null;
       prev_seq: number | null;
     }>;
-    const heads = this.db
-      .prepare(
-        `SELECT r.id AS run, r.last_id, e.run_no = r.no AS own
+    const heads = cachedStatement(
+      this.db,
+      `SELECT r.id AS run, r.last_id, e.run_no = r.no AS own
            FROM runs r LEFT JOIN events e ON e.id = r.last_id
           WHERE e.id IS NULL OR e.run_no != r.no
           LIMIT 20`,
-      )
-      .all() as Array<{ run: string; last_id: number | null; own: number | null }>;
+    ).all() as Array<{ run: string; last_id: number | null; own: number | null }>;
     // A head some event links back to is not its run's last event.
-    const passed = this.db
-      .prepare('SELECT r.id AS run, r.last_id FROM events x JOIN runs r ON r.last_id = x.prev LIMIT 20')
-      .all() as Array<{ run: string; last_id: number }>;
+    const passed = cachedStatement(
+      this.db,
+      'SELECT r.id AS run, r.last_id FROM events x JOIN runs r ON r.last_id = x.prev LIMIT 20',
+    ).all() as Array<{ run: string; last_id: number }>;
     const problems = [
       ...links.map((l) =>
         l.prev === null || l.prev_seq === null
@@ -928,7 +929,8 @@ export class EventStore {
       let stmt = this.insertCache.get(rows);
       if (!stmt) {
         const row = `(${EVENT_COLUMNS.map(() => '?').join(', ')})`;
-        stmt = this.db.prepare(
+        stmt = cachedStatement(
+          this.db,
           `INSERT INTO events (${EVENT_COLUMNS.join(', ')}) VALUES ${Array(rows).fill(row).join(', ')}`,
         );
         this.insertCache.set(rows, stmt);
@@ -1035,24 +1037,32 @@ export class EventStore {
 
 function prepareStatements(db: Database.Database) {
   return {
-    run: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`),
-    runsByPrefix: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 5`),
-    unfinished: db.prepare(
+    run: cachedStatement(db, `SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`),
+    runsByPrefix: cachedStatement(
+      db,
+      `SELECT ${RUN_COLUMNS} FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 5`,
+    ),
+    unfinished: cachedStatement(
+      db,
       `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY created_at, id`,
     ),
-    events: db.prepare(STREAM),
-    runForAppend: db.prepare(
+    events: cachedStatement(db, STREAM),
+    runForAppend: cachedStatement(
+      db,
       'SELECT no, last_id, (SELECT seq FROM events WHERE id = runs.last_id) AS last_seq, state, status, error, node_uuid, node_name FROM runs WHERE id = ?',
     ),
-    insertRun: db.prepare(
+    insertRun: cachedStatement(
+      db,
       'INSERT INTO runs (owner, id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, state, created_at, error, last_id) VALUES (@owner, @id, @op, @instance_uuid, @node_uuid, @node_name, @machine, @machine_version, @status, @state, @created_at, @error, @last_id)',
     ),
-    advanceRun: db.prepare('UPDATE runs SET state = ?, last_id = ? WHERE no = ? AND owner = ?'),
-    updateRun: db.prepare(
+    advanceRun: cachedStatement(db, 'UPDATE runs SET state = ?, last_id = ? WHERE no = ? AND owner = ?'),
+    updateRun: cachedStatement(
+      db,
       'UPDATE runs SET state = ?, status = ?, error = ?, node_uuid = ?, node_name = ?, last_id = ? WHERE no = ? AND owner = ?',
     ),
-    takeRun: db.prepare('UPDATE runs SET owner = ? WHERE no = ?'),
-    holders: db.prepare(
+    takeRun: cachedStatement(db, 'UPDATE runs SET owner = ? WHERE no = ?'),
+    holders: cachedStatement(
+      db,
       `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' AND owner IS NOT NULL AND owner != @me
          AND (instance_uuid = @instance OR node_uuid = @node OR node_name = @node) ORDER BY created_at LIMIT 20`,
     ),

@@ -18,6 +18,7 @@ import type Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { RunOwner } from './types.js';
+import { cachedStatement } from './sqlite.js';
 
 /** Default lease of an owner on another host: renewed every third of it while its store is open. */
 export const DEFAULT_OWNER_LEASE_MS = 30_000;
@@ -97,19 +98,21 @@ export function toOwner(row: OwnerRow): RunOwner {
 export function registerOwner(db: Database.Database, path: string, leaseMs: number, now: string): number {
   return db
     .transaction((): number => {
-      const rows = db.prepare('SELECT * FROM owners').all() as OwnerRow[];
-      const clearRuns = db.prepare("UPDATE runs SET owner = NULL WHERE owner = ? AND status = 'running'");
-      const drop = db.prepare('DELETE FROM owners WHERE id = ?');
+      const rows = cachedStatement(db, 'SELECT * FROM owners').all() as OwnerRow[];
+      const clearRuns = cachedStatement(
+        db,
+        "UPDATE runs SET owner = NULL WHERE owner = ? AND status = 'running'",
+      );
+      const drop = cachedStatement(db, 'DELETE FROM owners WHERE id = ?');
       for (const row of rows) {
         if (ownerLive(path, row, leaseMs)) continue;
         clearRuns.run(row.id);
         drop.run(row.id);
       }
-      const id = db
-        .prepare(
-          'INSERT INTO owners (pid, host, boot_id, pid_start, since, renewed_at) VALUES (?, ?, ?, ?, ?, ?)',
-        )
-        .run(process.pid, hostname(), bootId(), processStartTime(process.pid), now, now).lastInsertRowid;
+      const id = cachedStatement(
+        db,
+        'INSERT INTO owners (pid, host, boot_id, pid_start, since, renewed_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ).run(process.pid, hostname(), bootId(), processStartTime(process.pid), now, now).lastInsertRowid;
       return Number(id);
     })
     .immediate();
@@ -118,7 +121,7 @@ export function registerOwner(db: Database.Database, path: string, leaseMs: numb
 /** Renews this owner's lease (only another host's readers look at it). Never throws. */
 export function renewOwner(db: Database.Database, id: number): void {
   try {
-    db.prepare('UPDATE owners SET renewed_at = ? WHERE id = ?').run(new Date().toISOString(), id);
+    cachedStatement(db, 'UPDATE owners SET renewed_at = ? WHERE id = ?').run(new Date().toISOString(), id);
   } catch {
     // A busy or full file: the lease runs on; the next renewal tries again.
   }
@@ -132,8 +135,8 @@ export function renewOwner(db: Database.Database, id: number): void {
 export function releaseOwner(db: Database.Database, path: string, id: number): void {
   try {
     db.transaction(() => {
-      db.prepare("UPDATE runs SET owner = NULL WHERE owner = ? AND status = 'running'").run(id);
-      db.prepare('DELETE FROM owners WHERE id = ?').run(id);
+      cachedStatement(db, "UPDATE runs SET owner = NULL WHERE owner = ? AND status = 'running'").run(id);
+      cachedStatement(db, 'DELETE FROM owners WHERE id = ?').run(id);
     }).immediate();
   } catch {
     givenUp.add(`${path}#${id}`);
@@ -149,7 +152,7 @@ export function ownersById(
   path: string,
   leaseMs: number,
 ): Map<number, { row: OwnerRow; live: boolean }> {
-  const rows = db.prepare('SELECT * FROM owners').all() as OwnerRow[];
+  const rows = cachedStatement(db, 'SELECT * FROM owners').all() as OwnerRow[];
   const now = Date.now();
   return new Map(rows.map((row) => [row.id, { row, live: ownerLive(path, row, leaseMs, now) }]));
 }

@@ -1,6 +1,9 @@
 // Helpers for suites that run against the real Ironic: enrolling fake-hardware nodes through the
 // API, and reading the order of requests from Ironic's own log.
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import {
   call,
   FAKE_INTERFACES,
@@ -11,6 +14,8 @@ import {
 } from '../differential/http.js';
 
 export { call, getNode, faultOf, pollNode, settledIn, type NodeView } from '../differential/http.js';
+
+const runFile = promisify(execFile);
 
 /** Transitions on fake-hardware take seconds (fake delays); poll often, give up late. */
 export const REAL_POLL: PollOptions = { timeoutMs: 60_000, intervalMs: 200 };
@@ -107,4 +112,43 @@ export async function loggedRequests(logPath: string, node?: string): Promise<Lo
     out.push({ at: at!, method: method!, path: path!, status: Number(status) });
   }
   return out;
+}
+
+const SCRIPT = fileURLToPath(new URL('../../scripts/ironic-standalone.sh', import.meta.url));
+
+/** An Ironic started by scripts/ironic-standalone.sh: its KEY=VALUE lines. */
+export interface StandaloneIronic {
+  url: string;
+  dir: string;
+  pid: number;
+  log: string;
+}
+
+/**
+ * Runs scripts/ironic-standalone.sh with `args` (start or restart) and returns what it printed;
+ * throws with its stderr if it failed.
+ */
+export async function standalone(args: readonly string[]): Promise<StandaloneIronic> {
+  const { stdout } = await runFile('bash', [SCRIPT, ...args], { maxBuffer: 1 << 20 }).catch(
+    (err: { code?: number; stderr?: string }) => {
+      throw new Error(`ironic-standalone.sh ${args.join(' ')} exited ${err.code}:\n${err.stderr ?? ''}`);
+    },
+  );
+  const kv = new Map(
+    stdout
+      .split('\n')
+      .map((l) => /^IRONIC_([A-Z]+)=(.*)$/.exec(l))
+      .filter((m) => m !== null)
+      .map((m) => [m[1]!, m[2]!]),
+  );
+  const [url, dir, pid, log] = [kv.get('URL'), kv.get('DIR'), Number(kv.get('PID')), kv.get('LOG')];
+  if (!url || !dir || !log || !Number.isInteger(pid)) {
+    throw new Error(`ironic-standalone.sh ${args.join(' ')} printed no IRONIC_ lines:\n${stdout}`);
+  }
+  return { url, dir, pid, log };
+}
+
+/** Stops an Ironic started by `standalone(['start', ...])` and removes its directory. */
+export async function stopStandalone(dir: string): Promise<void> {
+  await runFile('bash', [SCRIPT, 'stop', dir]);
 }

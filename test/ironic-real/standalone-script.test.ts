@@ -1,6 +1,6 @@
-// scripts/ironic-standalone.sh argument checks. Its start and stop are exercised by every run of
-// this suite: global-setup.ts starts one Ironic and its teardown fails if stop leaves the process
-// or its directory behind.
+// scripts/ironic-standalone.sh: argument checks, port choice and restart. Its start and stop are
+// exercised by every run of this suite: global-setup.ts starts one Ironic and its teardown fails if
+// stop leaves the process or its directory behind.
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -67,6 +67,59 @@ describe('scripts/ironic-standalone.sh', () => {
       await run('bash', [SCRIPT, 'stop', dir]);
     }
     expect(existsSync(dir)).toBe(false);
+  });
+
+  it('restart brings Ironic back on the same port with the same database (SIGTERM, and SIGKILL with --kill)', async () => {
+    const { stdout } = await run('bash', [SCRIPT, 'start']);
+    const dir = /^IRONIC_DIR=(.*)$/m.exec(stdout)?.[1] ?? '';
+    const url = /^IRONIC_URL=(.*)$/m.exec(stdout)?.[1] ?? '';
+    const pids = [Number(/^IRONIC_PID=(.*)$/m.exec(stdout)?.[1])];
+    try {
+      // A row only the database holds: a restarted Ironic that still lists it kept the database.
+      const created = await fetch(`${url}/v1/nodes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-openstack-ironic-api-version': '1.78' },
+        body: JSON.stringify({ driver: 'fake-hardware', name: 'kept-across-restarts' }),
+      });
+      expect(created.status).toBe(201);
+      const { uuid } = (await created.json()) as { uuid: string };
+
+      for (const args of [[], ['--kill']]) {
+        const restarted = await run('bash', [SCRIPT, 'restart', dir, ...args]);
+        expect(restarted.stdout).toContain(`IRONIC_URL=${url}\n`);
+        expect(restarted.stdout).toContain(`IRONIC_DIR=${dir}\n`);
+        const pid = Number(/^IRONIC_PID=(.*)$/m.exec(restarted.stdout)?.[1]);
+        expect(pids).not.toContain(pid);
+        // The process before is gone: exactly one Ironic for this directory.
+        expect(() => process.kill(pids[pids.length - 1]!, 0)).toThrow();
+        pids.push(pid);
+        const node = await fetch(`${url}/v1/nodes/${uuid}`, {
+          headers: { 'x-openstack-ironic-api-version': '1.78' },
+        });
+        expect(node.status).toBe(200);
+        expect(((await node.json()) as { name: string }).name).toBe('kept-across-restarts');
+      }
+      // One log across the restarts.
+      expect(readFileSync(join(dir, 'ironic.log'), 'utf8')).toMatch(
+        /restarting \(SIGTERM\)[^]*restarting \(SIGKILL\)/,
+      );
+    } finally {
+      await run('bash', [SCRIPT, 'stop', dir]);
+    }
+    expect(existsSync(dir)).toBe(false);
+    for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+  }, 300_000);
+
+  it('restart refuses a directory that holds no Ironic started by the script', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ironic-restart-'));
+    try {
+      await expect(run('bash', [SCRIPT, 'restart', dir])).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining('holds no Ironic started by this script'),
+      });
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 
   it('start refuses a --port that is not a port number, or one already in use', async () => {

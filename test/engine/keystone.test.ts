@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import type { IronicClientOptions } from '../../src/ironic/client.js';
+import { renderTimeline } from '../../src/cli/render.js';
+import { buildTimeline } from '../../src/engine/timeline.js';
 import { EventStore } from '../../src/store/event-store.js';
 import type { StoredEvent } from '../../src/store/types.js';
 import { startSimulator, type SimKeystoneOptions, type Simulator } from '../../src/sim/index.js';
@@ -127,6 +129,18 @@ describe('engine behind Keystone', () => {
             e.data.status === 201,
         );
     });
+    // `show` labels them and counts them apart from Ironic's requests.
+    const store = EventStore.open(c.db, { mode: 'reader' });
+    try {
+      const id = renewedWhileWaiting[0]!.runId;
+      const timeline = buildTimeline(store.getRun(id)!, store.readStream(id));
+      expect(timeline.reauthentications).toBeGreaterThanOrEqual(1);
+      const shown = renderTimeline(timeline);
+      expect(shown).toMatch(/POST \/v3\/auth\/tokens {2}201 .*Keystone token \(renewed before expiry\)/);
+      expect(shown).toMatch(/\d+ Keystone token requests/);
+    } finally {
+      store.close();
+    }
     // Runs that were waiting when the watcher's sweep renewed the token: every one of them.
     expect(renewedWhileWaiting.length).toBeGreaterThan(150);
     replayEveryRun(c.db);

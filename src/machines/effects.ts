@@ -363,11 +363,15 @@ async function readHolder(
   const instance = ctx.instance ?? null;
   const holder = found.instance_uuid ?? null;
   if (instance === null || holder === instance || (holding === 'oursOrNone' && holder === null)) return found;
-  throw new EffectError(
+  throw instanceChanged(node, holder, instance);
+}
+
+function instanceChanged(node: string, holder: string | null, instance: string | null): EffectError {
+  return new EffectError(
     'INSTANCE_CHANGED',
     holder === null
-      ? `node ${node} no longer holds instance ${instance} (it holds no instance); not acting on it`
-      : `node ${node} now holds instance ${holder}, not ${instance}; not acting on it`,
+      ? `node ${node} no longer holds instance ${String(instance)} (it holds no instance); not acting on it`
+      : `node ${node} now holds instance ${holder}, not ${String(instance)}; not acting on it`,
     { node },
   );
 }
@@ -434,8 +438,15 @@ export async function requestDeleted(input: NodeInput, ctx: EffectContext): Prom
   const took = (node: Node): RequestDeletedOutput | null =>
     isIn(node, PAST_DELETED) ? { alreadyUnprovisioning: true, state: node.provision_state } : null;
   if (mustConfirm(ctx)) {
-    const done = took(await readHolder(ctx, input.node));
+    // A node that holds no instance but is deleting, cleaning or available is this teardown's own
+    // unprovisioning, taken before the restart (Ironic clears instance_uuid as deleting ends):
+    // nothing to send, and the wait goes on as asked. Anything else that is not ours is left alone.
+    const node = await readHolder(ctx, input.node, 'oursOrNone');
+    const done = took(node);
     if (done !== null) return done;
+    const instance = ctx.instance ?? null;
+    if (instance !== null && (node.instance_uuid ?? null) === null)
+      throw instanceChanged(input.node, null, instance);
   }
   try {
     return await sendNotTwice(

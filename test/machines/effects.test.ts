@@ -204,6 +204,28 @@ describe('effects', () => {
     expect(ironic.calls.map((c) => c.method)).toEqual(['getNode']);
   });
 
+  it('run again after a restart, waits out its own unprovisioning that already cleared the instance (cleaning, no instance)', async () => {
+    // Ironic took `deleted` before the kill and cleared instance_uuid at the end of deleting:
+    // nobody holds the node, which is this teardown's own cleaning. Watching is safe; a
+    // --wait-for-available teardown must not end before available.
+    const ironic = new FakeIronic();
+    ironic.node = { ...ironic.node, provision_state: 'cleaning', instance_uuid: null };
+    const out = await requestDeleted(
+      { node: NODE },
+      { ...fakeContext(ironic), rerun: true, instance: INSTANCE },
+    );
+    expect(out).toEqual({ alreadyUnprovisioning: true, state: 'cleaning' });
+    expect(ironic.calls.map((c) => c.method)).toEqual(['getNode']);
+  });
+
+  it('run again after a restart, acts on no node that holds no instance and is not being unprovisioned', async () => {
+    const ironic = new FakeIronic();
+    ironic.node = { ...ironic.node, provision_state: 'active', instance_uuid: null };
+    const ctx = { ...fakeContext(ironic), rerun: true, instance: INSTANCE };
+    expect(await codeOf(requestDeleted({ node: NODE }, ctx))).toBe('INSTANCE_CHANGED');
+    expect(ironic.calls.map((c) => c.method)).toEqual(['getNode']);
+  });
+
   it('run again after a restart, still asks for "deleted" when the first request never reached Ironic', async () => {
     const ironic = new FakeIronic();
     ironic.node = { ...ironic.node, provision_state: 'active' };

@@ -24,6 +24,7 @@ import {
 } from './errors.js';
 import { isRecord, snippetOf } from './fault.js';
 import { tlsConnectOptions } from './tls.js';
+import { errorCodeOf, textScrubber } from './transport.js';
 import type { HttpAttempt, HttpObserver } from './types.js';
 
 export type KeystoneAuth = Extract<
@@ -300,7 +301,7 @@ export class KeystoneSession implements AuthSource {
 
   private refused(status: number, body: string): Error {
     const facts = { status, method: 'POST', path: this.tokensUrl.pathname };
-    const said = scrubAll(keystoneMessage(body), this.secrets());
+    const said = textScrubber(this.secrets())(keystoneMessage(body));
     if (status >= 500 || status === 429) {
       return new KeystoneUnavailableError(
         `Keystone failed (${status}) at ${this.tokensUrl.origin}: ${said}`,
@@ -314,7 +315,7 @@ export class KeystoneSession implements AuthSource {
   }
 
   private unreachable(err: unknown, status: number | null): KeystoneUnavailableError {
-    const code = codeOf(err);
+    const code = errorCodeOf(err);
     return new KeystoneUnavailableError(
       `Keystone at ${this.tokensUrl.origin} could not be reached (${code}); Ironic's token cannot be renewed`,
       { status, method: 'POST', path: this.tokensUrl.pathname, cause: err },
@@ -466,20 +467,6 @@ async function readCapped(body: Dispatcher.ResponseData['body'], cap: number): P
     chunks.push(buf);
   }
   return Buffer.concat(chunks).toString('utf8');
-}
-
-function scrubAll(text: string, secrets: readonly string[]): string {
-  return secrets.filter((s) => s.length >= 3).reduce((acc, s) => acc.split(s).join('***'), text);
-}
-
-function codeOf(err: unknown): string {
-  if (typeof err === 'object' && err !== null) {
-    const { code, cause, name } = err as { code?: unknown; cause?: unknown; name?: unknown };
-    if (typeof code === 'string') return code;
-    if (isRecord(cause) && typeof cause.code === 'string') return cause.code;
-    if (typeof name === 'string') return name;
-  }
-  return 'unknown';
 }
 
 function attemptOf(a: {

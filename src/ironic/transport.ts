@@ -520,9 +520,7 @@ export class IronicTransport {
   }
 
   private scrubber(extra: readonly string[]): (text: string) => string {
-    const secrets = [...this.auth.secrets(), ...extra].filter((s) => s.length >= MIN_SECRET_CHARS);
-    secrets.sort((a, b) => b.length - a.length);
-    return (text) => secrets.reduce((acc, s) => acc.split(s).join('***'), text);
+    return textScrubber([...this.auth.secrets(), ...extra]);
   }
 }
 
@@ -647,7 +645,15 @@ function authSourceOf(auth: IronicAuth): AuthSource {
   );
 }
 
-function errorCodeOf(err: unknown): string {
+/** Replaces every secret (longest first; shorter than MIN_SECRET_CHARS: left alone) with '***'. */
+export function textScrubber(values: readonly string[]): (text: string) => string {
+  const secrets = values.filter((s) => s.length >= MIN_SECRET_CHARS);
+  secrets.sort((a, b) => b.length - a.length);
+  return (text) => secrets.reduce((acc, s) => acc.split(s).join('***'), text);
+}
+
+/** Node's or undici's code for a failure (its own, or its cause's), else its name. */
+export function errorCodeOf(err: unknown): string {
   if (typeof err === 'object' && err !== null) {
     const { code, cause } = err as { code?: unknown; cause?: unknown };
     if (typeof code === 'string') return code;

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RunResult } from '../../src/engine/engine.js';
+import type { DeployInput } from '../../src/machines/index.js';
 import {
   availableNode,
   between,
@@ -104,4 +105,38 @@ describe.skipIf(url === null)('a destroy across an Ironic restart (real Ironic, 
     expect(story.indexOf('observed error')).toBeLessThan(story.lastIndexOf('requestDeleted'));
     expect(replay(db, result.runId, 'destroy')).toMatchObject({ matches: true, finished: true });
   }, 420_000);
+
+  it('finding 5: waits are budgeted in time, not polls: a deploy longer than 60 polls succeeds by default, and one given 2 s fails saying what Ironic was doing', async () => {
+    const { url: base } = ironic!;
+    const [slow, limited] = [await availableNode(base), await availableNode(base)];
+    const db = join(tmp.dir, 'budgets.db');
+    // 100 ms ticks: the ~10 s fake deploy takes about 100 polls, past the old default of 60.
+    const engine = await openRealEngine(base, db, { pollIntervalMs: 100 });
+    try {
+      const input = (node: string, timeoutS?: number): DeployInput => ({
+        instance: randomUUID(),
+        node,
+        vifs: [],
+        image: { source: 'http://127.0.0.1/image.qcow2' },
+        flavor: { vcpus: 1, memoryMb: 1024, rootGb: 10, ephemeralGb: 0, swapMb: 0 },
+        configDrivePlan: { required: false, hasAdminPassword: false, hasUserData: false, injectedFiles: 0 },
+        ...(timeoutS === undefined ? {} : { timeoutS }),
+      });
+      const [unbounded, bounded] = await Promise.all([
+        engine.deploy(input(slow)).done,
+        engine.deploy(input(limited, 2)).done,
+      ]);
+      expect(unbounded, JSON.stringify(unbounded.error)).toMatchObject({ status: 'succeeded', node: slow });
+      const polls = readStream(db, unbounded.runId).filter(
+        (e) => e.kind === 'machine.event' && e.type === 'node.observed',
+      );
+      expect(polls.length).toBeGreaterThan(60);
+      expect(bounded).toMatchObject({ status: 'failed', error: { code: 'DEPLOY_TIMEOUT' } });
+      expect(String(bounded.error?.message)).toMatch(
+        /Ironic still has it in "(deploying|wait call-back)" \(target "active"\)/,
+      );
+    } finally {
+      await engine.close();
+    }
+  }, 300_000);
 });

@@ -43,7 +43,7 @@ export class Conductor {
   private move(node: SimNode, event: FsmEvent, target?: ProvisionStateName | null): void {
     const to = nextState(node.provisionState, event);
     if (to === undefined) throw Fault.invalidStateRequested(event, node.uuid, node.provisionState);
-    node.provisionState = to;
+    this.inventory.setProvisionState(node, to);
     node.targetProvisionState = target === undefined ? (TARGET_OF[to] ?? null) : target;
     const now = isoTime(Date.now());
     node.provisionUpdatedAt = now;
@@ -91,10 +91,7 @@ export class Conductor {
       action === 'provisioning'
         ? [DEPLOY_COUNTED, this.timings.maxConcurrentDeploy]
         : [CLEAN_COUNTED, this.timings.maxConcurrentClean];
-    let count = 0;
-    for (const n of this.inventory.ordered) {
-      if (states.has(n.provisionState) && ++count >= limit) throw Fault.concurrentActionLimit(action);
-    }
+    if (this.inventory.countIn(states) >= limit) throw Fault.concurrentActionLimit(action);
   }
 
   // ---- provision verbs (ConductorManager.do_node_deploy / do_node_tear_down / do_provisioning_action)

@@ -81,6 +81,15 @@ describe('concurrent action limit', () => {
     expect((await provision(act.uuid, { target: 'deleted' })).status).toBe(202);
   });
 
+  it('stops counting a node deleted (in maintenance) while in clean wait', async () => {
+    sim = await startSimulator({ cleanWaitMs: 5000, deleteMs: 5000, maxConcurrentClean: 1 });
+    const stuck = sim.addNode({ provisionState: 'clean wait', maintenance: true });
+    const c = sim.addNode({ provisionState: 'active', instanceUuid: instance(2) });
+    expect(faultstring(await provision(c.uuid, { target: 'deleted' }))).toBe(limitText('unprovisioning'));
+    expect((await call(sim, 'DELETE', `/v1/nodes/${stuck.uuid}`)).status).toBe(204);
+    expect((await provision(c.uuid, { target: 'deleted' })).status).toBe(202);
+  });
+
   it("checks the API's own validation first: a verb not allowed from the state is still 400", async () => {
     sim = await startSimulator({ maxConcurrentClean: 1 });
     sim.addNode({ provisionState: 'cleaning' });

@@ -36,6 +36,9 @@ if (args.serve) {
     cleanMs: 500,
     deleteMs: 200,
     logCapacity: 10_000,
+    // Ironic's concurrent action limits (250 deploys / 50 cleans) are not what is measured here.
+    maxConcurrentDeploy: Math.max(1, NODES),
+    maxConcurrentClean: Math.max(1, NODES),
   });
   process.send({ url: sim.url, ids: sim.nodeIds() });
   process.on('message', (m) => {

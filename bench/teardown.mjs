@@ -62,7 +62,14 @@ async function serve() {
   process.on('message', async (m) => {
     if (m.cmd === 'start') {
       if (sim) await sim.close();
-      sim = await startSimulator({ deleteMs: m.deleteMs, cleanMs: m.cleanMs, log: false });
+      // No concurrent action limit (Ironic's default clean limit is 50): the floor is every
+      // teardown at once, which is what the engine's overhead is measured against.
+      sim = await startSimulator({
+        deleteMs: m.deleteMs,
+        cleanMs: m.cleanMs,
+        log: false,
+        maxConcurrentClean: Math.max(1, m.n),
+      });
       for (let i = 0; i < m.n; i++) {
         const mac = [0x52, 0x54, 0x02, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff]
           .map((b) => b.toString(16).padStart(2, '0'))

@@ -8,6 +8,7 @@
 #   ironic-standalone.sh start [--port P] [--deploy-delay S] [--power-delay S] [--boot-delay S]
 #                              [--dir DIR] [--neutron-url URL]
 #                              [--auth-keystone FILE | --auth-basic HTPASSWD]
+#                              [--max-concurrent-deploy N] [--max-concurrent-clean N]
 #       installs if missing, writes config + SQLite schema into DIR (default: a new mktemp -d),
 #       starts API + conductor as ONE process on 127.0.0.1 port P (default: a free port; a P
 #       already in use is refused), waits until it answers, and prints KEY=VALUE lines:
@@ -16,6 +17,9 @@
 #       [keystone_authtoken] section, appended to ironic.conf as it is) or --auth-basic HTPASSWD
 #       (auth_strategy = http_basic; the file of user:bcrypt-hash lines, re-read per request).
 #       keystone-standalone.sh uses both.
+#       --max-concurrent-deploy / --max-concurrent-clean set [conductor] max_concurrent_deploy /
+#       max_concurrent_clean (Ironic's defaults 250 / 50): past them a deploy, resp. a teardown or
+#       manual clean, is refused with HTTP 500 "The concurrent action limit ... has been reached".
 #   ironic-standalone.sh restart DIR [--kill] | restart --dir DIR [--kill]
 #       ends the process recorded in DIR/ironic.pid (SIGTERM, as stop; --kill: SIGKILL, a crash
 #       that leaves in-flight work behind) and starts Ironic again from DIR: same port, config and
@@ -92,6 +96,11 @@ check_seconds() {
   [[ "$2" =~ ^[0-9]+$ ]] || die "$1 expects whole seconds, got '$2'"
 }
 
+# Ironic's IntOpt(min=1): a whole number of at least 1.
+check_limit() {
+  [[ "$2" =~ ^[0-9]+$ ]] && [ "$((10#$2))" -ge 1 ] || die "$1 expects a whole number >= 1, got '$2'"
+}
+
 # An absolute path to an existing readable file (ironic.conf is read from another directory).
 readable_file() {
   [ -n "$2" ] || die "$1 needs a file"
@@ -101,7 +110,7 @@ readable_file() {
 
 write_config() {
   local dir=$1 port=$2 deploy_delay=$3 power_delay=$4 boot_delay=$5 neutron_url=$6
-  local auth_keystone=$7 auth_basic=$8 auth_strategy=noauth basic_line=""
+  local auth_keystone=$7 auth_basic=$8 max_deploy=$9 max_clean=${10} auth_strategy=noauth basic_line=""
   if [ -n "$auth_keystone" ]; then
     auth_strategy=keystone
   elif [ -n "$auth_basic" ]; then
@@ -137,6 +146,8 @@ api_workers = 1
 
 [conductor]
 automated_clean = true
+max_concurrent_deploy = $max_deploy
+max_concurrent_clean = $max_clean
 
 [database]
 connection = sqlite:///$dir/ironic.sqlite
@@ -234,7 +245,7 @@ end_process() {
 
 cmd_start() {
   local deploy_delay=0 power_delay=0 boot_delay=0 dir="" neutron_url=http://127.0.0.1:9 port=""
-  local auth_keystone="" auth_basic=""
+  local auth_keystone="" auth_basic="" max_deploy=250 max_clean=50
   while [ $# -gt 0 ]; do
     case $1 in
       --port) check_port "$1" "${2-}"; port=$((10#$2)); shift 2 ;;
@@ -245,6 +256,8 @@ cmd_start() {
       --neutron-url) neutron_url=${2-}; [ -n "$neutron_url" ] || die "--neutron-url needs a value"; shift 2 ;;
       --auth-keystone) auth_keystone=$(readable_file "$1" "${2-}"); shift 2 ;;
       --auth-basic) auth_basic=$(readable_file "$1" "${2-}"); shift 2 ;;
+      --max-concurrent-deploy) check_limit "$1" "${2-}"; max_deploy=$((10#$2)); shift 2 ;;
+      --max-concurrent-clean) check_limit "$1" "${2-}"; max_clean=$((10#$2)); shift 2 ;;
       *) die "start: unknown argument '$1'" ;;
     esac
   done
@@ -270,7 +283,7 @@ cmd_start() {
 
   [ -n "$port" ] || port=$(free_port)
   write_config "$dir" "$port" "$deploy_delay" "$power_delay" "$boot_delay" "$neutron_url" \
-    "$auth_keystone" "$auth_basic"
+    "$auth_keystone" "$auth_basic" "$max_deploy" "$max_clean"
 
   "$PY" -c 'import sys
 from ironic.cmd.dbsync import main
@@ -347,7 +360,7 @@ case ${1-} in
   restart) shift; cmd_restart "$@" ;;
   stop) shift; cmd_stop "$@" ;;
   *)
-    echo "usage: $0 check | install | start [--port P] [--deploy-delay S] [--power-delay S] [--boot-delay S] [--dir DIR] [--neutron-url URL] [--auth-keystone FILE | --auth-basic HTPASSWD] | restart DIR [--kill] | stop DIR" >&2
+    echo "usage: $0 check | install | start [--port P] [--deploy-delay S] [--power-delay S] [--boot-delay S] [--dir DIR] [--neutron-url URL] [--auth-keystone FILE | --auth-basic HTPASSWD] [--max-concurrent-deploy N] [--max-concurrent-clean N] | restart DIR [--kill] | stop DIR" >&2
     exit 2
     ;;
 esac

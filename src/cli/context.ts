@@ -157,6 +157,7 @@ const RETRY_REASONS: Record<string, string> = {
   IRONIC_UNAVAILABLE: 'Ironic unavailable (503)',
   IRONIC_NODE_LOCKED: 'node locked by Ironic (409)',
   IRONIC_CONFLICT: 'Ironic conflict (409)',
+  IRONIC_CONCURRENT_ACTION_LIMIT: "Ironic's concurrent action limit reached (500)",
 };
 
 /** At most one retry line per this many ms. */

@@ -10,6 +10,7 @@ export type IronicErrorCode =
   | 'IRONIC_NOT_ACCEPTABLE'
   | 'IRONIC_UNAVAILABLE'
   | 'IRONIC_SERVER_ERROR'
+  | 'IRONIC_CONCURRENT_ACTION_LIMIT'
   | 'IRONIC_HTTP_ERROR'
   | 'IRONIC_NETWORK'
   | 'IRONIC_TIMEOUT'
@@ -118,6 +119,16 @@ export class IronicUnavailableError extends IronicError {
 export class IronicServerError extends IronicError {
   constructor(message: string, facts: IronicErrorFacts = {}) {
     super('IRONIC_SERVER_ERROR', message, facts);
+  }
+}
+/**
+ * 500 ConcurrentActionLimit: the conductor refused a deploy/rebuild (max_concurrent_deploy) or a
+ * teardown/manual clean (max_concurrent_clean) before taking the node's lock, so Ironic did not
+ * act and the same request may go again once other nodes leave deploying/cleaning. Retried.
+ */
+export class IronicConcurrentActionLimitError extends IronicError {
+  constructor(message: string, facts: IronicErrorFacts = {}) {
+    super('IRONIC_CONCURRENT_ACTION_LIMIT', message, facts, true);
   }
 }
 export class IronicNetworkError extends IronicError {

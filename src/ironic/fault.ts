@@ -16,6 +16,7 @@ import {
   IronicServerError,
   IronicUnauthorizedError,
   IronicUnavailableError,
+  IronicConcurrentActionLimitError,
   KeystoneUnavailableError,
   type IronicErrorFacts,
 } from './errors.js';
@@ -33,6 +34,16 @@ const NODE_LOCKED_PATTERNS = [
   / is locked by host /i,
   /can ?not be updated while a state transition is in progress/i,
 ];
+
+/**
+ * ironic.common.exception.ConcurrentActionLimit (2023.1): "Unable to process request at this time.
+ * The concurrent action limit for <provisioning|unprovisioning|cleaning> has been reached. ..."
+ */
+const CONCURRENT_ACTION_LIMIT = /The concurrent action limit for \S+ has been reached/;
+
+export function isConcurrentActionLimitFault(faultstring: string | null): boolean {
+  return faultstring !== null && CONCURRENT_ACTION_LIMIT.test(faultstring);
+}
 
 export function isNodeLockedFault(faultstring: string | null): boolean {
   return faultstring !== null && NODE_LOCKED_PATTERNS.some((re) => re.test(faultstring));
@@ -107,6 +118,9 @@ export function errorForStatus(
     return KEYSTONE_DOWN.test(body)
       ? new KeystoneUnavailableError(`${message} (Ironic cannot reach Keystone)`, all, true)
       : new IronicUnavailableError(message, all);
+  }
+  if (status === 500 && isConcurrentActionLimitFault(faultstring)) {
+    return new IronicConcurrentActionLimitError(message, all);
   }
   if (status >= 500) return new IronicServerError(message, all);
   return new IronicHttpError(message, all);

@@ -61,6 +61,12 @@ export const Fault = {
   nodeAlreadyExists: (uuid: string) => new ApiError(409, `A node with UUID ${uuid} already exists.`),
   unsupportedInterface: (driver: string, iface: string) =>
     new ApiError(400, `Driver ${driver} does not support ${iface} (disabled or not implemented).`),
+  /** ConcurrentActionLimit keeps IronicException's code 500 (measured on Ironic 2023.1: faultcode Server). */
+  concurrentActionLimit: (taskType: 'provisioning' | 'unprovisioning' | 'cleaning') =>
+    new ApiError(
+      500,
+      `Unable to process request at this time. The concurrent action limit for ${taskType} has been reached. Please contact your administrator and try again later.`,
+    ),
   invalid: (msg: string) => new ApiError(400, msg),
   conflict: (msg: string) => new ApiError(409, msg),
 };

@@ -14,6 +14,10 @@ import type { SimTimings } from './options.js';
 
 export const CONDUCTOR_HOST = 'localhost';
 
+/** The states ConductorManager._concurrent_action_limit counts, per limit. */
+const DEPLOY_COUNTED: ReadonlySet<ProvisionStateName> = new Set([S.DEPLOYING, S.DEPLOYWAIT]);
+const CLEAN_COUNTED: ReadonlySet<ProvisionStateName> = new Set([S.DELETING, S.CLEANING, S.CLEANWAIT]);
+
 /** Ironic's text when an operator aborts cleaning (conductor/cleaning.py get_last_error). */
 const CLEAN_ABORTED = 'By request, the clean operation was aborted';
 
@@ -39,7 +43,7 @@ export class Conductor {
   private move(node: SimNode, event: FsmEvent, target?: ProvisionStateName | null): void {
     const to = nextState(node.provisionState, event);
     if (to === undefined) throw Fault.invalidStateRequested(event, node.uuid, node.provisionState);
-    node.provisionState = to;
+    this.inventory.setProvisionState(node, to);
     node.targetProvisionState = target === undefined ? (TARGET_OF[to] ?? null) : target;
     const now = isoTime(Date.now());
     node.provisionUpdatedAt = now;
@@ -78,9 +82,22 @@ export class Conductor {
     return node.automatedClean ?? this.timings.automatedClean;
   }
 
+  /**
+   * ConductorManager._concurrent_action_limit: counted over every node (Ironic asks its database),
+   * before the node's lock is taken, so a refused request changed nothing.
+   */
+  private concurrentActionLimit(action: 'provisioning' | 'unprovisioning' | 'cleaning'): void {
+    const [states, limit] =
+      action === 'provisioning'
+        ? [DEPLOY_COUNTED, this.timings.maxConcurrentDeploy]
+        : [CLEAN_COUNTED, this.timings.maxConcurrentClean];
+    if (this.inventory.countIn(states) >= limit) throw Fault.concurrentActionLimit(action);
+  }
+
   // ---- provision verbs (ConductorManager.do_node_deploy / do_node_tear_down / do_provisioning_action)
 
   deploy(node: SimNode, event: 'deploy' | 'rebuild', configdrive: Json | undefined): void {
+    this.concurrentActionLimit('provisioning');
     this.ensureUnlocked(node);
     const failed = (['power', 'deploy'] as const).find((i) => node.validationFailures[i] !== undefined);
     if (failed) {
@@ -129,6 +146,7 @@ export class Conductor {
   }
 
   tearDown(node: SimNode): void {
+    this.concurrentActionLimit('unprovisioning');
     this.ensureUnlocked(node);
     if (node.validationFailures.power !== undefined) {
       // InstanceDeployFailure keeps IronicException's default code: 500.
@@ -259,6 +277,7 @@ export class Conductor {
   }
 
   clean(node: SimNode): void {
+    this.concurrentActionLimit('cleaning');
     this.ensureUnlocked(node);
     node.manualClean = true;
     this.move(node, 'clean', S.MANAGEABLE);

@@ -1,6 +1,7 @@
 // Every node, port and portgroup the simulator holds, with the indexes the API
 // needs at 10,000 nodes: by UUID, by name, by instance UUID, and creation order
 // (Ironic's default sort, `id` ascending) for limit/marker paging.
+import type { ProvisionStateName } from '../ironic/states.js';
 import type { SimNode, SimPort, SimPortgroup } from './node-record.js';
 
 export class Inventory {
@@ -11,6 +12,8 @@ export class Inventory {
   private readonly byInstance = new Map<string, SimNode>();
   private readonly portsByUuid = new Map<string, SimPort>();
   private readonly portgroupsByUuid = new Map<string, SimPortgroup>();
+  /** Nodes per provision state, for the conductor's concurrent action limit (Ironic counts in SQL). */
+  private readonly perState = new Map<ProvisionStateName, number>();
   private nextId = 1;
 
   allocateId(): number {
@@ -22,11 +25,33 @@ export class Inventory {
     this.byUuid.set(node.uuid, node);
     if (node.name !== null) this.byName.set(node.name, node);
     if (node.instanceUuid !== null) this.byInstance.set(node.instanceUuid, node);
+    this.bump(node.provisionState, 1);
+  }
+
+  /** Sets a held node's provision state, keeping the per-state counts. */
+  setProvisionState(node: SimNode, to: ProvisionStateName): void {
+    if (this.byUuid.get(node.uuid) === node) {
+      this.bump(node.provisionState, -1);
+      this.bump(to, 1);
+    }
+    node.provisionState = to;
+  }
+
+  /** How many nodes are in any of `states`. */
+  countIn(states: Iterable<ProvisionStateName>): number {
+    let n = 0;
+    for (const s of states) n += this.perState.get(s) ?? 0;
+    return n;
+  }
+
+  private bump(state: ProvisionStateName, by: number): void {
+    this.perState.set(state, (this.perState.get(state) ?? 0) + by);
   }
 
   remove(node: SimNode): void {
     const i = this.indexAfter(node.id) - 1;
     if (this.ordered[i] === node) this.ordered.splice(i, 1);
+    if (this.byUuid.get(node.uuid) === node) this.bump(node.provisionState, -1);
     this.byUuid.delete(node.uuid);
     if (node.name !== null) this.byName.delete(node.name);
     if (node.instanceUuid !== null) this.byInstance.delete(node.instanceUuid);

@@ -39,6 +39,17 @@ export interface SimOptions {
    * answers at once.
    */
   lockWaitMs?: number;
+  /**
+   * [conductor] max_concurrent_deploy (Ironic's default 250): a deploy or rebuild is refused with
+   * 500 ConcurrentActionLimit while this many nodes are in `deploying` or `wait call-back`.
+   */
+  maxConcurrentDeploy?: number;
+  /**
+   * [conductor] max_concurrent_clean (Ironic's default 50): a teardown (deleted/undeploy) or a
+   * manual clean is refused with 500 ConcurrentActionLimit while this many nodes are in
+   * `deleting`, `cleaning` or `clean wait`.
+   */
+  maxConcurrentClean?: number;
   /** PRNG seed for faults and generated UUIDs (default 1). */
   seed?: number;
   /** Highest microversion announced (default '1.82'); the lowest is always '1.1'. */
@@ -79,6 +90,8 @@ export interface SimTimings {
   powerMs: number;
   consoleMs: number;
   automatedClean: boolean;
+  maxConcurrentDeploy: number;
+  maxConcurrentClean: number;
 }
 
 export interface ResolvedOptions extends SimTimings {
@@ -104,6 +117,14 @@ function nonNegative(name: string, value: number | undefined, fallback: number):
   return value;
 }
 
+/** oslo.config IntOpt(min=1). */
+function atLeastOne(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`${name} must be an integer >= 1, got ${value}`);
+  return value;
+}
+
 export function resolveOptions(opts: SimOptions = {}): ResolvedOptions {
   const max = opts.maxVersion ?? '1.82';
   const m = /^1\.(\d+)$/.exec(max);
@@ -122,6 +143,8 @@ export function resolveOptions(opts: SimOptions = {}): ResolvedOptions {
     powerMs: nonNegative('powerMs', opts.powerMs, 200),
     consoleMs: nonNegative('consoleMs', opts.consoleMs, 100),
     automatedClean: opts.automatedClean ?? true,
+    maxConcurrentDeploy: atLeastOne('maxConcurrentDeploy', opts.maxConcurrentDeploy, 250),
+    maxConcurrentClean: atLeastOne('maxConcurrentClean', opts.maxConcurrentClean, 50),
     lockWaitMs: nonNegative('lockWaitMs', opts.lockWaitMs, 0),
     seed: opts.seed ?? 1,
     maxMinor,

@@ -54,6 +54,19 @@ describe('scripts/ironic-standalone.sh', () => {
     });
   });
 
+  it("refuses a concurrent action limit below 1 or not a whole number, as Ironic's IntOpt(min=1)", async () => {
+    for (const [opt, value] of [
+      ['--max-concurrent-clean', '0'],
+      ['--max-concurrent-deploy', '2.5'],
+      ['--max-concurrent-clean', ''],
+    ] as const) {
+      await expect(run('bash', [SCRIPT, 'start', opt, value])).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining(`${opt} expects a whole number >= 1`),
+      });
+    }
+  });
+
   it('start --port P serves Ironic on that port, and stop ends it', async () => {
     const port = await freePort();
     const { stdout } = await run('bash', [SCRIPT, 'start', '--port', String(port)]);

@@ -89,3 +89,30 @@ describe('ironledger sim --network-interface', () => {
     ]);
   });
 });
+
+describe('ironledger sim --max-concurrent-deploy / --max-concurrent-clean', () => {
+  it("refuses a deploy past the limit with Ironic's 500 ConcurrentActionLimit", async () => {
+    const sim = await startSim(['--nodes', '2', '--deploy-seconds', '5', '--max-concurrent-deploy', '1']);
+    const list = (await (await fetch(`${sim.url}/v1/nodes`, { headers: HEADERS })).json()) as {
+      nodes: Array<{ uuid: string }>;
+    };
+    const deploy = (uuid: string) =>
+      fetch(`${sim.url}/v1/nodes/${uuid}/states/provision`, {
+        method: 'PUT',
+        headers: HEADERS,
+        body: JSON.stringify({ target: 'active' }),
+      });
+    expect((await deploy(list.nodes[0]!.uuid)).status).toBe(202);
+    const refused = await deploy(list.nodes[1]!.uuid);
+    expect(refused.status).toBe(500);
+    expect(await refused.text()).toContain('The concurrent action limit for provisioning has been reached');
+  });
+
+  it('refuses a limit below 1 in one line, exit 2', async () => {
+    const r = await cli(['sim', '--port', '0', '--max-concurrent-clean', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `ironledger: --max-concurrent-clean must be a whole number from 1 to 1000000, got "0". [CLI_USAGE]`,
+    ]);
+  });
+});

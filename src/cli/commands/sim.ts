@@ -22,6 +22,16 @@ export function registerSimCommand(
       'network interface of the nodes: noop accepts and forgets VIFs (as scripts/ironic-standalone.sh); flat and neutron track them on ports',
       'noop',
     )
+    .option(
+      '--max-concurrent-deploy <n>',
+      "Ironic's [conductor] max_concurrent_deploy: deploys past this many deploying nodes answer 500",
+      '250',
+    )
+    .option(
+      '--max-concurrent-clean <n>',
+      "Ironic's [conductor] max_concurrent_clean: teardowns past this many deleting/cleaning nodes answer 500",
+      '50',
+    )
     .option('--seed <n>', 'seed for generated ids and faults', '1')
     .action(async (o: Record<string, string>) =>
       run(async (g) => {
@@ -50,6 +60,8 @@ export function registerSimCommand(
           cleanMs: seconds('--clean-seconds', o.cleanSeconds),
           automatedClean: auto === 'on',
           networkInterface: network,
+          maxConcurrentDeploy: intOption('--max-concurrent-deploy', String(o.maxConcurrentDeploy), 1),
+          maxConcurrentClean: intOption('--max-concurrent-clean', String(o.maxConcurrentClean), 1),
           seed: intOption('--seed', String(o.seed), 0, 4_294_967_295),
         });
         ctx.out.result(

@@ -1,0 +1,79 @@
+// Ironic's concurrent action limit through the whole stack: 200 destroys at once against a
+// simulator that, like Ironic 2023.1, refuses a teardown with 500 ConcurrentActionLimit while 50
+// nodes are deleting or cleaning. Every run succeeds; the refusals and their retries are in the
+// runs' own event logs.
+import { afterEach, describe, expect, it } from 'vitest';
+import { EventStore } from '../../src/store/event-store.js';
+import { INSTANCE, makeWorld, type World } from './helpers.js';
+
+let world: World | undefined;
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+const N = 200;
+
+describe('engine: concurrent action limit on the simulator', () => {
+  it('200 concurrent destroys with max_concurrent_clean 50 all succeed, retrying the refusals', async () => {
+    // Each node counts against the limit for deleteMs + cleanMs: 50 slots drain in waves.
+    world = await makeWorld({ maxConcurrentClean: 50, deleteMs: 50, cleanMs: 300 });
+    const w = world;
+    // Retry budget of 10 s (Nova's default is 60 x 2 s) over the ~1.5 s the waves take.
+    await w.engine.close();
+    await w.reopen({ ironic: { url: w.sim.url, retryIntervalMs: 25, maxRetries: 400 } });
+    const nodes = new Map<string, string>();
+    for (let i = 1; i <= N; i++) {
+      const node = w.sim.addNode({
+        provisionState: 'active',
+        powerState: 'power on',
+        instanceUuid: INSTANCE(i),
+        instanceInfo: { image_source: 'http://img/x.qcow2' },
+      });
+      nodes.set(INSTANCE(i), node.uuid);
+    }
+    w.sim.clearRequests();
+
+    const handles = Array.from({ length: N }, (_, k) =>
+      w.engine.destroy({ instance: INSTANCE(k + 1), vifs: [] }),
+    );
+    const results = await Promise.all(handles.map((h) => h.done));
+
+    expect(results.filter((r) => r.status !== 'succeeded')).toEqual([]);
+    for (let i = 1; i <= N; i++) expect(results[i - 1]!.node).toBe(nodes.get(INSTANCE(i)));
+
+    // What Ironic saw: refusals, and exactly one accepted teardown per node.
+    const provision = w.sim
+      .requests()
+      .filter((r) => r.method === 'PUT' && r.path.endsWith('/states/provision'));
+    const refused = provision.filter((r) => r.status === 500);
+    expect(refused.length).toBeGreaterThan(0);
+    expect(provision.filter((r) => r.status === 202)).toHaveLength(N);
+    expect(new Set(provision.filter((r) => r.status === 202).map((r) => r.path)).size).toBe(N);
+
+    // What the runs recorded: every refusal as an http event marked for retry, then the 202.
+    const store = EventStore.open(w.db, { mode: 'reader' });
+    try {
+      let retried = 0;
+      let runsRetried = 0;
+      for (const h of handles) {
+        const http = store
+          .readStream(h.id)
+          .filter((e) => e.kind === 'http' && String(e.type).endsWith('/states/provision'))
+          .map(
+            (e) => e.data as { status: number; errorCode?: string; willRetry: boolean; retryInMs?: number },
+          );
+        const limited = http.filter((d) => d.errorCode === 'IRONIC_CONCURRENT_ACTION_LIMIT');
+        expect(limited.every((d) => d.status === 500 && d.willRetry && (d.retryInMs ?? 0) > 0)).toBe(true);
+        expect(http.at(-1)).toMatchObject({ status: 202, willRetry: false });
+        expect(http).toHaveLength(limited.length + 1);
+        retried += limited.length;
+        if (limited.length > 0) runsRetried++;
+      }
+      expect(retried).toBe(refused.length);
+      expect(runsRetried).toBeGreaterThanOrEqual(N - 50);
+    } finally {
+      store.close();
+    }
+  }, 60_000);
+});

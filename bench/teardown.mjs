@@ -20,7 +20,7 @@
 // --token T: the engine authenticates with this token (the simulator ignores it), so every run's
 // record is scrubbed of it by value: what token auth costs the engine.
 import { fork } from 'node:child_process';
-import Database from 'better-sqlite3';
+import { openConnection } from '../dist/store/sqlite.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,7 +206,7 @@ async function main() {
     const stats = engine.stats();
     await engine.close({ deadlineMs: 2000 });
     // Failed attempts by error code, as the runs recorded them (no faults are injected here).
-    const db = new Database(join(dir, 'runs.db'), { readonly: true });
+    const db = openConnection(join(dir, 'runs.db'), { readonly: true });
     const failedAttempts = Object.fromEntries(
       db
         .prepare(

@@ -2,7 +2,7 @@
 // one line (one JSON document with --json), numbers and texts are checked before a run
 // starts, --op takes the command names, readers need an existing database, retries against
 // an unreachable Ironic are visible, and an empty IRONIC_URL does not hide OS_ENDPOINT.
-import Database from 'better-sqlite3';
+import { openConnection } from '../../src/store/sqlite.js';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,7 +148,7 @@ describe('replay of a run another machine version recorded', () => {
     expect(failed.code, failed.stderr).toBe(1);
     const runId = json<{ runId: string }>(failed).runId;
     // As deploy v3 recorded it: from getNode it went on to its cleanup.
-    const raw = new Database(db);
+    const raw = openConnection(db);
     const no = (raw.prepare('SELECT no FROM runs WHERE id = ?').get(runId) as { no: number }).no;
     raw.prepare('UPDATE runs SET machine_version = 3 WHERE no = ?').run(no);
     const changed = raw

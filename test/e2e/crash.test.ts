@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openConnection } from '../../src/store/sqlite.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lifecycles } from '../../src/machines/index.js';
 import { EventStore } from '../../src/store/event-store.js';
@@ -30,7 +30,7 @@ afterAll(async () => {
 
 function eventCount(db: string): number {
   try {
-    const conn = new Database(db, { readonly: true, fileMustExist: true });
+    const conn = openConnection(db, { readonly: true, fileMustExist: true });
     try {
       return (conn.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
     } finally {
@@ -139,7 +139,7 @@ describe('crash and resume through the CLI', () => {
         argv = [...base, 'resume'];
       }
       const final = await cli([...base, '--json', 'resume']);
-      const conn = new Database(db, { readonly: true });
+      const conn = openConnection(db, { readonly: true });
       const runId = (conn.prepare('SELECT id FROM runs').get() as { id: string }).id;
       conn.close();
       runs.push({ db, runId, node });

@@ -7,7 +7,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openConnection } from '../../src/store/sqlite.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { EventStore } from '../../src/store/event-store.js';
@@ -56,7 +57,7 @@ interface Fixture {
 function fixture(name: string): Fixture {
   const db = join(dir, `${name}.db`);
   EventStore.open(db, { mode: 'writer' }).close();
-  const reader = new Database(db, { readonly: true, fileMustExist: true });
+  const reader = openConnection(db, { readonly: true, fileMustExist: true });
   reader.prepare('SELECT count(*) FROM runs').get();
   return {
     db,

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openConnection } from '../../src/store/sqlite.js';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { CLI, cli } from '../e2e/cli.js';
 import {
@@ -55,7 +55,7 @@ async function killWhen(argv: string[], ready: () => boolean, timeoutMs = 60_000
 
 /** Whether the run recorded a 409 to `PUT .../states/provision` (the node reserved by its tear down). */
 function provisionRefusedAsLocked(db: string): boolean {
-  const conn = new Database(db, { readonly: true, fileMustExist: true });
+  const conn = openConnection(db, { readonly: true, fileMustExist: true });
   try {
     const row = conn
       .prepare(
@@ -70,7 +70,7 @@ function provisionRefusedAsLocked(db: string): boolean {
 
 /** How many `resume` notes the store holds: one per effect a resume ran again. */
 function resumeNotes(db: string): number {
-  const conn = new Database(db, { readonly: true, fileMustExist: true });
+  const conn = openConnection(db, { readonly: true, fileMustExist: true });
   try {
     const row = conn
       .prepare("SELECT COUNT(*) AS n FROM events WHERE kind = 'note' AND type = 'resume'")

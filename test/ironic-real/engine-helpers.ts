@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { openConnection } from '../../src/store/sqlite.js';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import type { FilteringHooks } from '../../src/machines/effect-context.js';
 import { lifecycles, type OpName } from '../../src/machines/index.js';
@@ -102,7 +102,7 @@ export function mutating(requests: readonly LoggedRequest[]): LoggedRequest[] {
 /** Reads one row of the runs table without taking the writer lock; undefined before it exists. */
 export function peekRun(db: string): { id: string; state: string | null; status: string } | undefined {
   try {
-    const conn = new Database(db, { readonly: true, fileMustExist: true });
+    const conn = openConnection(db, { readonly: true, fileMustExist: true });
     try {
       return conn.prepare('SELECT id, state, status FROM runs LIMIT 1').get() as
         { id: string; state: string | null; status: string } | undefined;
@@ -117,7 +117,7 @@ export function peekRun(db: string): { id: string; state: string | null; status:
 /** Whether the db holds an `effect.started` of `src` (durable before its request is sent). */
 export function hasStarted(db: string, src: string): boolean {
   try {
-    const conn = new Database(db, { readonly: true, fileMustExist: true });
+    const conn = openConnection(db, { readonly: true, fileMustExist: true });
     try {
       const row = conn
         .prepare("SELECT COUNT(*) AS n FROM events WHERE kind = 'effect.started' AND type = ?")

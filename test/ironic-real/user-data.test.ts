@@ -2,7 +2,7 @@
 // the deploy reaches active, and what Ironic stored is the image we built, whose user_data is
 // the input byte for byte (read from Ironic's own database, since the API masks it, and
 // extracted by isoinfo and pycdlib).
-import Database from 'better-sqlite3';
+import { openConnection } from '../../src/store/sqlite.js';
 import { randomUUID } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -19,7 +19,10 @@ afterAll(() => tmp.cleanup());
 
 /** instance_info as Ironic stored it (the API shows the config drive as ******). */
 function storedInstanceInfo(ironicLog: string, node: string): Record<string, unknown> {
-  const db = new Database(join(dirname(ironicLog), 'ironic.sqlite'), { readonly: true, fileMustExist: true });
+  const db = openConnection(join(dirname(ironicLog), 'ironic.sqlite'), {
+    readonly: true,
+    fileMustExist: true,
+  });
   try {
     db.pragma('busy_timeout = 5000');
     const row = db.prepare('SELECT instance_info FROM nodes WHERE uuid = ?').get(node) as

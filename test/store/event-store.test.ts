@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { openConnection } from '../../src/store/sqlite.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventStore } from '../../src/store/event-store.js';
 import {
@@ -254,7 +254,7 @@ describe('EventStore run summary rows', () => {
 describe('EventStore files', () => {
   it('migrates a fresh file to the current schema version', async () => {
     const { SCHEMA_VERSION } = await import('../../src/store/schema.js');
-    const raw = new Database(tmp.path, { readonly: true });
+    const raw = openConnection(tmp.path, { readonly: true });
     expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
     raw.close();

@@ -2,7 +2,7 @@
 // has it open. SQLite goes on writing to the inode it opened, so without a check every append
 // would be acknowledged into a file no one can open again. The writer notices, refuses, and
 // tells its owner, whether or not it was appending at the time.
-import Database from 'better-sqlite3';
+import { openConnection } from '../../src/store/sqlite.js';
 import { renameSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EventStore } from '../../src/store/event-store.js';
@@ -110,7 +110,7 @@ describe('a writer whose file is replaced', () => {
     const failures: StoreError[] = [];
     const { store, runId, seq } = writerWithHistory(1, failures);
     const other = `${tmp.dir}/other.db`;
-    new Database(other).close();
+    openConnection(other).close();
     renameSync(other, tmp.path);
     const err = thrown(() => store.append(runId, seq, [note('into the replaced file')]));
     expect(err.code).toBe('STORE_FILE_GONE');

@@ -1,6 +1,6 @@
 // The database file as an operator meets it: permissions, schema versions, secrets at rest,
 // and every way opening or writing can fail without damaging what is already stored.
-import Database from 'better-sqlite3';
+import { openConnection } from '../../src/store/sqlite.js';
 import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
@@ -113,7 +113,7 @@ describe('the database file', () => {
 
   it('migrates a fresh file to the current version and refuses one written by a newer ironledger, untouched', () => {
     EventStore.open(tmp.path).close();
-    const raw = new Database(tmp.path);
+    const raw = openConnection(tmp.path);
     expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     raw.close();
@@ -135,7 +135,7 @@ describe('the database file', () => {
 
   it('lets a reader refuse a file that still needs migrating, and never create one', () => {
     expect(codeOf(() => EventStore.open(tmp.path, { mode: 'reader' }))).toBe('STORE_FILE_NOT_FOUND');
-    new Database(tmp.path).close();
+    openConnection(tmp.path).close();
     expect(codeOf(() => EventStore.open(tmp.path, { mode: 'reader' }))).toBe('STORE_SCHEMA_OUTDATED');
   });
 });
@@ -215,7 +215,7 @@ describe('bad input and failures', () => {
   it('reports a database locked by another connection as busy and writes nothing', () => {
     const store = EventStore.open(tmp.path, { busyTimeoutMs: 50 });
     const runId = newRun(store);
-    const other = new Database(tmp.path);
+    const other = openConnection(tmp.path);
     other.exec('BEGIN IMMEDIATE');
     try {
       expect(codeOf(() => store.append(runId, 1, [note('blocked')]))).toBe('STORE_BUSY');
@@ -249,7 +249,7 @@ describe('bad input and failures', () => {
     const store = EventStore.open(tmp.path, { busyTimeoutMs: 50 });
     const runId = newRun(store);
     // Another connection holds the write lock: the release cannot be written.
-    const other = new Database(tmp.path);
+    const other = openConnection(tmp.path);
     other.exec('BEGIN IMMEDIATE');
     try {
       expect(() => store.close()).not.toThrow();
@@ -278,7 +278,7 @@ describe('bad input and failures', () => {
     const deadPid = Number(
       execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']),
     );
-    const raw = new Database(tmp.path);
+    const raw = openConnection(tmp.path);
     const owner = raw.prepare(
       'INSERT INTO owners (pid, host, boot_id, pid_start, since, renewed_at) VALUES (?, ?, NULL, NULL, ?, ?)',
     );
@@ -327,7 +327,7 @@ describe('bad input and failures', () => {
     store.append(a, 3, [note('a-4')]);
     expect(store.integrityCheck()).toEqual(['ok']);
     store.close();
-    const raw = new Database(tmp.path);
+    const raw = openConnection(tmp.path);
     const row = (run: string, seq: number) =>
       (
         raw

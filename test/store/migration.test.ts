@@ -1,7 +1,7 @@
 // A database written by an older ironledger opens in this one: its runs and streams survive the
 // upgrade unchanged (through every migration since), and the run summary reports each stream's
 // last seq and time.
-import Database from 'better-sqlite3';
+import { openConnection } from '../../src/store/sqlite.js';
 import { execFileSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ const OTHER = '3f1e6a52-1111-4222-8333-777788889999';
 
 /** The schema as version 1 wrote it (run rows carried their own last_seq and updated_at). */
 function writeVersion1(path: string): void {
-  const db = new Database(path);
+  const db = openConnection(path);
   db.pragma('journal_mode = WAL');
   db.exec(`
     CREATE TABLE runs (
@@ -101,7 +101,7 @@ describe('schema migration', () => {
     } finally {
       store.close();
     }
-    const raw = new Database(tmp.path, { readonly: true });
+    const raw = openConnection(tmp.path, { readonly: true });
     expect(raw.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     // Each event names the row of its run's previous event; the run row names its last one.
     const rows = raw
@@ -135,7 +135,7 @@ describe('schema migration', () => {
     const none = store.createRun({ ...base, op: 'reboot' }).run.id;
     store.close();
     // Version 4 had no node_name: the name sat in node_uuid. (Nor owners: version 6 undone first.)
-    const raw = new Database(tmp.path);
+    const raw = openConnection(tmp.path);
     raw.exec(`DROP INDEX runs_running_by_owner; ALTER TABLE runs DROP COLUMN owner; DROP TABLE owners;
       CREATE TABLE writer (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, host TEXT NOT NULL,
         since TEXT NOT NULL, pid_start TEXT, token TEXT NOT NULL);`);
@@ -159,7 +159,7 @@ describe('schema migration', () => {
     const store = EventStore.open(tmp.path);
     const run = store.createRun({ op: 'destroy', machine: 'teardown', machineVersion: 1, input: {} }).run.id;
     store.close();
-    const raw = new Database(tmp.path);
+    const raw = openConnection(tmp.path);
     raw.exec(`DROP INDEX runs_running_by_owner; ALTER TABLE runs DROP COLUMN owner; DROP TABLE owners;
       CREATE TABLE writer (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, host TEXT NOT NULL,
         since TEXT NOT NULL, pid_start TEXT, token TEXT NOT NULL);`);

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
+import { openConnection } from '../../src/store/sqlite.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EventStore } from '../../src/store/event-store.js';
 import { StoreRunHeldError, StoreRunNotOwnedError, StoreRunOwnedError } from '../../src/store/errors.js';
@@ -166,7 +166,7 @@ describe('several writers, one database', () => {
 
     // A writer that lost its run (here: another store in this process took it) is refused.
     const other = open();
-    const raw = new Database(tmp.path);
+    const raw = openConnection(tmp.path);
     raw.prepare('UPDATE runs SET owner = NULL WHERE id = ?').run(runId);
     raw.close();
     other.claimRun(runId);

@@ -1,7 +1,7 @@
 // Reading a database in a directory the reader may not write: a file kept for an incident, on a
 // read-only mount, or owned by the service account that ran the engine. SQLite cannot create the
 // WAL index beside it there; the reader must still list, show and replay its runs.
-import Database from 'better-sqlite3';
+import { openConnection } from '../../src/store/sqlite.js';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -79,7 +79,7 @@ describe('a reader of a database in a directory it may not write', () => {
   it('refuses a database it cannot read the same way, and leaves no copy behind', () => {
     const { dir, db } = keptDatabase();
     chmodSync(dir, 0o755);
-    const raw = new Database(db);
+    const raw = openConnection(db);
     raw.pragma('user_version = 999'); // written by a newer ironledger
     raw.close();
     chmodSync(dir, 0o555);

@@ -61,7 +61,15 @@ const onUnhandled = (reason: unknown): void => {
 
 beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled);
-  sim = await startSimulator({ deleteMs: 20, cleanMs: 80, seed: 6, logCapacity: 200_000 });
+  // The injected faults are what this file counts: Ironic's concurrent clean limit (its own 500s,
+  // retried) is lifted here and tested in concurrent-limit.test.ts.
+  sim = await startSimulator({
+    deleteMs: 20,
+    cleanMs: 80,
+    seed: 6,
+    logCapacity: 200_000,
+    maxConcurrentClean: 1000,
+  });
   dir = mkdtempSync(join(tmpdir(), 'ironledger-faults-'));
   const db = join(dir, 'runs.db');
 

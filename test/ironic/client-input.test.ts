@@ -12,6 +12,7 @@ import {
   VALIDATE_BODY,
 } from './fixtures/recorded.js';
 import { startRecordedIronic, type RecordedIronic, type Route } from './recorded-ironic.js';
+import { failure } from './failure.js';
 
 const N = RECORDED_NODE_UUID;
 const open: Array<{ close(): Promise<void> }> = [];
@@ -36,16 +37,6 @@ async function world(
   });
   open.unshift(client);
   return { ironic, client, attempts };
-}
-
-async function failure(promise: Promise<unknown>): Promise<IronicError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof IronicError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('bad input is refused before any request', () => {

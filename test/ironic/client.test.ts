@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { IronicClient, type IronicClientOptions } from '../../src/ironic/client.js';
-import { IronicError, IronicMalformedResponseError, isIronicError } from '../../src/ironic/errors.js';
+import { IronicMalformedResponseError, isIronicError } from '../../src/ironic/errors.js';
 import type { HttpAttempt } from '../../src/ironic/types.js';
 import {
   ACTIVE_NODE_BODY,
@@ -21,6 +21,7 @@ import {
   V1_DOCUMENT,
 } from './fixtures/recorded.js';
 import { startRecordedIronic, type RecordedIronic, type Route } from './recorded-ironic.js';
+import { failure } from './failure.js';
 
 const N = RECORDED_NODE_UUID;
 const NODE_PATH = `/v1/nodes/${N}`;
@@ -46,16 +47,6 @@ async function world(
   open.unshift(client);
   attempts.length = 0;
   return { ironic, client, attempts };
-}
-
-async function failure(promise: Promise<unknown>): Promise<IronicError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof IronicError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('microversion negotiation', () => {

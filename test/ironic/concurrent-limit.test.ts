@@ -2,10 +2,10 @@
 // retried like a 409, on real HTTP against recorded answers; any other 500 is not.
 import { afterEach, describe, expect, it } from 'vitest';
 import { IronicClient } from '../../src/ironic/client.js';
-import { IronicError } from '../../src/ironic/errors.js';
 import type { HttpAttempt } from '../../src/ironic/types.js';
 import { CONCURRENT_ACTION_LIMIT_BODY, RECORDED_NODE_UUID } from './fixtures/recorded.js';
 import { startRecordedIronic, type Route } from './recorded-ironic.js';
+import { failure } from './failure.js';
 
 const N = RECORDED_NODE_UUID;
 const PROVISION = `PUT /v1/nodes/${N}/states/provision`;
@@ -25,16 +25,6 @@ async function world(route: Route, maxRetries = 3) {
   open.unshift(client);
   attempts.length = 0;
   return { ironic, client, attempts };
-}
-
-async function failure(promise: Promise<unknown>): Promise<IronicError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof IronicError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
 }
 
 const OTHER_500 =

@@ -10,6 +10,7 @@ import { IronicDeadlineError, IronicError, IronicResponseTooLargeError } from '.
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../../src/ironic/transport.js';
 import type { HttpAttempt } from '../../src/ironic/types.js';
 import { ACTIVE_NODE_BODY, RECORDED_NODE_UUID, ROOT_DOCUMENT } from './fixtures/recorded.js';
+import { failure } from './failure.js';
 
 const N = RECORDED_NODE_UUID;
 const NODE_PATH = `/v1/nodes/${N}`;
@@ -87,16 +88,6 @@ async function connect(
   open.unshift(client);
   attempts.length = 0;
   return { client, attempts };
-}
-
-async function failure(promise: Promise<unknown>): Promise<IronicError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof IronicError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('response size cap', () => {

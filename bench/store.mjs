@@ -25,8 +25,8 @@ import { initialTransition, transition } from 'xstate';
 import { answerCall, answerEvent, startMachine } from '../dist/machines/drive.js';
 import { EventStore } from '../dist/store/event-store.js';
 import { Scrubber } from '../dist/store/scrub.js';
-import { machineStepper } from '../dist/store/machine-stepper.js';
-import { replayRun, stateToString } from '../dist/store/replay.js';
+import { machineStepper } from '../dist/runlog/stepper.js';
+import { replayRun, stateToString } from '../dist/runlog/replay.js';
 import * as teardownScenario from './scenarios/teardown.mjs';
 import { benchArgs } from './args.mjs';
 

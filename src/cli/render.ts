@@ -1,6 +1,6 @@
 // Text renderings for people; `--json` prints the same data as JSON instead.
 import type { JsonObject, RunRow } from '../store/types.js';
-import type { Timeline, TimelineEffect } from '../engine/timeline.js';
+import type { Timeline, TimelineEffect } from '../runlog/timeline.js';
 import { oneLine } from './output.js';
 
 function clock(iso: string): string {

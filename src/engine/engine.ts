@@ -26,7 +26,7 @@ import {
 } from '../machines/index.js';
 import type { StoreError } from '../store/errors.js';
 import { EventStore } from '../store/event-store.js';
-import { replayRun } from '../store/replay.js';
+import { replayRun } from '../runlog/replay.js';
 import { Scrubber } from '../store/scrub.js';
 import type { JsonObject, RunRow } from '../store/types.js';
 import { EngineError } from './errors.js';

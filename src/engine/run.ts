@@ -6,12 +6,12 @@
 // A crash anywhere leaves a stream that resume can fold and continue from.
 import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
 import type { Logger } from 'pino';
-import { machineStepper, type MachineStepper } from '../store/machine-stepper.js';
+import { machineStepper, type MachineStepper } from '../runlog/stepper.js';
 import type { Scrubber } from '../store/scrub.js';
-import { stateToString } from '../store/replay.js';
+import { stateToString } from '../runlog/replay.js';
 import type { JsonObject, NewEvent, RunStatus } from '../store/types.js';
 import type { Recorder } from './recorder.js';
-import { stoppedOf } from '../machines/drive.js';
+import { stoppedOf } from '../runlog/actions.js';
 import { toEffectErrorJson } from '../machines/effect-error.js';
 import { isUuid } from '../ironic/validate.js';
 import { AUTH_FAILURE_CODES, type IronicErrorCode } from '../ironic/errors.js';

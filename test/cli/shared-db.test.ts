@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { EventStore } from '../../src/store/event-store.js';
-import { replayRun } from '../../src/store/replay.js';
+import { replayRun } from '../../src/runlog/replay.js';
 import { lifecycles } from '../../src/machines/index.js';
 import { cli, json, runRows, start, until, type CliResult, type Running } from './helpers.js';
 

@@ -9,7 +9,7 @@ import { openConnection } from '../../src/store/sqlite.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lifecycles } from '../../src/machines/index.js';
 import { EventStore } from '../../src/store/event-store.js';
-import { replayRun } from '../../src/store/replay.js';
+import { replayRun } from '../../src/runlog/replay.js';
 import type { StoredEvent } from '../../src/store/types.js';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { CLI, cli } from './cli.js';

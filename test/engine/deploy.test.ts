@@ -1,6 +1,6 @@
 // Deploy through the engine against the simulator: what a refused deploy leaves untouched.
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildTimeline } from '../../src/engine/timeline.js';
+import { buildTimeline } from '../../src/runlog/timeline.js';
 import { EventStore } from '../../src/store/event-store.js';
 import { deployInput, INSTANCE, makeWorld, type World } from './helpers.js';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, type RunResult } from '../../src/engine/engine.js';
-import { buildTimeline } from '../../src/engine/timeline.js';
+import { buildTimeline } from '../../src/runlog/timeline.js';
 import { startSimulator, type RequestLogEntry, type Simulator } from '../../src/sim/index.js';
 import { EventStore } from '../../src/store/event-store.js';
 import type { StoredEvent } from '../../src/store/types.js';

@@ -7,7 +7,7 @@ import { expect } from 'vitest';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import { lifecycles, type DeployInput, type OpName } from '../../src/machines/index.js';
 import { EventStore } from '../../src/store/event-store.js';
-import { replayRun } from '../../src/store/replay.js';
+import { replayRun } from '../../src/runlog/replay.js';
 import { startSimulator, type SimOptions, type Simulator } from '../../src/sim/index.js';
 
 export interface World {

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import type { IronicClientOptions } from '../../src/ironic/client.js';
 import { renderTimeline } from '../../src/cli/render.js';
-import { buildTimeline } from '../../src/engine/timeline.js';
+import { buildTimeline } from '../../src/runlog/timeline.js';
 import { EventStore } from '../../src/store/event-store.js';
 import type { StoredEvent } from '../../src/store/types.js';
 import { startSimulator, type SimKeystoneOptions, type Simulator } from '../../src/sim/index.js';

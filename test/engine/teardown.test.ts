@@ -1,10 +1,10 @@
 // A teardown through the whole stack: engine, machines, client over real HTTP, the
 // simulator, and the SQLite store. Assertions are on what Ironic saw and what the log holds.
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildTimeline } from '../../src/engine/timeline.js';
+import { buildTimeline } from '../../src/runlog/timeline.js';
 import { lifecycles } from '../../src/machines/index.js';
 import { EventStore } from '../../src/store/event-store.js';
-import { replayRun } from '../../src/store/replay.js';
+import { replayRun } from '../../src/runlog/replay.js';
 import type { StoredEvent } from '../../src/store/types.js';
 import { INSTANCE, makeWorld, type World } from './helpers.js';
 

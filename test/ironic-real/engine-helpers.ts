@@ -9,7 +9,7 @@ import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import type { FilteringHooks } from '../../src/machines/effect-context.js';
 import { lifecycles, type OpName } from '../../src/machines/index.js';
 import { EventStore } from '../../src/store/event-store.js';
-import { replayRun, type ReplayResult } from '../../src/store/replay.js';
+import { replayRun, type ReplayResult } from '../../src/runlog/replay.js';
 import type { StoredEvent } from '../../src/store/types.js';
 import { call, enrollFakeNode, loggedRequests, makeAvailable, type LoggedRequest } from './helpers.js';
 

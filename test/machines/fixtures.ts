@@ -1,6 +1,6 @@
 // Answers an effect can give, as the engine feeds them back: outputs are plain JSON, errors are
 // EffectErrorJson with Ironic's codes. Shared by the behaviour tests, the walker and properties.
-import type { EffectAnswer } from '../../src/machines/drive.js';
+import type { EffectAnswer } from './drive.js';
 import type { EffectErrorJson } from '../../src/machines/effect-error.js';
 import type { NodeView } from '../../src/machines/node-view.js';
 import type { Json } from '../../src/ironic/types.js';

@@ -3,7 +3,7 @@
 // and the invariants every path must keep.
 import { UNPROVISION_STATES } from '../../src/ironic/states.js';
 import type { ProvisionStateValue } from '../../src/ironic/states.js';
-import type { EffectCall, TraceEntry } from '../../src/machines/drive.js';
+import type { EffectCall, TraceEntry } from './drive.js';
 import type { OpName } from '../../src/machines/index.js';
 import type { LifecycleOutput } from '../../src/machines/lifecycle-output.js';
 import {

@@ -4,14 +4,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { transition } from 'xstate';
-import type { EffectCall, TraceEntry } from '../../src/machines/drive.js';
-import {
-  answerEvent,
-  driveMachine,
-  startMachine,
-  stateValueToString,
-  stepTime,
-} from '../../src/machines/drive.js';
+import type { EffectCall, TraceEntry } from './drive.js';
+import { answerEvent, driveMachine, startMachine, stateValueToString, stepTime } from './drive.js';
 import { lifecycles } from '../../src/machines/index.js';
 import type { OpName } from '../../src/machines/index.js';
 import { parseSerialConsole } from '../../src/machines/console.js';

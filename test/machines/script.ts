@@ -1,7 +1,7 @@
 // Scripted answers for driveMachine: per effect name, a queue of answers (the last one repeats).
 import type { AnyStateMachine } from 'xstate';
-import type { DriveResult, EffectAnswer, EffectCall } from '../../src/machines/drive.js';
-import { driveMachine } from '../../src/machines/drive.js';
+import type { DriveResult, EffectAnswer, EffectCall } from './drive.js';
+import { driveMachine } from './drive.js';
 import type { LifecycleOutput } from '../../src/machines/lifecycle-output.js';
 
 export type Script = Record<string, EffectAnswer | EffectAnswer[] | ((call: EffectCall) => EffectAnswer)>;

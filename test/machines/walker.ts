@@ -2,8 +2,8 @@
 // answer space is tried, branching from the same pure snapshot (XState's transition() never
 // mutates it). Each complete path is handed to `visit` for the invariants.
 import type { AnyMachineSnapshot, AnyStateMachine } from 'xstate';
-import type { EffectAnswer, EffectCall, Step, TraceEntry } from '../../src/machines/drive.js';
-import { answerCall, startMachine, stateValueToString, stepTime } from '../../src/machines/drive.js';
+import type { EffectAnswer, EffectCall, Step, TraceEntry } from './drive.js';
+import { answerCall, startMachine, stateValueToString, stepTime } from './drive.js';
 
 export interface LabelledAnswer {
   label: string;

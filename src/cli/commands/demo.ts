@@ -3,7 +3,7 @@
 // refuses a VIF detach during cleaning, then prints the timeline of one teardown.
 import type { Command } from 'commander';
 import { Engine } from '../../engine/engine.js';
-import { buildTimeline } from '../../engine/timeline.js';
+import { buildTimeline } from '../../runlog/timeline.js';
 import { IronicClient } from '../../ironic/client.js';
 import { isIronicError } from '../../ironic/errors.js';
 import { startSimulator } from '../../sim/index.js';

@@ -1,10 +1,10 @@
 // runs, show, replay, resume: read the store (replay needs no Ironic at all).
 import type { Command } from 'commander';
-import { buildTimeline } from '../../engine/timeline.js';
+import { buildTimeline } from '../../runlog/timeline.js';
 import { lifecycles, type OpName } from '../../machines/index.js';
 import type { EventStore } from '../../store/event-store.js';
 import { assertDatabase, withReader } from '../reader.js';
-import { replayRun } from '../../store/replay.js';
+import { replayRun } from '../../runlog/replay.js';
 import type { RunFilters, RunRow, RunStatus } from '../../store/types.js';
 import type { RunResult } from '../../engine/engine.js';
 import { intOption, makeContext, MAX_COUNT, type GlobalOptions } from '../context.js';

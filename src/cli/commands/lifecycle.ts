@@ -29,7 +29,7 @@ import {
 import { CliError, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, printError, Progress } from '../output.js';
 import { withReader } from '../reader.js';
 import { ironicWords } from '../render.js';
-import { buildTimeline } from '../../engine/timeline.js';
+import { buildTimeline } from '../../runlog/timeline.js';
 
 /** Bounds of flavor numbers: vCPUs, and sizes in MiB or GiB (2^31-1 keeps them plain integers everywhere). */
 const MAX_VCPUS = 65_536;

@@ -7,12 +7,12 @@ import {
   type EventObject,
 } from 'xstate';
 import { EventStore } from '../../src/store/event-store.js';
-import { machineStepper, type ExecutableAction } from '../../src/store/machine-stepper.js';
-import { stateToString } from '../../src/store/replay.js';
-import { driveRun, teardownResponder } from './fixtures/drive.js';
-import { tempDb } from './fixtures/temp-db.js';
-import { makeTestMachine, testMachine } from './fixtures/test-machine.js';
-import { answerEvent, driveMachine, stepTime } from '../../src/machines/drive.js';
+import { machineStepper, type ExecutableAction } from '../../src/runlog/stepper.js';
+import { stateToString } from '../../src/runlog/replay.js';
+import { driveRun, teardownResponder } from '../store/fixtures/drive.js';
+import { tempDb } from '../store/fixtures/temp-db.js';
+import { makeTestMachine, testMachine } from '../store/fixtures/test-machine.js';
+import { answerEvent, driveMachine, stepTime } from '../machines/drive.js';
 import { lifecycles, type OpName } from '../../src/machines/index.js';
 import { INPUTS, spaceFor } from '../machines/model.js';
 

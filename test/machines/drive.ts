@@ -5,11 +5,12 @@
 // open until the machine stops it, an error ends it. Tests walk machines with it.
 import { initialTransition, transition } from 'xstate';
 import type { AnyMachineSnapshot, AnyStateMachine, StateValue } from 'xstate';
-import type { Json } from '../ironic/types.js';
-import type { EffectErrorJson } from './effect-error.js';
-import { LONG_LIVED_EFFECTS } from './effect-types.js';
-import { NODE_OBSERVED } from './node-view.js';
-import type { NodeObservedEvent, NodeView } from './node-view.js';
+import type { Json } from '../../src/ironic/types.js';
+import type { EffectErrorJson } from '../../src/machines/effect-error.js';
+import { LONG_LIVED_EFFECTS } from '../../src/machines/effect-types.js';
+import { NODE_OBSERVED } from '../../src/machines/node-view.js';
+import { stoppedOf } from '../../src/runlog/actions.js';
+import type { NodeObservedEvent, NodeView } from '../../src/machines/node-view.js';
 
 export interface EffectCall {
   id: string;
@@ -31,17 +32,6 @@ export function stateValueToString(value: StateValue): string {
   return Object.entries(value)
     .map(([key, child]) => (child === undefined ? key : `${key}.${stateValueToString(child)}`))
     .join(',');
-}
-
-/** Actor ids a transition's `xstate.stopChild` actions stop (the engine aborts those effects). */
-export function stoppedOf(actions: readonly { type: string; params?: unknown }[]): string[] {
-  const ids: string[] = [];
-  for (const action of actions) {
-    if (action.type !== 'xstate.stopChild') continue;
-    const params = action.params as { id?: unknown } | undefined;
-    if (params && typeof params.id === 'string') ids.push(params.id);
-  }
-  return ids;
 }
 
 function callsOf(actions: readonly { type: string; params?: unknown }[]): EffectCall[] {

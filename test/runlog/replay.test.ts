@@ -2,11 +2,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fromPromise } from 'xstate';
 import { EventStore } from '../../src/store/event-store.js';
 import { StoreInvalidStreamError } from '../../src/store/errors.js';
-import { replayRun, stateToString } from '../../src/store/replay.js';
+import { replayRun, stateToString } from '../../src/runlog/replay.js';
 import type { JsonObject } from '../../src/store/types.js';
-import { driveRun, teardownResponder } from './fixtures/drive.js';
-import { tempDb } from './fixtures/temp-db.js';
-import { makeTestMachine, testMachine } from './fixtures/test-machine.js';
+import { driveRun, teardownResponder } from '../store/fixtures/drive.js';
+import { tempDb } from '../store/fixtures/temp-db.js';
+import { makeTestMachine, testMachine } from '../store/fixtures/test-machine.js';
 
 const NODE = '1be26c0b-03f2-4d2e-ae87-c02d7f33c123';
 const input: JsonObject = {

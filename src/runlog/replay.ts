@@ -5,10 +5,10 @@
 // definition changed under a recorded run, and resuming it would act on a wrong state.
 
 import type { AnyMachineSnapshot, AnyStateMachine, EventObject, StateValue } from 'xstate';
-import { StoreInvalidStreamError } from './errors.js';
-import { machineStepper, type ExecutableAction } from './machine-stepper.js';
-import { redact } from './redact.js';
-import type { JsonValue, StoredEvent } from './types.js';
+import { StoreInvalidStreamError } from '../store/errors.js';
+import { machineStepper, type ExecutableAction } from './stepper.js';
+import { redact } from '../store/redact.js';
+import type { JsonValue, StoredEvent } from '../store/types.js';
 
 /** Leaf paths of a state value, dotted; parallel regions sorted and joined with ','. */
 export function stateToString(value: StateValue): string {

@@ -50,8 +50,6 @@ export type {
 export type { DeploySecrets } from './engine/input.js';
 export { EngineError } from './engine/errors.js';
 export type { EngineErrorCode } from './engine/errors.js';
-export { buildTimeline } from './runlog/timeline.js';
-export type { Timeline } from './runlog/timeline.js';
 export { lifecycles } from './machines/index.js';
 export type {
   OpName,
@@ -68,7 +66,13 @@ export type {
 export type { FilteringHooks, RunSecrets } from './machines/effect-context.js';
 export type { ConfigDrivePlan } from './machines/effect-types.js';
 export { EventStore } from './store/event-store.js';
+// The run log: what a run's stream holds (typed by kind), reading it as a timeline, replaying it.
+export { buildTimeline } from './runlog/timeline.js';
+export type { Timeline } from './runlog/timeline.js';
 export { replayRun } from './runlog/replay.js';
+export { decodeEvent } from './runlog/events.js';
+export type { RunEvent, RunEventData, RunEventKind } from './runlog/events.js';
+export { stateToString } from './runlog/state.js';
 export type { StoredEvent, RunRow, RunOwner, RunFilters, RunStatus } from './store/types.js';
 export { startSimulator } from './sim/index.js';
 export type { Simulator, SimOptions } from './sim/index.js';

@@ -26,6 +26,8 @@ import {
 } from '../machines/index.js';
 import type { StoreError } from '../store/errors.js';
 import { EventStore } from '../store/event-store.js';
+import { decodeEvent, encodeEvents, type RunEventData } from '../runlog/events.js';
+import { finishedEvent } from '../runlog/record.js';
 import { replayRun } from '../runlog/replay.js';
 import { Scrubber } from '../store/scrub.js';
 import type { JsonObject, RunRow } from '../store/types.js';
@@ -361,8 +363,8 @@ export class Engine {
   private resumeOwned(row: RunRow): RunHandle {
     const lifecycle = this.lifecycleOf(row);
     const events = this.store.readStream(row.id);
-    const started = events.find((e) => e.kind === 'run.started');
-    const input = (started?.data.input ?? {}) as JsonObject;
+    const first = events[0] && decodeEvent(events[0]);
+    const input = first?.kind === 'run.started' ? first.data.input : {};
     const replay = events.some((e) => e.kind === 'transition') ? replayRun(lifecycle.machine, events) : null;
     if (replay && !replay.matches) {
       const d = replay.divergence;
@@ -550,19 +552,19 @@ export class Engine {
     this.recorder.track(row.id, row.lastSeq);
     this.recorder.protect(row.id, this.clientScrub);
     this.recorder
-      .append(row.id, [
-        { kind: 'note', type: 'superseded', data: { level: 'warn', message, by } },
-        {
-          kind: 'run.finished',
-          data: {
+      .append(
+        row.id,
+        encodeEvents([
+          { kind: 'note', type: 'superseded', data: { level: 'warn', message, by } },
+          finishedEvent({
             status: 'cancelled',
             output: null,
             error: { code: 'RUN_SUPERSEDED', message, by },
             failedIn: row.state,
             nodeUuid: row.nodeUuid,
-          },
-        },
-      ])
+          }),
+        ]),
+      )
       .catch((err: unknown) => this.log.error({ runId: row.id, err }, 'could not record the superseded run'))
       .finally(() => this.recorder.forget(row.id));
     this.log.warn({ runId: row.id, by }, 'unfinished run superseded');
@@ -736,9 +738,12 @@ export class Engine {
       emit: (event) => call.emit(event),
       note: (level, message, data) => {
         void this.recorder
-          .append(call.runId, [
-            { kind: 'note', type: call.src, data: { level, message, ...(data as JsonObject | undefined) } },
-          ])
+          .append(
+            call.runId,
+            encodeEvents([
+              { kind: 'note', type: call.src, data: { level, message, ...(data as JsonObject | undefined) } },
+            ]),
+          )
           .catch(() => undefined);
       },
     };
@@ -820,7 +825,7 @@ export class Engine {
       this.runs.get(runId)?.countRequest();
     }
     if (this.recorder.lastSeq(runId) === undefined) return;
-    const data: JsonObject = {
+    const data: RunEventData['http'] = {
       method: a.method,
       path: a.path,
       status: a.status,
@@ -833,7 +838,10 @@ export class Engine {
     if (a.service !== undefined) data.service = a.service;
     if (a.authReason !== undefined) data.authReason = a.authReason;
     void this.recorder
-      .append(runId, [{ kind: 'http', type: `${a.method} ${a.path.split('?')[0]}`, at: a.at, data }])
+      .append(
+        runId,
+        encodeEvents([{ kind: 'http', type: `${a.method} ${a.path.split('?')[0]}`, at: a.at, data }]),
+      )
       .catch(() => undefined);
   }
 

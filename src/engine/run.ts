@@ -8,10 +8,21 @@ import type { AnyMachineSnapshot, AnyStateMachine, EventObject } from 'xstate';
 import type { Logger } from 'pino';
 import { machineStepper, type MachineStepper } from '../runlog/stepper.js';
 import type { Scrubber } from '../store/scrub.js';
-import { stateToString } from '../runlog/replay.js';
-import type { JsonObject, NewEvent, RunStatus } from '../store/types.js';
+import { stateToString } from '../runlog/state.js';
+import type { JsonObject, RunStatus } from '../store/types.js';
 import type { Recorder } from './recorder.js';
-import { stoppedOf } from '../runlog/actions.js';
+import { decodeActions, type Spawn } from '../runlog/actions.js';
+import { encodeEvents, type NewRunEvent } from '../runlog/events.js';
+import { asObject } from '../runlog/json.js';
+import {
+  effectResult,
+  endingOf,
+  holdsError,
+  recordedEvent,
+  startedEvents,
+  stepEvents,
+  type StepCause,
+} from '../runlog/record.js';
 import { toEffectErrorJson } from '../machines/effect-error.js';
 import { isUuid } from '../ironic/validate.js';
 import { AUTH_FAILURE_CODES, type IronicErrorCode } from '../ironic/errors.js';
@@ -87,18 +98,6 @@ export interface RunSpec {
    * them like its record: an error quoting Ironic's last_error is printed by the CLI.
    */
   scrub?: () => Scrubber | null;
-}
-
-interface SpawnParams {
-  id: string;
-  src: unknown;
-  input: unknown;
-}
-
-interface Spawn {
-  actorId: string;
-  src: string;
-  input: JsonObject;
 }
 
 export interface PendingEffectSpec {
@@ -182,9 +181,8 @@ export class Run {
   /** First step of a new run: its `run.started` is already stored (seq 1). */
   async begin(input: JsonObject): Promise<void> {
     const [snapshot, actions] = this.stepper.initialTransition(input);
-    const spawns = spawnsOf(actions);
-    const to = stateToString(snapshot.value);
-    const events: NewEvent[] = [{ kind: 'transition', from: null, to, data: {} }, ...startedEvents(spawns)];
+    const { spawns } = decodeActions(actions);
+    const events = stepEvents({ from: null, cause: null, next: snapshot, spawns });
     await this.commit(snapshot, events, spawns, null);
     // Events sent before this first step was recorded (an ABORT from a teardown given in the
     // same tick): the machine takes them now, in the order they came.
@@ -200,7 +198,7 @@ export class Run {
     this.snapshot = snapshot;
     this.currentState = stateToString(snapshot.value);
     const spawns = pending.map((p) => ({ actorId: p.actorId, src: p.src, input: asObject(p.input) }));
-    const notes: NewEvent[] = spawns.map((s) => ({
+    const notes: NewRunEvent[] = spawns.map((s) => ({
       kind: 'note',
       type: 'resume',
       data: {
@@ -209,7 +207,7 @@ export class Run {
         actorId: s.actorId,
       },
     }));
-    await this.recorder.append(this.id, [...notes, ...startedEvents(spawns)]);
+    await this.recorder.append(this.id, encodeEvents([...notes, ...startedEvents(spawns)]));
     if (snapshot.status === 'done') {
       await this.finish(snapshot);
       return;
@@ -263,7 +261,7 @@ export class Run {
     this.enqueue(async () => {
       if (this.stopped || this.finished || !this.snapshot) return;
       const from = stateToString(this.snapshot.value);
-      await this.step(event, { event: toJson(event) as JsonObject }, from);
+      await this.step(event, { event: recordedEvent(event) }, from);
     });
   }
 
@@ -273,19 +271,23 @@ export class Run {
    */
   private async step(
     event: EventObject,
-    eventData: JsonObject,
+    cause: StepCause,
     from: string,
-    before: NewEvent[] = [],
+    result?: NewRunEvent,
   ): Promise<void> {
     const [next, actions] = this.stepper.transition(this.snapshot as AnyMachineSnapshot, event);
-    const stopped = this.stopEffects(actions);
-    const spawns = spawnsOf(actions);
-    const events: NewEvent[] = [
-      ...before,
-      { kind: 'machine.event', type: event.type, data: eventData },
-      { kind: 'transition', from, to: stateToString(next.value), data: this.transitionData(next, stopped) },
-      ...startedEvents(spawns),
-    ];
+    const { spawns, stops } = decodeActions(actions);
+    const stopped = this.stopEffects(stops);
+    const nodeUuid = this.learnNode(next);
+    const events = stepEvents({
+      from,
+      cause,
+      next,
+      spawns,
+      stopped,
+      ...(result ? { result } : {}),
+      ...(nodeUuid !== null ? { nodeUuid } : {}),
+    });
     await this.commit(next, events, spawns, from);
   }
 
@@ -293,9 +295,9 @@ export class Run {
    * Aborts the in-flight effects a step stops (their state was left); their results are dropped.
    * Returns their actor ids, recorded with the transition so the log shows where each ended.
    */
-  private stopEffects(actions: ReadonlyArray<{ type: string; params?: unknown }>): string[] {
+  private stopEffects(stops: readonly string[]): string[] {
     const stopped: string[] = [];
-    for (const id of stoppedOf(actions)) {
+    for (const id of stops) {
       const ac = this.inFlight.get(id);
       if (!ac) continue;
       this.inFlight.delete(id);
@@ -314,7 +316,7 @@ export class Run {
           if (this.inFlight.get(spawn.actorId) !== ac || this.stopped || this.finished || !this.snapshot)
             return;
           const from = stateToString(this.snapshot.value);
-          await this.step(event, { event: toJson(event) as JsonObject, actorId: spawn.actorId }, from);
+          await this.step(event, { event: recordedEvent(event), actorId: spawn.actorId }, from);
           // Closing: a long-lived effect goes no further than the report in hand; it stays
           // pending in the log and resume starts it again.
           if (this.draining) this.abandon(spawn.actorId);
@@ -366,59 +368,44 @@ export class Run {
       return;
     }
     const roundMs = Math.round(ms);
-    let event: EventObject & Record<string, unknown>;
-    const events: NewEvent[] = [];
+    let recorded: ReturnType<typeof effectResult>;
     if (outcome.ok) {
-      const output = toJson(outcome.output);
-      event = { type: `xstate.done.actor.${spawn.actorId}`, output };
-      // The output is recorded once, in the machine event it becomes (next in this batch).
-      const data: JsonObject = { actorId: spawn.actorId, ms: roundMs };
-      const uuid = this.ironicNode === null ? nodeUuidOf(output) : null;
-      if (uuid !== null) {
-        this.ironicNode = uuid;
-        data.nodeUuid = uuid;
-      }
-      events.push({ kind: 'effect.succeeded', type: spawn.src, data });
+      const uuid = this.ironicNode === null ? nodeUuidOf(outcome.output) : null;
+      if (uuid !== null) this.ironicNode = uuid;
+      recorded = effectResult(spawn, outcome, roundMs, uuid ?? undefined);
     } else {
       const error = toEffectErrorJson(outcome.error) as unknown as JsonObject;
-      event = { type: `xstate.error.actor.${spawn.actorId}`, error };
-      events.push({
-        kind: 'effect.failed',
-        type: spawn.src,
-        data: { actorId: spawn.actorId, error, ms: roundMs },
-      });
+      recorded = effectResult(spawn, { ok: false, error }, roundMs);
       this.log.debug({ effect: spawn.src, code: error.code }, 'effect failed');
     }
     const from = stateToString(this.snapshot.value);
-    await this.step(event, { event: event as unknown as JsonObject }, from, events);
+    await this.step(recorded.event, { event: recorded.event }, from, recorded.result);
   }
 
   /**
-   * Names the node in the stream as soon as the machine learns it (teardown looks it up by
-   * instance), and the effects this transition stopped.
+   * The node the machine learned in this step (teardown looks it up by instance), to be named in
+   * the stream at once; null when it learned none.
    */
-  private transitionData(next: AnyMachineSnapshot, stopped: string[]): JsonObject {
-    const data: JsonObject = stopped.length > 0 ? { stopped } : {};
+  private learnNode(next: AnyMachineSnapshot): string | null {
     const node = (next.context as { node?: unknown } | undefined)?.node;
-    if (typeof node !== 'string' || node === this.node) return data;
+    if (typeof node !== 'string' || node === this.node) return null;
     this.node = node;
-    data.nodeUuid = node;
     this.onNodeLearned?.(node);
-    return data;
+    return node;
   }
 
   private async commit(
     next: AnyMachineSnapshot,
-    events: NewEvent[],
-    spawns: Spawn[],
+    events: NewRunEvent[],
+    spawns: readonly Spawn[],
     from: string | null,
   ): Promise<void> {
     const to = stateToString(next.value);
-    if (this.failedIn === null && from !== null && errorIn(next) && !errorIn(this.snapshot))
+    if (this.failedIn === null && from !== null && holdsError(next) && !holdsError(this.snapshot))
       this.failedIn = from;
     // The step that ends the run commits its run.finished with it: one commit, not two.
     const ending = next.status === 'done' ? this.ending(next) : null;
-    await this.recorder.append(this.id, ending ? [...events, ending.event] : events);
+    await this.recorder.append(this.id, encodeEvents(ending ? [...events, ending.event] : events));
     this.snapshot = next;
     this.currentState = to;
     // The final state is reported once, by conclude(), as `finished`.
@@ -433,22 +420,20 @@ export class Run {
   /** Ends a run whose recorded state is already final (resumed after its last transition). */
   private async finish(snapshot: AnyMachineSnapshot): Promise<void> {
     const { event, result } = this.ending(snapshot);
-    await this.recorder.append(this.id, [event]);
+    await this.recorder.append(this.id, encodeEvents([event]));
     this.conclude(result);
   }
 
   /** The run.finished event and the result of a run whose machine reached a final state. */
-  private ending(snapshot: AnyMachineSnapshot): { event: NewEvent; result: RunResult } {
-    const output = asObject(toJson(snapshot.output ?? {}));
-    const status: RunResult['status'] = output.status === 'succeeded' ? 'succeeded' : 'failed';
-    const error = output.error && typeof output.error === 'object' ? (output.error as JsonObject) : null;
-    const node = this.byUuid(typeof output.node === 'string' ? output.node : this.node);
-    const warnings = Array.isArray(output.warnings) ? output.warnings.map(String) : [];
+  private ending(snapshot: AnyMachineSnapshot): { event: NewRunEvent; result: RunResult } {
+    const { status, output, error, node, warnings, event } = endingOf(
+      snapshot,
+      this.failedIn,
+      this.node,
+      (n) => this.byUuid(n),
+    );
     return {
-      event: {
-        kind: 'run.finished',
-        data: { status, output, error, failedIn: error ? this.failedIn : null, nodeUuid: node ?? null },
-      },
+      event,
       result: {
         runId: this.id,
         op: this.op,
@@ -539,13 +524,16 @@ export class Run {
     const error = toEffectErrorJson(err) as unknown as JsonObject;
     const message = `stopped, resumable: ${String(error.message)} (fix the credentials or Keystone, then: ironledger resume ${this.id})`;
     this.log.error({ code: error.code, effect: spawn.src }, 'run stopped: authentication failed');
-    await this.recorder.append(this.id, [
-      {
-        kind: 'note',
-        type: spawn.src,
-        data: { level: 'error', message, code: error.code as string, actorId: spawn.actorId, error },
-      },
-    ]);
+    await this.recorder.append(
+      this.id,
+      encodeEvents([
+        {
+          kind: 'note',
+          type: spawn.src,
+          data: { level: 'error', message, code: error.code as string, actorId: spawn.actorId, error },
+        },
+      ]),
+    );
     this.interrupt({ ...error, code: error.code as string, message: error.message as string });
   }
 
@@ -555,7 +543,7 @@ export class Run {
   }
 
   /** The state just entered, with the effect it starts. */
-  private emitState(spawns: Spawn[]): void {
+  private emitState(spawns: readonly Spawn[]): void {
     const effect = spawns[0]?.src;
     this.emit(effect === undefined ? { kind: 'transition' } : { kind: 'transition', effect });
   }
@@ -584,45 +572,9 @@ function isAuthFailure(err: unknown): boolean {
   return typeof code === 'string' && AUTH_FAILURE_CODES.has(code as IronicErrorCode);
 }
 
-/** Round-trips through JSON: drops undefined, functions and class identity. */
-function toJson(value: unknown): JsonObject[keyof JsonObject] {
-  if (value === undefined) return null;
-  return JSON.parse(JSON.stringify(value)) as JsonObject;
-}
-
-/** Whether a lifecycle machine's context holds the error it will end with. */
-function errorIn(snapshot: AnyMachineSnapshot | null): boolean {
-  const error = (snapshot?.context as { error?: unknown } | undefined)?.error;
-  return error !== null && error !== undefined;
-}
-
 /** The UUID of an Ironic node (a Node or NodeView an effect returned), or null for anything else. */
 function nodeUuidOf(value: unknown): string | null {
   if (!value || typeof value !== 'object' || !('provision_state' in value)) return null;
   const uuid = (value as { uuid?: unknown }).uuid;
   return isUuid(uuid) ? uuid : null;
-}
-
-function asObject(value: unknown): JsonObject {
-  return value && typeof value === 'object' && !Array.isArray(value) ? (value as JsonObject) : {};
-}
-
-function spawnsOf(actions: ReadonlyArray<{ type: string; params?: unknown }>): Spawn[] {
-  const out: Spawn[] = [];
-  for (const a of actions) {
-    if (a.type !== 'xstate.spawnChild') continue;
-    const p = a.params as SpawnParams;
-    if (typeof p.src !== 'string')
-      throw new Error(`machine invokes an inline actor (${p.id}); effects must be named`);
-    out.push({ actorId: p.id, src: p.src, input: asObject(toJson(p.input)) });
-  }
-  return out;
-}
-
-function startedEvents(spawns: Spawn[]): NewEvent[] {
-  return spawns.map((s) => ({
-    kind: 'effect.started',
-    type: s.src,
-    data: { actorId: s.actorId, src: s.src, input: s.input },
-  }));
 }

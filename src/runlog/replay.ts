@@ -4,50 +4,16 @@
 // first difference is reported, like Temporal's non-determinism error: it means the machine
 // definition changed under a recorded run, and resuming it would act on a wrong state.
 
-import type { AnyMachineSnapshot, AnyStateMachine, EventObject, StateValue } from 'xstate';
+import type { AnyMachineSnapshot, AnyStateMachine } from 'xstate';
 import { StoreInvalidStreamError } from '../store/errors.js';
-import { machineStepper, type ExecutableAction } from './stepper.js';
 import { redact } from '../store/redact.js';
 import type { JsonValue, StoredEvent } from '../store/types.js';
+import { decodeActions, type Spawn } from './actions.js';
+import { decodeEvent } from './events.js';
+import { recordedTransition, stateToString, type StepTransition } from './state.js';
+import { machineStepper, type ExecutableAction } from './stepper.js';
 
-/** Leaf paths of a state value, dotted; parallel regions sorted and joined with ','. */
-export function stateToString(value: StateValue): string {
-  const leaves: string[] = [];
-  const walk = (v: StateValue, prefix: string): void => {
-    if (typeof v === 'string') {
-      leaves.push(prefix ? `${prefix}.${v}` : v);
-      return;
-    }
-    const keys = Object.keys(v);
-    if (keys.length === 0) {
-      leaves.push(prefix);
-      return;
-    }
-    for (const k of keys) walk(v[k] ?? {}, prefix ? `${prefix}.${k}` : k);
-  };
-  walk(value, '');
-  return leaves.sort().join(',');
-}
-
-export interface StepTransition {
-  from: string | null;
-  to: string;
-}
-
-/**
- * THE rule for when a 'transition' event is recorded, shared by the engine (live) and replay:
- * XState returns the very same snapshot object when no transition is enabled for an event (an
- * unhandled event, a late result of a stopped actor); any enabled transition, including a
- * re-entry (`reenter: true`, from === to) or a targetless one, yields a new snapshot.
- * `prev` is null for the initial transition.
- */
-export function recordedTransition(
-  prev: AnyMachineSnapshot | null,
-  next: AnyMachineSnapshot,
-): StepTransition | null {
-  if (prev === next) return null;
-  return { from: prev === null ? null : stateToString(prev.value), to: stateToString(next.value) };
-}
+export { recordedTransition, stateToString, type StepTransition } from './state.js';
 
 export interface PendingEffect {
   actorId: string;
@@ -117,14 +83,6 @@ interface Invocation {
   done: boolean;
 }
 
-function actorIdOf(params: unknown): string | null {
-  if (typeof params === 'string') return params;
-  if (params !== null && typeof params === 'object' && typeof (params as { id?: unknown }).id === 'string') {
-    return (params as { id: string }).id;
-  }
-  return null;
-}
-
 function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
@@ -143,6 +101,11 @@ function sameJson(a: unknown, b: unknown): boolean {
 /** JSON as it reads back from the log: redacted, undefined dropped. */
 function asLogged(value: unknown): JsonValue {
   return (redact(value) ?? null) as JsonValue;
+}
+
+/** An invocation as the engine records its start: the input as effect.started holds it, redacted. */
+function invocationOf(sp: Spawn): Invocation {
+  return { src: sp.src, input: asLogged(sp.input), startedSeq: null, done: false };
 }
 
 export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent[]): ReplayResult {
@@ -173,23 +136,12 @@ export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent
     to: lastRecordedTo ?? NOT_RECORDED,
   });
 
+  // Stops first: a stop ends the invocation that was live under its id before this step; one
+  // invoked and stopped within the step is not among the spawns (decodeActions).
   const applyActions = (actions: readonly ExecutableAction[]): void => {
-    for (const a of actions) {
-      if (a.type === 'xstate.stopChild') {
-        const id = actorIdOf(a.params);
-        if (id !== null) live.delete(id);
-      } else if (a.type === 'xstate.spawnChild') {
-        const p = a.params as { id?: unknown; src?: unknown; input?: unknown };
-        if (typeof p.id === 'string') {
-          live.set(p.id, {
-            src: typeof p.src === 'string' ? p.src : p.id,
-            input: asLogged(p.input),
-            startedSeq: null,
-            done: false,
-          });
-        }
-      }
-    }
+    const { spawns, stops } = decodeActions(actions);
+    for (const id of stops) live.delete(id);
+    for (const sp of spawns) live.set(sp.actorId, invocationOf(sp));
   };
 
   const step = (
@@ -213,7 +165,8 @@ export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent
     }
     prevSeq = ev.seq;
     if (divergence) continue;
-    switch (ev.kind) {
+    const e = decodeEvent(ev);
+    switch (e.kind) {
       case 'run.started': {
         if (snapshot !== null) {
           divergence = {
@@ -224,7 +177,7 @@ export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent
           };
           break;
         }
-        const [next, actions] = stepper.initialTransition(ev.data['input']);
+        const [next, actions] = stepper.initialTransition(e.data.input);
         step(next, actions, null);
         break;
       }
@@ -238,8 +191,8 @@ export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent
           };
           break;
         }
-        const event = ev.data['event'] as EventObject | undefined;
-        if (!event || typeof event.type !== 'string') {
+        const event = e.data.event;
+        if (event.type === '') {
           divergence = {
             seq: ev.seq,
             recorded: stayed(),
@@ -305,22 +258,17 @@ export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent
         break;
       }
       case 'effect.started': {
-        const actorId = String(ev.data['actorId']);
+        const { actorId, src, input } = e.data;
         const inv = live.get(actorId);
         // A second start of an invocation whose result was never consumed is a resume
         // running it again (after a crash or a close): legitimate. After its result, it is not.
-        if (
-          !inv ||
-          (inv.startedSeq !== null && inv.done) ||
-          inv.src !== ev.data['src'] ||
-          !sameJson(inv.input, ev.data['input'])
-        ) {
+        if (!inv || (inv.startedSeq !== null && inv.done) || inv.src !== src || !sameJson(inv.input, input)) {
           divergence = {
             seq: ev.seq,
             recorded: stayed(),
             recomputed: null,
             reason: inv
-              ? `effect ${actorId} was started as ${String(ev.data['src'])} ${inv.done ? 'after the machine consumed its result' : 'with a different src or input than the machine invokes'}`
+              ? `effect ${actorId} was started as ${src} ${inv.done ? 'after the machine consumed its result' : 'with a different src or input than the machine invokes'}`
               : `effect ${actorId} was started but the machine has not invoked it here`,
           };
           break;

@@ -2,6 +2,7 @@
 // when it was entered and how long it lasted, each effect with the Ironic requests
 // it made (status, attempt, ms), the retries, and where the run ended or failed.
 import type { JsonObject, RunRow, StoredEvent } from '../store/types.js';
+import { decodeEvent } from './events.js';
 
 export interface TimelineRequest {
   seq: number;
@@ -73,10 +74,6 @@ export interface Timeline {
   events: number;
 }
 
-function num(v: unknown, fallback = 0): number {
-  return typeof v === 'number' ? v : fallback;
-}
-
 export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Timeline {
   const states: TimelineState[] = [];
   const notes: TimelineNote[] = [];
@@ -97,12 +94,12 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
     if (eff) eff.lastError = lastError;
   };
 
-  for (const e of events) {
+  for (const stored of events) {
+    const e = decodeEvent(stored);
     switch (e.kind) {
       case 'transition': {
-        const stopped = Array.isArray(e.data.stopped) ? e.data.stopped : [];
-        for (const id of stopped) {
-          const eff = effects.get(String(id));
+        for (const id of e.data.stopped ?? []) {
+          const eff = effects.get(id);
           if (eff && eff.outcome === 'unfinished') {
             eff.outcome = 'stopped';
             eff.ms = Date.parse(e.at) - Date.parse(eff.startedAt);
@@ -116,10 +113,10 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
         break;
       }
       case 'effect.started': {
-        const actorId = String(e.data.actorId ?? e.type);
+        const actorId = e.data.actorId;
         const eff: TimelineEffect = {
           actorId,
-          src: String(e.data.src ?? e.type),
+          src: e.data.src,
           startedSeq: e.seq,
           startedAt: e.at,
           ms: null,
@@ -137,52 +134,52 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
       }
       case 'effect.succeeded':
       case 'effect.failed': {
-        const eff = effects.get(String(e.data.actorId ?? ''));
+        const eff = effects.get(e.data.actorId);
         if (eff) {
-          eff.ms = num(e.data.ms, Date.parse(e.at) - Date.parse(eff.startedAt));
+          eff.ms = e.data.ms ?? Date.parse(e.at) - Date.parse(eff.startedAt);
           eff.outcome = e.kind === 'effect.succeeded' ? 'succeeded' : 'failed';
-          eff.error = e.kind === 'effect.failed' ? ((e.data.error as JsonObject) ?? null) : null;
+          eff.error = e.kind === 'effect.failed' ? e.data.error : null;
         }
         break;
       }
       case 'machine.event': {
         // An effect's output is recorded once, in the machine event it became; a long-lived
         // effect's reports name it in data.actorId.
-        const event = e.data.event as JsonObject | undefined;
-        if (typeof e.data.actorId === 'string') {
+        const event = e.data.event;
+        if (e.data.actorId !== undefined) {
           const eff = effects.get(e.data.actorId);
-          const seen = observedState(event?.node);
+          const seen = observedState(event.node);
           if (eff) {
             eff.observations++;
             if (seen !== null && lastSeen.get(eff) !== seen)
               eff.observed = eff.observed === null ? seen : `${eff.observed} -> ${seen}`;
             if (seen !== null) lastSeen.set(eff, seen);
           }
-          sawNode(eff, event?.node);
+          sawNode(eff, event.node);
           break;
         }
         const done = /^xstate\.done\.actor\.(.+)$/.exec(e.type ?? '');
         const eff = done ? effects.get(done[1]!) : undefined;
-        if (eff) eff.observed = observedState(event?.output);
-        if (done) sawNode(eff, event?.output);
+        if (eff) eff.observed = observedState(event.output);
+        if (done) sawNode(eff, event.output);
         break;
       }
       case 'http': {
         const keystone = e.data.service === 'keystone';
         if (keystone) reauthentications++;
         else requests++;
-        if (e.data.willRetry === true) retries++;
+        if (e.data.willRetry) retries++;
         current?.requests.push({
           seq: e.seq,
           at: e.at,
-          method: String(e.data.method ?? ''),
-          path: String(e.data.path ?? ''),
-          status: typeof e.data.status === 'number' ? e.data.status : null,
-          ms: num(e.data.ms),
-          attempt: num(e.data.attempt, 1),
-          willRetry: e.data.willRetry === true,
-          errorCode: typeof e.data.errorCode === 'string' ? e.data.errorCode : null,
-          reauth: keystone ? String(e.data.authReason ?? 'initial') : null,
+          method: e.data.method,
+          path: e.data.path,
+          status: e.data.status,
+          ms: e.data.ms,
+          attempt: e.data.attempt,
+          willRetry: e.data.willRetry,
+          errorCode: e.data.errorCode ?? null,
+          reauth: keystone ? (e.data.authReason ?? 'initial') : null,
         });
         break;
       }
@@ -190,19 +187,19 @@ export function buildTimeline(run: RunRow, events: readonly StoredEvent[]): Time
         notes.push({
           seq: e.seq,
           at: e.at,
-          level: String(e.data.level ?? 'info'),
-          message: String(e.data.message ?? ''),
+          level: e.data.level,
+          message: e.data.message,
         });
         break;
       case 'run.finished': {
         const last = states[states.length - 1];
         if (last && last.ms === null) last.ms = Date.parse(e.at) - Date.parse(last.enteredAt);
         if (e.data.status !== 'succeeded') {
-          const error = (e.data.error as JsonObject | null) ?? null;
+          const error = e.data.error;
           // Where the failure happened, as the run recorded it; runs recorded before that field
           // existed fall back to the last state before `failed` (a cleanup step, if it cleaned up).
           const lastBefore = [...states].reverse().find((s) => s.state !== 'failed');
-          const state = typeof e.data.failedIn === 'string' ? e.data.failedIn : (lastBefore?.state ?? null);
+          const state = e.data.failedIn ?? lastBefore?.state ?? null;
           const ironicState = error && typeof error.state === 'string' ? error.state : null;
           failure = { state, ironicState, ironicLastError: lastError, error };
         }

@@ -4,12 +4,13 @@
 // for a long-lived one (observeNode) an output is one report (`node.observed`) and the call stays
 // open until the machine stops it, an error ends it. Tests walk machines with it.
 import { initialTransition, transition } from 'xstate';
-import type { AnyMachineSnapshot, AnyStateMachine, StateValue } from 'xstate';
+import type { AnyMachineSnapshot, AnyStateMachine } from 'xstate';
 import type { Json } from '../../src/ironic/types.js';
 import type { EffectErrorJson } from '../../src/machines/effect-error.js';
 import { LONG_LIVED_EFFECTS } from '../../src/machines/effect-types.js';
 import { NODE_OBSERVED } from '../../src/machines/node-view.js';
-import { stoppedOf } from '../../src/runlog/actions.js';
+import { decodeActions } from '../../src/runlog/actions.js';
+import { stateToString } from '../../src/runlog/state.js';
 import type { NodeObservedEvent, NodeView } from '../../src/machines/node-view.js';
 
 export interface EffectCall {
@@ -26,22 +27,13 @@ export interface Step {
   calls: EffectCall[];
 }
 
-/** `{ cleanup: 'unplugVifs' }` -> 'cleanup.unplugVifs' (same form the event store records). */
-export function stateValueToString(value: StateValue): string {
-  if (typeof value === 'string') return value;
-  return Object.entries(value)
-    .map(([key, child]) => (child === undefined ? key : `${key}.${stateValueToString(child)}`))
-    .join(',');
-}
-
+/** The effects a step invokes, as the engine decodes them (src/runlog/actions.ts). */
 function callsOf(actions: readonly { type: string; params?: unknown }[]): EffectCall[] {
-  const calls: EffectCall[] = [];
-  for (const action of actions) {
-    if (action.type !== 'xstate.spawnChild') continue;
-    const params = action.params as { id: string; src: unknown; input: Json };
-    calls.push({ id: params.id, src: String(params.src), input: params.input ?? null });
-  }
-  return calls;
+  return decodeActions(actions).spawns.map((sp) => ({
+    id: sp.actorId,
+    src: sp.src,
+    input: sp.input as Json,
+  }));
 }
 
 export function startMachine(machine: AnyStateMachine, input: unknown): Step {
@@ -85,7 +77,7 @@ export function answerCall(
   at?: string,
 ): Step {
   const [next, actions] = transition(machine, step.snapshot, answerEvent(call, answer, at));
-  const stopped = new Set(stoppedOf(actions));
+  const stopped = new Set(decodeActions(actions).stops);
   const ended = 'error' in answer || !isLongLived(call);
   const still = step.calls.filter((c) => !(c === call && ended) && !stopped.has(c.id));
   return { snapshot: next, calls: [...still, ...callsOf(actions)] };
@@ -118,19 +110,19 @@ export function driveMachine(
   while (step.snapshot.status === 'active') {
     const call = step.calls[0];
     if (call === undefined) {
-      return { status: 'stuck', state: stateValueToString(step.snapshot.value), output: undefined, trace };
+      return { status: 'stuck', state: stateToString(step.snapshot.value), output: undefined, trace };
     }
     if (trace.length >= maxSteps) {
-      return { status: 'limit', state: stateValueToString(step.snapshot.value), output: undefined, trace };
+      return { status: 'limit', state: stateToString(step.snapshot.value), output: undefined, trace };
     }
-    const state = stateValueToString(step.snapshot.value);
+    const state = stateToString(step.snapshot.value);
     const answer = respond(call, trace, state);
     trace.push({ state, call, answer });
     step = answerCall(machine, step, call, answer, stepTime(trace.length - 1));
   }
   return {
     status: 'done',
-    state: stateValueToString(step.snapshot.value),
+    state: stateToString(step.snapshot.value),
     output: step.snapshot.output,
     trace,
   };

@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { transition } from 'xstate';
 import type { EffectCall, TraceEntry } from './drive.js';
-import { answerEvent, driveMachine, startMachine, stateValueToString, stepTime } from './drive.js';
+import { stateToString } from '../../src/runlog/state.js';
+import { answerEvent, driveMachine, startMachine, stepTime } from './drive.js';
 import { lifecycles } from '../../src/machines/index.js';
 import type { OpName } from '../../src/machines/index.js';
 import { parseSerialConsole } from '../../src/machines/console.js';
@@ -79,14 +80,14 @@ describe('machines under random answers', () => {
         const machine = lifecycles[op].machine;
         const live = randomRun(op, input, picks);
         let { snapshot } = startMachine(machine, input);
-        const states = [stateValueToString(snapshot.value)];
+        const states = [stateToString(snapshot.value)];
         for (const [i, entry] of live.trace.entries()) {
           [snapshot] = transition(
             machine,
             snapshot,
             answerEvent(entry.call, JSON.parse(JSON.stringify(entry.answer)), stepTime(i)),
           );
-          states.push(stateValueToString(snapshot.value));
+          states.push(stateToString(snapshot.value));
         }
         expect(states.slice(0, -1)).toEqual(live.trace.map((t) => t.state));
         expect(states.at(-1)).toBe(live.state);

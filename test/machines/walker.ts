@@ -3,7 +3,8 @@
 // mutates it). Each complete path is handed to `visit` for the invariants.
 import type { AnyMachineSnapshot, AnyStateMachine } from 'xstate';
 import type { EffectAnswer, EffectCall, Step, TraceEntry } from './drive.js';
-import { answerCall, startMachine, stateValueToString, stepTime } from './drive.js';
+import { stateToString } from '../../src/runlog/state.js';
+import { answerCall, startMachine, stepTime } from './drive.js';
 
 export interface LabelledAnswer {
   label: string;
@@ -49,7 +50,7 @@ export function walk(
         trace,
         labels,
         final: snapshot.status === 'done',
-        state: stateValueToString(snapshot.value),
+        state: stateToString(snapshot.value),
         output: snapshot.output,
         context: snapshot.context,
         maxSpawnsPerStep: spawns,
@@ -57,7 +58,7 @@ export function walk(
       });
       return;
     }
-    const state = stateValueToString(snapshot.value);
+    const state = stateToString(snapshot.value);
     for (const { label, answer } of space(call, trace, state)) {
       const next = answerCall(machine, step, call, answer, stepTime(trace.length));
       recurse(next, [...trace, { state, call, answer }], [...labels, `${call.src}:${label}`], spawns);

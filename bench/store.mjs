@@ -22,7 +22,11 @@ import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { initialTransition, transition } from 'xstate';
-import { answerCall, answerEvent, startMachine } from '../dist/machines/drive.js';
+import { LONG_LIVED_EFFECTS } from '../dist/machines/effect-types.js';
+import { NODE_OBSERVED } from '../dist/machines/node-view.js';
+import { decodeActions } from '../dist/runlog/actions.js';
+import { encodeEvents } from '../dist/runlog/events.js';
+import { effectResult, endingOf, recordedEvent, stepEvents } from '../dist/runlog/record.js';
 import { EventStore } from '../dist/store/event-store.js';
 import { Scrubber } from '../dist/store/scrub.js';
 import { machineStepper } from '../dist/runlog/stepper.js';
@@ -170,60 +174,51 @@ async function checkpointedBytes(path) {
 
 // ---- replay ---------------------------------------------------------------------------------
 
-// Records one run the way the engine does (src/engine/run.ts): each effect's result or report,
-// the machine event it becomes, the transition (with the effects it stopped) and the effects the
-// new state starts. Answers come from the scenario's respond(src, input, nth).
+// Records one run the way the engine does, through the same step-to-events function
+// (src/runlog/record.ts): each effect's result or report, the machine event it becomes, the
+// transition (with the effects it stopped) and the effects the new state starts, in one commit.
+// Answers come from the scenario's respond(src, input, nth), oldest running effect first.
 function recordRun(store, { machine, input, respond }) {
   const { run, seq } = store.createRun({ op: 'bench', machine: machine.id, machineVersion: 1, input });
-  let step = startMachine(machine, input);
-  const started = (calls) =>
-    calls.map((c) => ({
-      kind: 'effect.started',
-      type: c.src,
-      data: { actorId: c.id, src: c.src, input: c.input ?? null },
-    }));
-  let last = store.append(run.id, seq, [
-    { kind: 'transition', from: null, to: stateToString(step.snapshot.value), data: {} },
-    ...started(step.calls),
-  ]);
+  const stepper = machineStepper(machine);
+  const [initial, initialActions] = stepper.initialTransition(input);
+  let snapshot = initial;
+  let running = decodeActions(initialActions).spawns;
+  let last = store.append(
+    run.id,
+    seq,
+    encodeEvents(stepEvents({ from: null, cause: null, next: snapshot, spawns: running })),
+  );
   const nth = new Map();
-  while (step.snapshot.status === 'active' && step.calls.length > 0) {
-    const call = step.calls[0];
-    const n = (nth.get(call.src) ?? 0) + 1;
-    nth.set(call.src, n);
-    const answer = respond(call.src, call.input, n);
-    const event = answerEvent(call, answer);
-    const batch = [];
-    if (event.type.startsWith('xstate.')) {
-      batch.push(
-        'output' in answer
-          ? {
-              kind: 'effect.succeeded',
-              type: call.src,
-              data: { actorId: call.id, output: answer.output, ms: 1 },
-            }
-          : { kind: 'effect.failed', type: call.src, data: { actorId: call.id, error: answer.error, ms: 1 } },
-        { kind: 'machine.event', type: event.type, data: { event } },
-      );
+  while (snapshot.status === 'active' && running.length > 0) {
+    const sp = running[0];
+    const n = (nth.get(sp.src) ?? 0) + 1;
+    nth.set(sp.src, n);
+    const answer = respond(sp.src, sp.input, n);
+    let event;
+    let cause;
+    let result;
+    if (LONG_LIVED_EFFECTS.has(sp.src) && 'output' in answer) {
+      // A long-lived effect's output is one report; it runs on until the machine stops it.
+      event = { type: NODE_OBSERVED, node: answer.output };
+      cause = { event: recordedEvent(event), actorId: sp.actorId };
     } else {
-      batch.push({ kind: 'machine.event', type: event.type, data: { event, actorId: call.id } });
+      running.shift();
+      const outcome =
+        'output' in answer ? { ok: true, output: answer.output } : { ok: false, error: answer.error };
+      ({ event, result } = effectResult(sp, outcome, 1));
+      cause = { event };
     }
-    const next = answerCall(machine, step, call, answer);
-    const fresh = next.calls.filter((c) => !step.calls.includes(c));
-    const stopped = step.calls.filter((c) => c !== call && !next.calls.includes(c)).map((c) => c.id);
-    if (next.calls.includes(call) === false && !event.type.startsWith('xstate.')) stopped.push(call.id);
-    batch.push(
-      {
-        kind: 'transition',
-        from: stateToString(step.snapshot.value),
-        to: stateToString(next.snapshot.value),
-        data: stopped.length ? { stopped } : {},
-      },
-      ...started(fresh),
-    );
-    if (next.snapshot.status === 'done') batch.push({ kind: 'run.finished', data: { status: 'succeeded' } });
-    last = store.append(run.id, last, batch);
-    step = next;
+    const from = stateToString(snapshot.value);
+    const [next, nextActions] = stepper.transition(snapshot, event);
+    const { spawns, stops } = decodeActions(nextActions);
+    const stopped = running.filter((r) => stops.includes(r.actorId)).map((r) => r.actorId);
+    running = running.filter((r) => !stops.includes(r.actorId));
+    const batch = stepEvents({ from, cause, result, next, spawns, stopped });
+    if (next.status === 'done') batch.push(endingOf(next, null, null).event);
+    last = store.append(run.id, last, encodeEvents(batch));
+    snapshot = next;
+    running.push(...spawns);
   }
   return run.id;
 }

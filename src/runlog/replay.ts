@@ -3,6 +3,12 @@
 // spawn/stop actions). Every recorded transition is compared with the recomputed one and the
 // first difference is reported, like Temporal's non-determinism error: it means the machine
 // definition changed under a recorded run, and resuming it would act on a wrong state.
+//
+// It checks what the engine records (src/runlog/record.ts): the states of every step, and the src
+// and input of every effect started. The engine records no context: a context computed
+// differently shows where it acts, in an effect's input or in a guard's choice of transition.
+// A transition and the effect.started of what it invokes are committed together, so a stream
+// never ends between them.
 
 import type { AnyMachineSnapshot, AnyStateMachine } from 'xstate';
 import { StoreInvalidStreamError } from '../store/errors.js';
@@ -20,13 +26,6 @@ export interface PendingEffect {
   src: string;
   input: JsonValue;
   startedSeq: number;
-}
-
-/** An effect the machine has invoked (and not stopped) but whose 'effect.started' was never recorded. */
-export interface UnstartedEffect {
-  actorId: string;
-  src: string;
-  input: JsonValue;
 }
 
 /**
@@ -62,10 +61,6 @@ export interface ReplayResult {
    * actor id and input; effects are idempotent against Ironic).
    */
   pendingEffects: PendingEffect[];
-  /** Invoked by the machine but never recorded as started (a crash right after the transition). */
-  unstartedEffects: UnstartedEffect[];
-  /** The stream ended after a machine step whose transition was not recorded yet (crash window). */
-  unrecordedTransition: StepTransition | null;
   /** Seq of the last event in the stream (the expectedSeq for the next append). */
   lastSeq: number;
   /** A 'run.finished' was recorded. */
@@ -74,7 +69,7 @@ export interface ReplayResult {
 
 export const NOT_RECORDED = '(not recorded)';
 
-type Expected = StepTransition & { event: string | null; context: JsonValue };
+type Expected = StepTransition & { event: string | null };
 
 interface Invocation {
   src: string;
@@ -150,7 +145,7 @@ export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent
     event: string | null,
   ): void => {
     const t = recordedTransition(snapshot, next);
-    expected = t && { ...t, event, context: asLogged(next.context) };
+    expected = t && { ...t, event };
     snapshot = next;
     applyActions(actions);
   };
@@ -216,8 +211,8 @@ export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent
         const recorded = { from: ev.from, to: ev.to ?? NOT_RECORDED };
         const here = snapshot === null ? null : stateToString(snapshot.value);
         if (expected === null && recorded.from === here && recorded.to === here && lastRecordedTo === here) {
-          // A writer that records a step for every machine event, even one the machine ignored
-          // (a late result of a stopped effect), writes from === to === the current state: the
+          // The engine records a step for every machine event, even one the machine ignored
+          // (a late result of a stopped effect), as from === to === the current state: the
           // machine agrees that it stayed. A real re-entry that vanished shows up at the next
           // effect.started, which the machine then no longer invokes.
           transitions.push({ seq: ev.seq, at: ev.at, from: ev.from, to: recorded.to, event: lastEventType });
@@ -239,15 +234,6 @@ export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent
             recorded,
             recomputed,
             reason: `recorded ${recorded.from ?? '(start)'} -> ${recorded.to}, the machine now goes ${recomputed.from ?? '(start)'} -> ${recomputed.to}`,
-          };
-          break;
-        }
-        if ('context' in ev.data && !sameJson(ev.data['context'], expected.context)) {
-          divergence = {
-            seq: ev.seq,
-            recorded,
-            recomputed,
-            reason: 'same states, but the recomputed context differs from the recorded one',
           };
           break;
         }
@@ -289,21 +275,16 @@ export function replayRun(machine: AnyStateMachine, events: readonly StoredEvent
 
   if (snapshot === null) throw new StoreInvalidStreamError(runId, 1, 'no initial state');
   const pendingEffects: PendingEffect[] = [];
-  const unstartedEffects: UnstartedEffect[] = [];
   for (const [actorId, inv] of live) {
-    if (inv.startedSeq === null) unstartedEffects.push({ actorId, src: inv.src, input: inv.input });
-    else if (!inv.done)
+    if (inv.startedSeq !== null && !inv.done)
       pendingEffects.push({ actorId, src: inv.src, input: inv.input, startedSeq: inv.startedSeq });
   }
-  const trailing = expected;
   return {
     snapshot: divergence ? (agreed ?? snapshot) : snapshot,
     matches: divergence === null,
     divergence,
     transitions,
     pendingEffects: divergence ? [] : pendingEffects,
-    unstartedEffects: divergence ? [] : unstartedEffects,
-    unrecordedTransition: divergence || !trailing ? null : { from: trailing.from, to: trailing.to },
     lastSeq: prevSeq,
     finished,
   };

@@ -1,6 +1,6 @@
 // The machine contract: what the engine can step, record and resume is checked when a machine is
 // registered, so a machine that would hang (a dropped `after`) is refused at load, not in a run.
-import { assign, createMachine, raise, sendTo, setup, spawnChild } from 'xstate';
+import { assign, createMachine, raise, sendTo, setup, spawnChild, type AnyStateMachine } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import {
   checkMachineContract,
@@ -13,7 +13,7 @@ import {
 import { effectActors } from '../../src/machines/actors.js';
 
 /** A teardown-like machine with one state made of `extra` (the rest is contract-abiding). */
-function machineWith(extra: Record<string, unknown>) {
+function machineWith(extra: Record<string, unknown>): AnyStateMachine {
   return setup({ actors: effectActors }).createMachine({
     id: 'bad',
     initial: 'lookup',
@@ -22,7 +22,7 @@ function machineWith(extra: Record<string, unknown>) {
       wait: { initial: 'inner', states: { inner: { ...extra, on: { go: '#bad.done' } } } },
       done: { type: 'final' },
     },
-  } as never);
+  } as never) as unknown as AnyStateMachine;
 }
 
 function refusal(fn: () => unknown): MachineContractError {

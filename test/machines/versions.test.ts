@@ -6,9 +6,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { setup } from 'xstate';
 import { lifecycles, machineDigest, machines } from '../../src/machines/index.js';
-import { effectActors } from '../../src/machines/actors.js';
+import { variantOf, type StateConfig } from './variant.js';
 
 const TABLE = fileURLToPath(new URL('../fixtures/machine-digests.json', import.meta.url));
 
@@ -66,10 +65,7 @@ describe('machine versions', () => {
     const table = readTable();
     const real = lifecycles.destroy.machine;
     // One more state, as an edit to teardown.ts would add it, left at the same version.
-    const changed = setup({ actors: effectActors }).createMachine({
-      ...(real.config as object),
-      states: { ...(real.config.states as object), extra: {} },
-    } as never);
+    const changed = variantOf(real, (c) => ({ ...c, states: { ...c.states, extra: {} } }));
     expect(machineDigest(changed)).not.toBe(machineDigest(real));
     const found = problems(table, [{ ...lifecycles.destroy, machine: changed }]);
     expect(found).toHaveLength(1);
@@ -98,11 +94,7 @@ describe('machine versions', () => {
     ];
     const digests = new Set([machineDigest(real)]);
     for (const v of variants) {
-      const m = real.provide({});
-      const changed = setup({ actors: effectActors }).createMachine({
-        ...(m.config as object),
-        states: { ...config.states, lookup: v },
-      } as never);
+      const changed = variantOf(real, (c) => ({ ...c, states: { ...c.states, lookup: v as StateConfig } }));
       digests.add(machineDigest(changed));
     }
     expect(digests.size).toBe(variants.length + 1);

@@ -52,7 +52,17 @@ export { EngineError } from './engine/errors.js';
 export type { EngineErrorCode } from './engine/errors.js';
 export { buildTimeline } from './engine/timeline.js';
 export type { Timeline } from './engine/timeline.js';
-export { lifecycles } from './machines/index.js';
+export {
+  lifecycles,
+  machines,
+  MachineRegistry,
+  checkMachineContract,
+  MachineContractError,
+  machineDigest,
+} from './machines/index.js';
+export type { Lifecycle, MachineContractCode, MachineContractFacts } from './machines/index.js';
+export { isRunFailureCode, RUN_FAILURE_CODES } from './engine/failure.js';
+export type { RunFailure, RunFailureCode, MachineFailureCode } from './engine/failure.js';
 export type {
   OpName,
   DestroyInput,

@@ -50,7 +50,17 @@ export type {
 export type { DeploySecrets } from './engine/input.js';
 export { EngineError } from './engine/errors.js';
 export type { EngineErrorCode } from './engine/errors.js';
-export { lifecycles } from './machines/index.js';
+export {
+  lifecycles,
+  machines,
+  MachineRegistry,
+  checkMachineContract,
+  MachineContractError,
+  machineDigest,
+} from './machines/index.js';
+export type { Lifecycle, MachineContractCode, MachineContractFacts } from './machines/index.js';
+export { isRunFailureCode, RUN_FAILURE_CODES } from './engine/failure.js';
+export type { RunFailure, RunFailureCode, MachineFailureCode } from './engine/failure.js';
 export type {
   OpName,
   DestroyInput,

@@ -14,7 +14,9 @@ import { effects as defaultEffects } from '../machines/effects.js';
 import type { EffectContext, EffectImpl, FilteringHooks, RunSecrets } from '../machines/effect-context.js';
 import {
   ABORT,
-  lifecycles,
+  machines as defaultMachines,
+  type Lifecycle,
+  type MachineRegistry,
   type ConsoleInput,
   type DeployInput,
   type DestroyInput,
@@ -88,6 +90,11 @@ export interface EngineOptions {
   listThreshold?: number;
   /** Replaces effect implementations (tests of fault handling; never needed in production). */
   effects?: Record<string, EffectImpl>;
+  /**
+   * The machine versions to run (default: the package's `machines`). New runs use each op's
+   * current version; a resumed run uses the version it was recorded with.
+   */
+  machines?: MachineRegistry;
 }
 
 /** An OpenStack cloud, with the client's retry and timeout options beside it. */
@@ -168,6 +175,9 @@ export class Engine {
   private readonly watcher: NodeWatcher;
   private readonly hooks: FilteringHooks;
   private readonly effects: Record<string, EffectImpl>;
+  private get machines(): MachineRegistry {
+    return this.opts.machines ?? defaultMachines;
+  }
 
   private constructor(
     private readonly store: EventStore,
@@ -386,7 +396,7 @@ export class Engine {
     // The node the machine works on, which a teardown may have found by instance after a wrong
     // hint: that is the node to lock, not the one the run row was created with.
     const node = nodeOfContext(replay?.snapshot) ?? row.nodeUuid ?? row.nodeName;
-    const run = this.newRun(row.id, lifecycle.op, row.instanceUuid, node);
+    const run = this.newRun(row.id, lifecycle, row.instanceUuid, node);
     this.recorder.track(row.id, row.lastSeq);
     // The run's own secrets died with the process that had them; the client's are live.
     this.recorder.protect(row.id, this.clientScrub);
@@ -467,7 +477,7 @@ export class Engine {
   ): RunHandle {
     this.assertOpen();
     assertRunInput(op, input);
-    const lifecycle = lifecycles[op];
+    const lifecycle = this.machines.current(op);
     // Another live process drives this instance or node: it is refused, whatever `busy` says
     // (that process's runs cannot be waited for from here). The store refuses it again in the
     // transaction that creates the run, should two processes start at once.
@@ -537,7 +547,7 @@ export class Engine {
     if (Object.keys(secrets).length > 0) this.secrets.set(id, secrets);
     if (scrub !== this.clientScrub && scrub !== null) this.scrubs.set(id, scrub);
     this.recorder.protect(id, scrub);
-    const run = this.newRun(id, op, instance, node);
+    const run = this.newRun(id, lifecycle, instance, node);
     return this.admit(run, () => run.begin(withDefaults));
   }
 
@@ -580,14 +590,15 @@ export class Engine {
     return run.id;
   }
 
-  private newRun(id: string, op: OpName, instance: string | null, node: string | null): Run {
+  private newRun(id: string, lifecycle: Lifecycle, instance: string | null, node: string | null): Run {
+    const op = lifecycle.op;
     const scrub = (): Scrubber | null => this.scrubs.get(id) ?? this.clientScrub;
     const log = this.runLogger({ runId: id, op, instance, node }, scrub);
     const run = new Run(
       {
         id,
         op,
-        machine: lifecycles[op].machine,
+        machine: lifecycle.machine,
         instance,
         node,
         onNodeLearned: (learned) => this.claimLearnedNode(id, learned),
@@ -845,16 +856,24 @@ export class Engine {
       .catch(() => undefined);
   }
 
-  private lifecycleOf(row: RunRow): (typeof lifecycles)[OpName] {
-    const op = row.op as OpName;
-    const lifecycle = lifecycles[op];
-    if (!lifecycle) {
+  /** The machine version the run was recorded with: a run resumes with the definition it ran. */
+  private lifecycleOf(row: RunRow): Lifecycle {
+    const registered = this.machines.versions(row.op);
+    if (registered.length === 0) {
       throw new EngineError(
         'RUN_UNKNOWN_MACHINE',
         `Run ${row.id} uses an operation this version does not know: ${row.op}.`,
         {
           runId: row.id,
         },
+      );
+    }
+    const lifecycle = this.machines.get(row.op, row.machineVersion);
+    if (!lifecycle) {
+      throw new EngineError(
+        'RUN_VERSION_UNREGISTERED',
+        `Run ${row.id} was recorded with ${row.machine} v${row.machineVersion}, which this build no longer registers (${row.op}: v${registered.join(', v')}); not resumed. Resume it with a build that has v${row.machineVersion}.`,
+        { runId: row.id, op: row.op, recordedVersion: row.machineVersion, registeredVersions: registered },
       );
     }
     return lifecycle;

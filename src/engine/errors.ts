@@ -9,6 +9,8 @@ export type EngineErrorCode =
   | 'ENGINE_UNKNOWN_EFFECT'
   | 'RUN_NOT_FOUND'
   | 'RUN_DIVERGED'
+  /** The run was recorded with a machine version this build no longer registers. */
+  | 'RUN_VERSION_UNREGISTERED'
   | 'RUN_FINISHED'
   | 'RUN_UNKNOWN_MACHINE';
 

@@ -24,6 +24,7 @@ import {
   type StepCause,
 } from '../runlog/record.js';
 import { toEffectErrorJson } from '../machines/effect-error.js';
+import { runFailureOf, type RunFailure } from './failure.js';
 import { isUuid } from '../ironic/validate.js';
 import { AUTH_FAILURE_CODES, type IronicErrorCode } from '../ironic/errors.js';
 
@@ -59,7 +60,8 @@ export interface RunResult {
   status: Exclude<RunStatus, 'running'> | 'interrupted';
   instance: string | null;
   node: string | null;
-  error: JsonObject | null;
+  /** Null when it succeeded; `error.code` is one of RunFailureCode (failure.ts). */
+  error: RunFailure | null;
   /**
    * The machine state the failure happened in (e.g. `addInstanceInfo`), also when the machine
    * went on to clean up before ending; null when the run succeeded or the state is not known
@@ -440,7 +442,7 @@ export class Run {
         status,
         instance: this.instance,
         node,
-        error,
+        error: error ? runFailureOf(error) : null,
         failedIn: error ? this.failedIn : null,
         warnings,
         output,
@@ -507,7 +509,7 @@ export class Run {
       status,
       instance: this.instance,
       node: this.byUuid(this.node),
-      error,
+      error: runFailureOf(error),
       failedIn,
       warnings: [],
       output: null,

@@ -49,3 +49,35 @@ describe('public types', () => {
     expect(errors).toEqual([]);
   });
 });
+
+describe('typed run failures', () => {
+  it("RunResult.error.code is the RunFailureCode union: a scheduler's branch on a misspelt code does not compile", () => {
+    const index = JSON.stringify(INDEX);
+    const ok = diagnostics(`
+      import type { RunFailure, RunFailureCode, RunResult } from ${index};
+      export function next(r: RunResult): 'retry' | 'page' | 'done' {
+        const error: RunFailure | null = r.error;
+        if (error === null) return 'done';
+        const code: RunFailureCode = error.code;
+        return code === 'UNPROVISION_TIMEOUT' || code === 'IRONIC_NODE_LOCKED' ? 'retry' : 'page';
+      }
+    `);
+    expect(ok).toEqual([]);
+    const typo = diagnostics(`
+      import type { RunResult } from ${index};
+      export const late = (r: RunResult): boolean => r.error?.code === 'UNPROVISION_TIMEOUTT';
+    `);
+    expect(typo.join('\n')).toMatch(/no overlap/);
+  });
+
+  it('exports the machine registry for embedders who register their own versions', () => {
+    const index = JSON.stringify(INDEX);
+    const errors = diagnostics(`
+      import { machines, MachineRegistry, type Lifecycle } from ${index};
+      const registry: MachineRegistry = machines.clone();
+      export const current: Lifecycle = registry.current('destroy');
+      export const versions: number[] = registry.versions('destroy');
+    `);
+    expect(errors).toEqual([]);
+  });
+});

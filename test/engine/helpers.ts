@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { Engine, type EngineOptions } from '../../src/engine/engine.js';
-import { lifecycles, type DeployInput, type OpName } from '../../src/machines/index.js';
+import { machines, type DeployInput, type MachineRegistry } from '../../src/machines/index.js';
 import { EventStore } from '../../src/store/event-store.js';
 import { replayRun } from '../../src/runlog/replay.js';
 import { startSimulator, type SimOptions, type Simulator } from '../../src/sim/index.js';
@@ -15,6 +15,8 @@ export interface World {
   dir: string;
   db: string;
   engine: Engine;
+  /** The options the last engine was opened with (its machine registry, say). */
+  engineOpts: Partial<EngineOptions>;
   reopen(extra?: Partial<EngineOptions>): Promise<Engine>;
   close(): Promise<void>;
 }
@@ -50,13 +52,15 @@ export async function makeWorld(
     dir,
     db,
     engine: await open(),
+    engineOpts,
     async reopen(extra) {
+      world.engineOpts = { ...engineOpts, ...extra };
       world.engine = await open(extra);
       return world.engine;
     },
     async close() {
       await world.engine.close({ deadlineMs: 100 });
-      replayEveryRun(db);
+      replayEveryRun(db, world.engineOpts.machines);
       await sim.close();
       rmSync(dir, { recursive: true, force: true });
     },
@@ -78,12 +82,14 @@ export function deployInput(i: number, node: string, vif = `vif-${i}`): DeployIn
   };
 }
 
-/** Every run a test produced must replay offline to exactly what was recorded. */
-export function replayEveryRun(db: string): void {
+/** Every run a test produced must replay offline to exactly what was recorded, with its machine version. */
+export function replayEveryRun(db: string, registry: MachineRegistry = machines): void {
   const store = EventStore.open(db, { mode: 'reader' });
   try {
     for (const run of store.listRuns({ limit: 100_000 })) {
-      const result = replayRun(lifecycles[run.op as OpName].machine, store.readStream(run.id));
+      const lifecycle = registry.get(run.op, run.machineVersion);
+      expect(lifecycle, `${run.op} v${run.machineVersion} of run ${run.id} is registered`).toBeDefined();
+      const result = replayRun(lifecycle!.machine, store.readStream(run.id));
       expect(result.divergence, `replay of ${run.op} run ${run.id}`).toBeNull();
     }
   } finally {

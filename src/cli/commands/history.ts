@@ -1,7 +1,7 @@
 // runs, show, replay, resume: read the store (replay needs no Ironic at all).
 import type { Command } from 'commander';
 import { buildTimeline } from '../../runlog/timeline.js';
-import { lifecycles, type OpName } from '../../machines/index.js';
+import { lifecycles, machines, type OpName } from '../../machines/index.js';
 import type { EventStore } from '../../store/event-store.js';
 import { assertDatabase, withReader } from '../reader.js';
 import { replayRun } from '../../runlog/replay.js';
@@ -127,19 +127,21 @@ export function registerHistoryCommands(
           const found = findRun(store, id);
           return { row: found, events: store.readStream(found.id) };
         });
-        const lifecycle = lifecycles[row.op as OpName];
-        if (!lifecycle)
+        const registered = machines.versions(row.op);
+        if (registered.length === 0)
           throw new CliError(`run ${row.id} uses an unknown operation ${row.op}.`, 2, 'RUN_UNKNOWN_MACHINE');
+        // Folded through the version the run was recorded with. One this build no longer
+        // registers is folded through the current one, and the verdict says so.
+        const lifecycle = machines.get(row.op, row.machineVersion) ?? machines.current(row.op as OpName);
         const result = replayRun(lifecycle.machine, events);
         const lines = result.transitions.map(
           (t) => `${String(t.seq).padStart(5)}  ${t.at.slice(11, 23)}  ${t.from ?? '(start)'} -> ${t.to}`,
         );
         const d = result.divergence;
-        // A run recorded by another version of its machine may take a path this one no longer does.
         const versions =
           row.machineVersion === lifecycle.version
             ? ''
-            : `; recorded with ${row.machine} v${row.machineVersion}, this build has v${lifecycle.version}`;
+            : `; recorded with ${row.machine} v${row.machineVersion}, this build has v${lifecycle.version} (v${row.machineVersion} is not registered)`;
         lines.push(
           result.matches
             ? `replay of ${row.id}: matches the record (${result.transitions.length} transitions${result.finished ? ', finished' : ', unfinished'})`
@@ -151,6 +153,7 @@ export function registerHistoryCommands(
           machine: row.machine,
           recordedVersion: row.machineVersion,
           machineVersion: lifecycle.version,
+          registeredVersions: registered,
           divergence: result.divergence,
           transitions: result.transitions,
           pendingEffects: result.pendingEffects,

@@ -24,7 +24,8 @@
 // with metrics and tracing disabled; `on` with Prometheus metrics on a registry and spans through
 // an OpenTelemetry SDK (BasicTracerProvider, BatchSpanProcessor, an exporter that only counts
 // them; the registry is scraped once at the end). The ratio of engine CPU per teardown, on/off,
-// is printed. Without it: the engine's defaults (metrics on, tracing through the global no-op).
+// is printed. `metrics` and `tracing`: one of the two alone. Without --observe: the engine's
+// defaults (metrics on, tracing through the global no-op).
 import { fork } from 'node:child_process';
 import { openConnection } from '../dist/store/sqlite.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -49,7 +50,7 @@ const args = benchArgs(USAGE, {
   connections: { kind: 'int', default: 8, min: 1 },
   'no-floor': { kind: 'flag' },
   token: { kind: 'string', default: undefined },
-  observe: { kind: 'list', default: ['default'], values: ['off', 'on', 'default'] },
+  observe: { kind: 'list', default: ['default'], values: ['off', 'on', 'metrics', 'tracing', 'default'] },
   serve: { kind: 'flag' }, // internal: the simulator child
 });
 const SIZES = args.sizes;
@@ -429,7 +430,10 @@ async function observeOptions(mode) {
   });
   const registry = new Registry();
   return {
-    options: { metrics: registry, tracing: { tracerProvider: provider } },
+    options: {
+      metrics: mode === 'tracing' ? false : registry,
+      tracing: mode === 'metrics' ? false : { tracerProvider: provider },
+    },
     finish: async () => {
       const text = await registry.metrics();
       await provider.forceFlush();
@@ -440,7 +444,7 @@ async function observeOptions(mode) {
             l,
           ),
         );
-      return `  observe on: ${spans} spans exported, registry text ${text.length} bytes; sample:\n${sample.map((l) => `    ${l}`).join('\n')}`;
+      return `  observe ${mode}: ${spans} spans exported, registry text ${text.length} bytes; sample:\n${sample.map((l) => `    ${l}`).join('\n')}`;
     },
   };
 }

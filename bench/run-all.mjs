@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const benches = ['store', 'sim', 'inventory', 'teardown', 'reauth'];
+const benches = ['store', 'sim', 'inventory', 'teardown', 'reauth', 'telemetry'];
 let failed = 0;
 for (const name of benches) {
   const file = fileURLToPath(new URL(`./${name}.mjs`, import.meta.url));

@@ -1,7 +1,7 @@
 // Teardown benchmark (issue 6):
 //   npm run build && node bench/teardown.mjs [--sizes 1,100,1000,10000] [--clean-ms 3000]
 //                                            [--poll-ms 2000] [--delete-ms 100] [--connections 8]
-//                                            [--no-floor] [--token T]
+//                                            [--no-floor] [--token T] [--observe off,on]
 //
 // N concurrent teardowns (waitForAvailable, so each run waits out deleting and cleaning)
 // against the simulator running in a child process, so the engine's CPU is measured alone
@@ -19,6 +19,13 @@
 //
 // --token T: the engine authenticates with this token (the simulator ignores it), so every run's
 // record is scrubbed of it by value: what token auth costs the engine.
+//
+// --observe off,on: each size is run once per mode, in this one process: `off` opens the engine
+// with metrics and tracing disabled; `on` with Prometheus metrics on a registry and spans through
+// an OpenTelemetry SDK (BasicTracerProvider, BatchSpanProcessor, an exporter that only counts
+// them; the registry is scraped once at the end). The ratio of engine CPU per teardown, on/off,
+// is printed. `metrics` and `tracing`: one of the two alone. Without --observe: the engine's
+// defaults (metrics on, tracing through the global no-op).
 import { fork } from 'node:child_process';
 import { openConnection } from '../dist/store/sqlite.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,7 +40,8 @@ import vm from 'node:vm';
 import { benchArgs } from './args.mjs';
 
 const USAGE = `usage: npm run build && node bench/teardown.mjs [--sizes 1,100,1000,10000] [--clean-ms 3000]
-       [--poll-ms 2000] [--delete-ms 100] [--connections 8] [--no-floor] [--token T]`;
+       [--poll-ms 2000] [--delete-ms 100] [--connections 8] [--no-floor] [--token T]
+       [--observe off,on]`;
 const args = benchArgs(USAGE, {
   sizes: { kind: 'ints', default: [1, 100, 1000, 10000], min: 1 },
   'clean-ms': { kind: 'int', default: 3000 },
@@ -42,6 +50,7 @@ const args = benchArgs(USAGE, {
   connections: { kind: 'int', default: 8, min: 1 },
   'no-floor': { kind: 'flag' },
   token: { kind: 'string', default: undefined },
+  observe: { kind: 'list', default: ['default'], values: ['off', 'on', 'metrics', 'tracing', 'default'] },
   serve: { kind: 'flag' }, // internal: the simulator child
 });
 const SIZES = args.sizes;
@@ -121,7 +130,8 @@ async function main() {
   );
 
   const rows = [];
-  for (const n of SIZES) {
+  for (const [n, mode] of SIZES.flatMap((size) => args.observe.map((m) => [size, m]))) {
+    const observed = await observeOptions(mode);
     const { url } = await ask({ cmd: 'start', n, deleteMs: DELETE_MS, cleanMs: CLEAN_MS });
     const dir = mkdtempSync(join(tmpdir(), 'ironledger-bench-'));
     const engine = await Engine.open({
@@ -133,6 +143,7 @@ async function main() {
       },
       concurrency: Math.max(n, 1000),
       pollIntervalMs: POLL_MS,
+      ...observed.options,
     });
     gc();
     const heap0 = process.memoryUsage().heapUsed;
@@ -204,6 +215,7 @@ async function main() {
     const sim1 = await ask({ cmd: 'stats' });
     const rss1 = process.memoryUsage().rss;
     const stats = engine.stats();
+    const scraped = await observed.finish(engine);
     await engine.close({ deadlineMs: 2000 });
     // Failed attempts by error code, as the runs recorded them (no faults are injected here).
     const db = openConnection(join(dir, 'runs.db'), { readonly: true });
@@ -230,6 +242,7 @@ async function main() {
     const targetMs = DELETE_MS + CLEAN_MS + POLL_MS;
     rows.push({
       n,
+      mode,
       statuses,
       wallMs,
       startedMs,
@@ -262,7 +275,8 @@ async function main() {
       ),
     });
     const r = rows.at(-1);
-    console.log(`\nN = ${fmt(n)}: ${JSON.stringify(r.statuses)}`);
+    console.log(`\nN = ${fmt(n)}, observe ${mode}: ${JSON.stringify(r.statuses)}`);
+    if (scraped) console.log(scraped);
     console.log(`  simulator requests by route: ${JSON.stringify(r.byRoute)}`);
     console.log(`  failed attempts recorded by the runs, by code: ${JSON.stringify(r.failedAttempts)}`);
     console.log(
@@ -287,6 +301,7 @@ async function main() {
 
   const cols = [
     ['N', (r) => fmt(r.n)],
+    ['observe', (r) => r.mode],
     ['done', (r) => `${r.statuses.succeeded ?? 0}/${r.n}`],
     ['wall ms', (r) => fmt(r.wallMs)],
     ['sim+poll ms', (r) => fmt(r.targetMs)],
@@ -305,6 +320,18 @@ async function main() {
   const widths = cols.map(([h, f]) => Math.max(h.length, ...rows.map((r) => f(r).length)));
   console.log(`\n${cols.map(([h], i) => h.padStart(widths[i])).join('  ')}`);
   for (const r of rows) console.log(cols.map(([, f], i) => f(r).padStart(widths[i])).join('  '));
+  // Modes given more than once (off,on,off,on: neither pass always runs on a colder process) are averaged.
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  for (const n of SIZES) {
+    const off = rows.filter((r) => r.n === n && r.mode === 'off');
+    const on = rows.filter((r) => r.n === n && r.mode === 'on');
+    if (off.length === 0 || on.length === 0) continue;
+    const cpuOn = mean(on.map((r) => r.cpuMsPerRun));
+    const cpuOff = mean(off.map((r) => r.cpuMsPerRun));
+    console.log(
+      `N = ${fmt(n)}: metrics + tracing on/off (${on.length} + ${off.length} passes), engine CPU per teardown ${fmt(cpuOn, 2)} / ${fmt(cpuOff, 2)} ms = ${fmt(cpuOn / cpuOff, 3)}; wall ${fmt(mean(on.map((r) => r.wallMs)))} / ${fmt(mean(off.map((r) => r.wallMs)))} ms`,
+    );
+  }
   console.log(`
 Goals (issue 6):
   10,000 concurrent teardowns complete                      -> 'done' column
@@ -379,4 +406,45 @@ async function floorRun(url, n) {
   clearInterval(ticker);
   await pool.close();
   return { wallMs, allWaitingMs, cpuMsPerRun: (cpu.user + cpu.system) / 1000 / n };
+}
+
+/**
+ * Engine options of an --observe mode, and what to do before the engine closes: `on` scrapes its
+ * registry once (that cost is counted) and reports the spans exported and a few metric lines.
+ */
+async function observeOptions(mode) {
+  if (mode === 'default') return { options: {}, finish: async () => null };
+  if (mode === 'off') return { options: { metrics: false, tracing: false }, finish: async () => null };
+  const { Registry } = await import('prom-client');
+  const { BasicTracerProvider, BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+  let spans = 0;
+  const exporter = {
+    export(batch, done) {
+      spans += batch.length;
+      done({ code: 0 });
+    },
+    shutdown: () => Promise.resolve(),
+  };
+  const provider = new BasicTracerProvider({
+    spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 100_000, maxExportBatchSize: 2048 })],
+  });
+  const registry = new Registry();
+  return {
+    options: {
+      metrics: mode === 'tracing' ? false : registry,
+      tracing: mode === 'metrics' ? false : { tracerProvider: provider },
+    },
+    finish: async () => {
+      const text = await registry.metrics();
+      await provider.forceFlush();
+      const sample = text
+        .split('\n')
+        .filter((l) =>
+          /^ironledger_(runs_finished_total|ironic_requests_total\{method="(PUT|DELETE)"|ironic_retries_total|run_duration_seconds_(sum|count)|watcher_sweep_nodes_(sum|count)|store_commit_events_(sum|count))/.test(
+            l,
+          ),
+        );
+      return `  observe ${mode}: ${spans} spans exported, registry text ${text.length} bytes; sample:\n${sample.map((l) => `    ${l}`).join('\n')}`;
+    },
+  };
 }

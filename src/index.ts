@@ -48,6 +48,11 @@ export type {
   RunProgress,
 } from './engine/engine.js';
 export type { DeploySecrets } from './engine/input.js';
+export type * from './engine/events.js';
+export type { EngineMetrics, MetricsOptions } from './engine/metrics.js';
+export type { TelemetryOptions } from './engine/telemetry.js';
+export type { TracingOptions, RecordedSpan } from './engine/tracing.js';
+export { routeOf } from './ironic/route.js';
 export { EngineError } from './engine/errors.js';
 export type { EngineErrorCode } from './engine/errors.js';
 export {

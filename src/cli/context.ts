@@ -48,6 +48,10 @@ export interface GlobalOptions {
   retryInterval: string;
   /** --ca-file: alias of --os-cacert. */
   caFile?: string;
+  /** --metrics-port: serve the engine's Prometheus metrics while a long-running command runs. */
+  metricsPort?: string;
+  /** --metrics-host: where --metrics-port listens (default 127.0.0.1). */
+  metricsHost?: string;
   insecure?: boolean;
 }
 

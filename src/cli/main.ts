@@ -26,6 +26,11 @@ program
   .option('--poll-interval <ms>', 'node watcher interval', '2000')
   .option('--max-retries <n>', 'retries of a 409/503/connection failure', '60')
   .option('--retry-interval <ms>', 'wait between retries', '2000')
+  .option(
+    '--metrics-port <port>',
+    'serve Prometheus metrics at GET /metrics while a lifecycle command, resume or demo runs',
+  )
+  .option('--metrics-host <host>', 'address --metrics-port listens on', '127.0.0.1')
   // Cloud options: each overrides the same setting from OS_* variables and clouds.yaml. Their
   // variables are read by cloud-config.ts (flag > environment > file), not by commander.
   .option('--os-cloud <name>', 'cloud of clouds.yaml to use (env OS_CLOUD)')

@@ -37,6 +37,10 @@ import { EngineError } from './errors.js';
 import { Recorder } from './recorder.js';
 import { Run, type EffectCall, type RunProgress, type RunResult } from './run.js';
 import { NodeWatcher } from './watcher.js';
+import type { EngineEventName, EngineListener } from './events.js';
+import type { EngineMetrics } from './metrics.js';
+import { EngineTelemetry, type TelemetryOptions } from './telemetry.js';
+import { TRACE_NOTE } from './tracing.js';
 import {
   assertInputHoldsNoSecret,
   assertInputStorable,
@@ -58,7 +62,7 @@ export interface StartOptions {
   supersede?: boolean;
 }
 
-export interface EngineOptions {
+export interface EngineOptions extends TelemetryOptions {
   /** Path of the SQLite event store. */
   db: string;
   /**
@@ -178,6 +182,7 @@ export class Engine {
   private get machines(): MachineRegistry {
     return this.opts.machines ?? defaultMachines;
   }
+  private readonly telemetry: EngineTelemetry;
 
   private constructor(
     private readonly store: EventStore,
@@ -187,16 +192,31 @@ export class Engine {
     private readonly opts: EngineOptions,
   ) {
     this.recorder = new Recorder(store);
+    this.telemetry = new EngineTelemetry(
+      log,
+      opts,
+      {
+        inFlight: () => this.started.size,
+        queued: () => this.claims.length + this.queue.length,
+        waiting: () => this.waiting.size,
+      },
+      (runId, span) => this.recordSpan(runId, span),
+    );
     this.watcher = new NodeWatcher({
-      ironic: client.withObserver(() => this.totalRequests++),
+      ironic: client.withObserver((a) => {
+        this.totalRequests++;
+        this.telemetry.request(null, a);
+      }),
       intervalMs: opts.pollIntervalMs ?? 2000,
       listThreshold: opts.listThreshold ?? 16,
+      onTick: (tick) => this.telemetry.sweep(tick),
     });
     this.hooks = { ...noHooks, ...opts.hooks };
     this.effects = { ...defaultEffects, ...opts.effects };
     this.clientScrub = Scrubber.of(client.secretValues());
     // A Keystone token renewed later joins every scrubber in use, shared or a run's own.
     client.onNewSecret((token) => {
+      this.telemetry.renewed();
       this.clientScrub?.add(token);
       for (const scrub of this.scrubs.values()) scrub.add(token);
     });
@@ -206,12 +226,14 @@ export class Engine {
     const log = opts.logger ?? pino({ level: 'silent' });
     // Until the engine exists nothing runs to stop; a failure by then is still store.failure.
     let onStoreFailure = (_err: StoreError): void => undefined;
+    let onCommit = (_c: { events: number; runs: number; ms: number }): void => undefined;
     const store = EventStore.open(opts.db, {
       mode: 'writer',
       synchronous: opts.synchronous ?? 'NORMAL',
       ...(opts.maxDbPages !== undefined ? { maxPageCount: opts.maxDbPages } : {}),
       onCheckpointError: (message) => log.warn({ db: opts.db, message }, 'background WAL checkpoint failed'),
       onFailure: (err) => onStoreFailure(err),
+      onCommit: (c) => onCommit(c),
     });
     let client: IronicClient;
     let owns = false;
@@ -227,6 +249,7 @@ export class Engine {
     }
     const engine = new Engine(store, client, owns, log, opts);
     onStoreFailure = (err) => engine.storeFailed(err);
+    onCommit = (c) => engine.telemetry.commit(c);
     log.info(
       { db: opts.db, microversion: client.microversion, host: hostname(), pid: process.pid },
       'engine open',
@@ -402,7 +425,26 @@ export class Engine {
     this.recorder.protect(row.id, this.clientScrub);
     const begin = replay ? () => run.resume(replay.snapshot, replay.pendingEffects) : () => run.begin(input);
     this.log.info({ runId: row.id, op: lifecycle.op, state: row.state }, 'resuming run');
-    return this.admit(run, begin);
+    this.telemetry.resuming(row.id, events);
+    return this.admit(run, begin, true);
+  }
+
+  /**
+   * The engine-wide event stream: every run's start, transitions, effects and end, every Ironic
+   * attempt, watcher sweep and store commit, as they happen. Returns an unsubscribe function. A
+   * listener that throws is logged and ignored.
+   */
+  on<K extends EngineEventName>(name: K, listener: EngineListener<K>): () => void {
+    return this.telemetry.events.on(name, listener);
+  }
+
+  off<K extends EngineEventName>(name: K, listener: EngineListener<K>): void {
+    this.telemetry.events.off(name, listener);
+  }
+
+  /** The Prometheus metrics (`engine.metrics.registry`), null when opened with `metrics: false`. */
+  get metrics(): EngineMetrics | null {
+    return this.telemetry.metrics;
   }
 
   stats(): EngineStats {
@@ -603,6 +645,7 @@ export class Engine {
         node,
         onNodeLearned: (learned) => this.claimLearnedNode(id, learned),
         scrub,
+        observer: this.telemetry.observerFor(id, op),
       },
       this.recorder,
       (call) => this.runEffect(call),
@@ -622,9 +665,11 @@ export class Engine {
    * Takes the node/instance locks and a concurrency slot, then begins. The locks are taken
    * together and at once when free, so two commands given in the same tick run in the order given.
    */
-  private admit(run: Run, begin: () => Promise<void>): RunHandle {
+  private admit(run: Run, begin: () => Promise<void>, resumed = false): RunHandle {
     this.claims.push({ run, start: begin, keys: lockKeys(run.instance, run.node) });
+    this.telemetry.runStarted(run, resumed);
     void run.done.then((result) => {
+      this.telemetry.runFinished(run, result);
       this.releaseAll(run.id);
       // Stopped without ending (the store failed under it, or close): anyone may resume it now.
       if (result.status === 'interrupted' && !this.closing) {
@@ -834,6 +879,7 @@ export class Engine {
     if (count && a.service === undefined) {
       this.totalRequests++;
       this.runs.get(runId)?.countRequest();
+      this.telemetry.request(runId, a);
     }
     if (this.recorder.lastSeq(runId) === undefined) return;
     const data: RunEventData['http'] = {
@@ -852,6 +898,22 @@ export class Engine {
       .append(
         runId,
         encodeEvents([{ kind: 'http', type: `${a.method} ${a.path.split('?')[0]}`, at: a.at, data }]),
+      )
+      .catch(() => undefined);
+  }
+
+  /** The run span's context, in the run's log: a resumed run's span links to it. */
+  private recordSpan(runId: string, span: { traceId: string; spanId: string }): void {
+    void this.recorder
+      .append(
+        runId,
+        encodeEvents([
+          {
+            kind: 'note',
+            type: TRACE_NOTE,
+            data: { level: 'info', message: `trace ${span.traceId} span ${span.spanId}`, ...span },
+          },
+        ]),
       )
       .catch(() => undefined);
   }

@@ -87,6 +87,21 @@ export interface RunProgress {
   effect?: string;
 }
 
+/** Told of a run's steps as they happen (the engine's event stream, metrics and spans). */
+export interface RunObserver {
+  /** The machine entered `to`; `from` null for the first state this engine drives it in. */
+  transition(from: string | null, to: string): void;
+  effectStarted(actorId: string, src: string, rerun: boolean): void;
+  /** `code`: the effect error's code, for `error`. */
+  effectEnded(
+    actorId: string,
+    src: string,
+    outcome: 'ok' | 'error' | 'abandoned',
+    code: string | null,
+    ms: number,
+  ): void;
+}
+
 export interface RunSpec {
   id: string;
   op: string;
@@ -100,6 +115,7 @@ export interface RunSpec {
    * them like its record: an error quoting Ironic's last_error is printed by the CLI.
    */
   scrub?: () => Scrubber | null;
+  observer?: RunObserver;
 }
 
 export interface PendingEffectSpec {
@@ -138,6 +154,9 @@ export class Run {
   private readonly early: Array<EventObject & Record<string, unknown>> = [];
   private readonly onNodeLearned: ((node: string) => void) | undefined;
   private readonly scrub: () => Scrubber | null;
+  private readonly observer: RunObserver | undefined;
+  /** In-flight effects the observer has not been told the end of (kept only with an observer). */
+  private readonly observed = new Map<AbortController, { actorId: string; src: string; started: number }>();
   private resumed = false;
   /** The node's UUID from the first node Ironic returned to an effect (a deploy may name it). */
   private ironicNode: string | null = null;
@@ -155,6 +174,7 @@ export class Run {
     this.node = spec.node;
     this.onNodeLearned = spec.onNodeLearned;
     this.scrub = spec.scrub ?? (() => null);
+    this.observer = spec.observer;
     this.done = new Promise<RunResult>((resolve) => (this.resolveDone = resolve));
   }
 
@@ -214,6 +234,7 @@ export class Run {
       await this.finish(snapshot);
       return;
     }
+    this.observer?.transition(null, this.currentState);
     this.emitState(spawns);
     for (const s of spawns) this.launch(s, true);
   }
@@ -228,6 +249,7 @@ export class Run {
     const ac = this.inFlight.get(actorId);
     if (!ac) return;
     this.abandoned.add(ac);
+    this.ended(ac, 'abandoned', null);
     ac.abort(new Error('engine closing'));
   }
 
@@ -304,6 +326,7 @@ export class Run {
       if (!ac) continue;
       this.inFlight.delete(id);
       this.abandoned.add(ac);
+      this.ended(ac, 'abandoned', null);
       ac.abort(new Error('state left'));
       stopped.push(id);
     }
@@ -334,6 +357,10 @@ export class Run {
     const ac = new AbortController();
     this.inFlight.set(spawn.actorId, ac);
     const started = performance.now();
+    if (this.observer) {
+      this.observed.set(ac, { actorId: spawn.actorId, src: spawn.src, started });
+      this.observer.effectStarted(spawn.actorId, spawn.src, rerun);
+    }
     this.runEffect({
       runId: this.id,
       rerun,
@@ -352,6 +379,14 @@ export class Run {
     );
   }
 
+  /** Tells the observer, once, that an effect ended. */
+  private ended(ac: AbortController, outcome: 'ok' | 'error' | 'abandoned', code: string | null): void {
+    const effect = this.observed.get(ac);
+    if (effect === undefined) return;
+    this.observed.delete(ac);
+    this.observer?.effectEnded(effect.actorId, effect.src, outcome, code, performance.now() - effect.started);
+  }
+
   private enqueue(step: () => Promise<void>): void {
     this.chain = this.chain.then(step).catch((err: unknown) => this.fail(err));
   }
@@ -364,8 +399,12 @@ export class Run {
   ): Promise<void> {
     if (this.inFlight.get(spawn.actorId) === ac) this.inFlight.delete(spawn.actorId);
     // An effect cut short by close() is not recorded: it stays pending and resume runs it again.
-    if (this.abandoned.delete(ac) || this.stopped || this.finished || !this.snapshot) return;
+    if (this.abandoned.delete(ac) || this.stopped || this.finished || !this.snapshot) {
+      this.ended(ac, 'abandoned', null);
+      return;
+    }
     if (!outcome.ok && isAuthFailure(outcome.error)) {
+      this.ended(ac, 'error', codeOf(outcome.error));
       await this.stopOnAuthFailure(spawn, outcome.error);
       return;
     }
@@ -375,10 +414,12 @@ export class Run {
       const uuid = this.ironicNode === null ? nodeUuidOf(outcome.output) : null;
       if (uuid !== null) this.ironicNode = uuid;
       recorded = effectResult(spawn, outcome, roundMs, uuid ?? undefined);
+      this.ended(ac, 'ok', null);
     } else {
       const error = toEffectErrorJson(outcome.error) as unknown as JsonObject;
       recorded = effectResult(spawn, { ok: false, error }, roundMs);
       this.log.debug({ effect: spawn.src, code: error.code }, 'effect failed');
+      this.ended(ac, 'error', codeOf(error));
     }
     const from = stateToString(this.snapshot.value);
     await this.step(recorded.event, { event: recorded.event }, from, recorded.result);
@@ -410,6 +451,7 @@ export class Run {
     await this.recorder.append(this.id, encodeEvents(ending ? [...events, ending.event] : events));
     this.snapshot = next;
     this.currentState = to;
+    if (from !== to) this.observer?.transition(from, to);
     // The final state is reported once, by conclude(), as `finished`.
     if (ending) {
       this.conclude(ending.result);
@@ -567,6 +609,11 @@ export class Run {
       }
     }
   }
+}
+
+function codeOf(err: unknown): string | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : null;
 }
 
 function isAuthFailure(err: unknown): boolean {

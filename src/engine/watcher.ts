@@ -21,6 +21,8 @@ export interface WatcherOptions {
   listThreshold?: number;
   /** Parallel GETs in per-node mode. */
   getConcurrency?: number;
+  /** Told after every tick: its mode, the nodes it observed for, and how long it took. */
+  onTick?: (tick: { mode: 'get' | 'list'; nodes: number; ms: number }) => void;
 }
 
 export interface WatcherStats {
@@ -139,10 +141,13 @@ export class NodeWatcher {
     this.schedule();
     const batch = new Map(this.waiters);
     this.waiters.clear();
+    const mode = batch.size > (this.opts.listThreshold ?? 16) ? 'list' : 'get';
+    const started = performance.now();
     try {
-      if (batch.size > (this.opts.listThreshold ?? 16)) await this.sweep(batch);
+      if (mode === 'list') await this.sweep(batch);
       else await this.getEach(batch);
     } finally {
+      this.opts.onTick?.({ mode, nodes: batch.size, ms: performance.now() - started });
       this.ticking = false;
       if (this.due) {
         this.due = false;

@@ -105,7 +105,12 @@ export interface StoreOptions {
    * be called from inside a failing operation or, for the background checkpointer, on its own.
    */
   onFailure?: (err: StoreError) => void;
+  /** Told of every committed write(): the events and runs it wrote and how long it took. */
+  onCommit?: CommitObserver;
 }
+
+/** What one committed transaction wrote (`runs`: runs created or appended to) and its duration. */
+export type CommitObserver = (commit: { events: number; runs: number; ms: number }) => void;
 
 /** The writer's own auto-checkpoint when a background checkpointer runs: 16,384 pages, 64 MiB. */
 export const BACKSTOP_CHECKPOINT_PAGES = 16_384;
@@ -295,6 +300,7 @@ export class EventStore {
   private file: FileIdentity | null = null;
   private failed: StoreError | null = null;
   private onFailure: ((err: StoreError) => void) | undefined;
+  private onCommit: CommitObserver | undefined;
   /**
    * The summary row of each running run as this writer last committed it, so an append need not
    * read it back first. Sound because only a run's owner appends to it, and entries change only
@@ -401,6 +407,7 @@ export class EventStore {
       if (created) restrictSidecars(path);
       const store = new EventStore(path, mode, db, ownerId, leaseMs);
       store.onFailure = opts.onFailure;
+      store.onCommit = opts.onCommit;
       const renew = db;
       store.renewTimer = setInterval(() => renewOwner(renew, ownerId), Math.max(1000, leaseMs / 3));
       store.renewTimer.unref();
@@ -452,6 +459,7 @@ export class EventStore {
   write(creates: ReadonlyArray<NewRun>, appends: ReadonlyArray<AppendRequest>): WriteResult {
     this.live();
     let result: WriteResult;
+    const started = this.onCommit === undefined ? 0 : performance.now();
     try {
       this.txHeads = new Map();
       result = this.writeTx(creates, appends);
@@ -466,6 +474,11 @@ export class EventStore {
     // Committed, but only to the file this writer opened: acknowledged only if it is still the one at the path.
     this.checkFile();
     for (const [id, head] of this.txHeads) this.remember(id, head);
+    if (this.onCommit !== undefined) {
+      let events = creates.length;
+      for (const a of appends) events += a.events.length;
+      this.onCommit({ events, runs: creates.length + appends.length, ms: performance.now() - started });
+    }
     return result;
   }
 

@@ -11,6 +11,8 @@ import { withReader } from '../reader.js';
 import { intOption, makeContext, MAX_SECONDS, type GlobalOptions } from '../context.js';
 import { EXIT_OK, EXIT_RUN_FAILED } from '../output.js';
 import { renderTimeline } from '../render.js';
+import { metricsListen } from '../metrics-server.js';
+import { serveMetricsOrClose } from './lifecycle.js';
 
 function uuidFor(prefix: string, i: number): string {
   return `${prefix}-0000-4000-8000-${String(i).padStart(12, '0')}`;
@@ -30,6 +32,7 @@ export function registerDemoCommand(
         const ctx = makeContext(g);
         const count = intOption('--nodes', o.nodes, 1, 1000);
         const cleanMs = intOption('--clean-seconds', o.cleanSeconds, 1, MAX_SECONDS) * 1000;
+        const metrics = metricsListen(ctx);
         const sim = await startSimulator({ nodes: count, deployMs: 1000, deleteMs: 300, cleanMs, seed: 7 });
         ctx.out.info(
           `simulated Ironic on ${sim.url}: ${count} available nodes, cleaning takes ${cleanMs / 1000}s`,
@@ -39,7 +42,9 @@ export function registerDemoCommand(
           ironic: { url: sim.url, retryIntervalMs: 200 },
           logger: ctx.log,
           pollIntervalMs: 250,
+          metrics: metrics !== null,
         });
+        if (metrics !== null) await serveMetricsOrClose(ctx, engine, metrics).catch(closing(sim));
         const probe = await IronicClient.connect({ url: sim.url, maxRetries: 0 });
         try {
           const nodes = (await probe.listNodes({ limit: 0 })).slice(0, count);
@@ -119,4 +124,12 @@ export function registerDemoCommand(
         }
       }),
     );
+}
+
+/** Closes the demo's simulator, then rethrows what stopped the demo. */
+function closing(sim: { close(): Promise<void> }): (err: unknown) => Promise<never> {
+  return async (err) => {
+    await sim.close();
+    throw err;
+  };
 }

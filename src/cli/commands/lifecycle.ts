@@ -30,6 +30,7 @@ import { CliError, EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, printError, Progress } 
 import { withReader } from '../reader.js';
 import { ironicWords } from '../render.js';
 import { buildTimeline } from '../../runlog/timeline.js';
+import { metricsListen, serveMetrics } from '../metrics-server.js';
 
 /** Bounds of flavor numbers: vCPUs, and sizes in MiB or GiB (2^31-1 keeps them plain integers everywhere). */
 const MAX_VCPUS = 65_536;
@@ -40,13 +41,31 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 export async function openEngine(ctx: CliContext, extra: { resume?: boolean } = {}): Promise<Engine> {
-  return Engine.open({
+  const metrics = metricsListen(ctx);
+  const engine = await Engine.open({
     db: ctx.opts.db,
     ironic: ironicOptions(ctx),
     logger: ctx.log,
     pollIntervalMs: intOption('--poll-interval', ctx.opts.pollInterval, 1, MAX_MS),
     resume: extra.resume ?? false,
+    metrics: metrics !== null,
   });
+  if (metrics !== null) await serveMetricsOrClose(ctx, engine, metrics);
+  return engine;
+}
+
+/** --metrics-port for an engine just opened; closes it when the port cannot be listened on. */
+export async function serveMetricsOrClose(
+  ctx: CliContext,
+  engine: Engine,
+  at: { port: number; host: string },
+): Promise<void> {
+  try {
+    await serveMetrics(ctx, engine, at);
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
 }
 
 /** `ironicLastError`: Ironic's last_error when a failed run ended (ironicLastError()). */

@@ -19,6 +19,7 @@ import {
   type FormatOptions,
 } from '../format.js';
 import type { Timeline } from '../../engine/timeline.js';
+import { followRun } from '../follow.js';
 import {
   describeResult,
   exitCodeFor,
@@ -151,10 +152,16 @@ export function registerHistoryCommands(
   withFormatOptions(program.command('show'))
     .description("a run's timeline: states, effects, Ironic requests, retries, and where it failed")
     .argument('<run>', 'run id (or a unique prefix of at least 6 characters)')
-    .action(async (id: string, o: FormatOptions) =>
+    .option('--follow', 'print the timeline of a run another process drives as it is recorded, until it ends')
+    .action(async (id: string, o: FormatOptions & { follow?: boolean }) =>
       run(async (g) => {
         const ctx = makeContext(g);
         checkFormatOptions(ctx, 'show', o, SHOW_COLUMNS);
+        if (o.follow) {
+          if (ctx.opts.json || o.format !== undefined || o.column.length > 0)
+            throw new CliError('--follow prints a live text timeline; it takes no --json, -f or -c.');
+          return followRun(ctx.opts.db, id, (line) => process.stdout.write(`${line}\n`));
+        }
         const timeline = withReader(ctx.opts.db, (store) => {
           const row = findRun(store, id);
           return buildTimeline(row, store.readStream(row.id));

@@ -83,7 +83,7 @@ describe('show --follow', () => {
     expect(f.stdout).toMatch(new RegExp(`^run ${runId}  destroy  instance ${INSTANCE(1)}`));
     expect(f.stdout).toMatch(/driven by pid \d+ on .+; following until it ends/);
     // Every state once, in order, then the result.
-    const states = [...f.stdout.matchAll(/^\d\d:\d\d:\d\d\.\d{3}  (\S+)/gm)].map((m) => m[1]);
+    const states = [...f.stdout.matchAll(/^\d\d:\d\d:\d\d\.\d{3} {2}(\S+)/gm)].map((m) => m[1]);
     expect(states).toEqual([
       'lookup',
       'cleanup.unplugVifs',
@@ -94,7 +94,7 @@ describe('show --follow', () => {
       'unprovision.watching.cleaning',
       'succeeded',
     ]);
-    expect(f.stdout).toMatch(/DELETE \/v1\/nodes\/\S+\/vifs\/vif-1  204  #1/);
+    expect(f.stdout).toMatch(/DELETE \/v1\/nodes\/\S+\/vifs\/vif-1 {2}204 {2}#1/);
     expect(f.stdout).toMatch(/Ironic: deleting [\s\S]*Ironic: cleaning [\s\S]*Ironic: available/);
     expect(f.stdout).toMatch(new RegExp(`run ${runId}: destroy SUCCEEDED after \\d`));
     expect(f.stderr).toBe('');

@@ -196,7 +196,7 @@ sim.addNode({ provisionState: 'active', instanceUuid: instance });
 const engine = await Engine.open({ db: 'library.db', ironic: { url: sim.url }, pollIntervalMs: 20 });
 const run = engine.destroy({ instance, vifs: [] });
 const result = await run.done;
-const status: 'succeeded' | 'failed' | 'interrupted' = result.status;
+const status: 'succeeded' | 'failed' | 'cancelled' | 'interrupted' = result.status;
 // The types are real ones, not any: this line must not compile.
 // @ts-expect-error a run's status is not a number
 const wrong: number = result.status;

@@ -11,6 +11,21 @@ import { registerHistoryCommands } from './commands/history.js';
 import { registerLifecycleCommands } from './commands/lifecycle.js';
 import { registerSimCommand } from './commands/sim.js';
 import { registerInventoryCommands } from './commands/inventory.js';
+import { registerCompletionCommand } from './completion.js';
+import { registerDiffCommand } from './commands/diff.js';
+import { readFileSync } from 'node:fs';
+
+/** The installed package's version: package.json sits two levels above dist/cli/main.js. */
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: unknown;
+    };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 const program = new Command();
 program
@@ -18,6 +33,7 @@ program
   .description(
     'Drive Ironic bare-metal nodes through instance lifecycles; every step recorded, replayable, resumable.',
   )
+  .version(packageVersion(), '--version', 'print the version of ironledger')
   .addOption(
     new Option('--db <path>', 'event store (SQLite)').env('IRONLEDGER_DB').default('./ironledger.db'),
   )
@@ -85,13 +101,25 @@ program
   .configureOutput({ outputError: () => undefined })
   .exitOverride();
 
-/** --json, also when commander stopped before it could parse it. */
+/** --json or -f json, also when commander stopped before it could parse them. */
 function wantsJson(): boolean {
   if (program.opts<GlobalOptions>().json === true) return true;
   const args = process.argv.slice(2);
   const end = args.indexOf('--');
-  return (end === -1 ? args : args.slice(0, end)).includes('--json');
+  const given = end === -1 ? args : args.slice(0, end);
+  return given.some(
+    (a, i) =>
+      a === '--json' ||
+      a === '--format=json' ||
+      a === '-fjson' ||
+      ((a === '-f' || a === '--format') && given[i + 1] === 'json'),
+  );
 }
+
+// `-f json` is `--json`: the result and any error are one JSON document.
+program.hook('preAction', (_program, action) => {
+  if (action.opts<{ format?: string }>().format === 'json') program.setOptionValue('json', true);
+});
 
 /** A commander usage error and the command whose help explains it. */
 class UsageError extends Error {
@@ -120,6 +148,8 @@ registerHistoryCommands(program, run);
 registerSimCommand(program, run);
 registerDemoCommand(program, run);
 registerInventoryCommands(program, run);
+registerDiffCommand(program, run);
+registerCompletionCommand(program, run);
 
 // Each subcommand names itself in the hint of its usage errors.
 for (const cmd of program.commands) {

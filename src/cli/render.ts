@@ -3,11 +3,11 @@ import type { JsonObject, RunRow } from '../store/types.js';
 import type { Timeline, TimelineEffect } from '../runlog/timeline.js';
 import { oneLine } from './output.js';
 
-function clock(iso: string): string {
+export function clock(iso: string): string {
   return iso.slice(11, 23);
 }
 
-function dur(ms: number | null): string {
+export function dur(ms: number | null): string {
   if (ms === null) return '…';
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
@@ -134,11 +134,14 @@ export function renderTimeline(t: Timeline): string {
   }
   if (t.failure) {
     out.push('');
-    const e = t.failure.error;
-    const words = ironicWords(e, t.failure.ironicLastError);
-    out.push(
-      `FAILED in ${t.failure.state ?? '?'}${t.failure.ironicState ? ` (Ironic: ${t.failure.ironicState})` : ''}: ${e ? `${String(e.message ?? '')} (${String(e.code ?? '')})` : 'no error recorded'}${words ? `; Ironic last_error: ${words}` : ''}`,
-    );
+    out.push(failureLine(t.failure));
   }
   return out.join('\n');
+}
+
+/** `FAILED in STATE (Ironic: clean failed): message (CODE); Ironic last_error: ...` */
+export function failureLine(f: NonNullable<Timeline['failure']>): string {
+  const e = f.error;
+  const words = ironicWords(e, f.ironicLastError);
+  return `FAILED in ${f.state ?? '?'}${f.ironicState ? ` (Ironic: ${f.ironicState})` : ''}: ${e ? `${String(e.message ?? '')} (${String(e.code ?? '')})` : 'no error recorded'}${words ? `; Ironic last_error: ${words}` : ''}`;
 }

@@ -11,6 +11,16 @@ import { intOption, makeContext, MAX_COUNT, type GlobalOptions } from '../contex
 import { CliError, EXIT_OK, EXIT_RUN_FAILED } from '../output.js';
 import { renderRuns, renderTimeline } from '../render.js';
 import {
+  checkFormatOptions,
+  printRecord,
+  printRows,
+  withFormatOptions,
+  type Column,
+  type FormatOptions,
+} from '../format.js';
+import type { Timeline } from '../../engine/timeline.js';
+import { followRun } from '../follow.js';
+import {
   describeResult,
   exitCodeFor,
   follow,
@@ -55,6 +65,42 @@ export function parseOp(value: string): OpName {
   return op;
 }
 
+/** `runs -c`: the fields of `runs --json`; the table's headers name them too (RUN is id). */
+const RUN_COLUMNS: ReadonlyArray<Column<RunRow>> = [
+  { key: 'id', header: 'RUN', get: (r) => r.id },
+  { key: 'op', header: 'OP', get: (r) => r.op },
+  { key: 'status', header: 'STATUS', get: (r) => r.status },
+  { key: 'state', header: 'STATE', get: (r) => r.state },
+  { key: 'instanceUuid', header: 'INSTANCE', get: (r) => r.instanceUuid },
+  { key: 'nodeUuid', header: 'NODE', get: (r) => r.nodeUuid },
+  { key: 'nodeName', header: 'NODE NAME', get: (r) => r.nodeName },
+  { key: 'owner', header: 'OWNER', get: (r) => (r.owner ? `pid ${r.owner.pid}@${r.owner.host}` : null) },
+  { key: 'createdAt', header: 'STARTED', get: (r) => r.createdAt },
+  { key: 'updatedAt', header: 'UPDATED', get: (r) => r.updatedAt },
+  { key: 'machine', header: 'MACHINE', get: (r) => r.machine },
+  { key: 'machineVersion', header: 'MACHINE VERSION', get: (r) => r.machineVersion },
+  { key: 'lastSeq', header: 'LAST SEQ', get: (r) => r.lastSeq },
+  { key: 'error', header: 'ERROR', get: (r) => r.error },
+];
+
+/** `show -c`: the run's fields, its counts and where it failed. */
+const SHOW_COLUMNS: ReadonlyArray<Column<Timeline>> = [
+  ...RUN_COLUMNS.filter((c) => c.key !== 'error').map((c) => ({
+    key: c.key,
+    header: c.header,
+    get: (t: Timeline) => c.get(t.run),
+  })),
+  { key: 'events', header: 'EVENTS', get: (t) => t.events },
+  { key: 'requests', header: 'REQUESTS', get: (t) => t.requests },
+  { key: 'retries', header: 'RETRIES', get: (t) => t.retries },
+  { key: 'reauthentications', header: 'REAUTHENTICATIONS', get: (t) => t.reauthentications },
+  { key: 'failedIn', header: 'FAILED IN', get: (t) => t.failure?.state ?? null },
+  { key: 'ironicState', header: 'IRONIC STATE', get: (t) => t.failure?.ironicState ?? null },
+  { key: 'ironicLastError', header: 'IRONIC LAST ERROR', get: (t) => t.failure?.ironicLastError ?? null },
+  { key: 'errorCode', header: 'ERROR CODE', get: (t) => t.failure?.error?.code ?? null },
+  { key: 'errorMessage', header: 'ERROR MESSAGE', get: (t) => t.failure?.error?.message ?? null },
+];
+
 function findRun(store: EventStore, id: string): RunRow {
   const row = store.getRun(id);
   if (!row)
@@ -70,8 +116,7 @@ export function registerHistoryCommands(
   program: Command,
   run: (fn: (g: GlobalOptions) => Promise<number>) => Promise<void>,
 ): void {
-  program
-    .command('runs')
+  withFormatOptions(program.command('runs'))
     .description('list runs, newest first (by start time)')
     .option(
       '--status <status>',
@@ -81,37 +126,52 @@ export function registerHistoryCommands(
     .option('--node <node>', 'node UUID or name')
     .option('--instance <uuid>', 'instance UUID')
     .option('--limit <k>', 'at most this many', '50')
-    .action(async (o: { status?: string; op?: string; node?: string; instance?: string; limit: string }) =>
-      run(async (g) => {
-        const ctx = makeContext(g);
-        if (o.status && !STATUSES.includes(o.status as RunStatus | 'interrupted')) {
-          throw new CliError(
-            `--status must be one of ${STATUSES.join(', ')}, got ${JSON.stringify(o.status)}.`,
-          );
-        }
-        const filters: RunFilters = { limit: intOption('--limit', o.limit, 1, MAX_COUNT) };
-        if (o.status) filters.status = o.status as RunStatus | 'interrupted';
-        if (o.op !== undefined) filters.op = parseOp(o.op);
-        if (o.node) filters.node = o.node;
-        if (o.instance) filters.instance = o.instance;
-        const rows = withReader(ctx.opts.db, (store) => store.listRuns(filters));
-        ctx.out.result(renderRuns(rows), rows);
-        return EXIT_OK;
-      }),
+    .action(
+      async (
+        o: { status?: string; op?: string; node?: string; instance?: string; limit: string } & FormatOptions,
+      ) =>
+        run(async (g) => {
+          const ctx = makeContext(g);
+          checkFormatOptions(ctx, 'runs', o, RUN_COLUMNS);
+          if (o.status && !STATUSES.includes(o.status as RunStatus | 'interrupted')) {
+            throw new CliError(
+              `--status must be one of ${STATUSES.join(', ')}, got ${JSON.stringify(o.status)}.`,
+            );
+          }
+          const filters: RunFilters = { limit: intOption('--limit', o.limit, 1, MAX_COUNT) };
+          if (o.status) filters.status = o.status as RunStatus | 'interrupted';
+          if (o.op !== undefined) filters.op = parseOp(o.op);
+          if (o.node) filters.node = o.node;
+          if (o.instance) filters.instance = o.instance;
+          const rows = withReader(ctx.opts.db, (store) => store.listRuns(filters));
+          printRows(ctx, 'runs', o, { columns: RUN_COLUMNS, rows, doc: rows, human: () => renderRuns(rows) });
+          return EXIT_OK;
+        }),
     );
 
-  program
-    .command('show')
+  withFormatOptions(program.command('show'))
     .description("a run's timeline: states, effects, Ironic requests, retries, and where it failed")
     .argument('<run>', 'run id (or a unique prefix of at least 6 characters)')
-    .action(async (id: string) =>
+    .option('--follow', 'print the timeline of a run another process drives as it is recorded, until it ends')
+    .action(async (id: string, o: FormatOptions & { follow?: boolean }) =>
       run(async (g) => {
         const ctx = makeContext(g);
+        checkFormatOptions(ctx, 'show', o, SHOW_COLUMNS);
+        if (o.follow) {
+          if (ctx.opts.json || o.format !== undefined || o.column.length > 0)
+            throw new CliError('--follow prints a live text timeline; it takes no --json, -f or -c.');
+          return followRun(ctx.opts.db, id, (line) => process.stdout.write(`${line}\n`));
+        }
         const timeline = withReader(ctx.opts.db, (store) => {
           const row = findRun(store, id);
           return buildTimeline(row, store.readStream(row.id));
         });
-        ctx.out.result(renderTimeline(timeline), timeline);
+        printRecord(ctx, 'show', o, {
+          columns: SHOW_COLUMNS,
+          record: timeline,
+          doc: timeline,
+          human: () => renderTimeline(timeline),
+        });
         return EXIT_OK;
       }),
     );

@@ -16,6 +16,14 @@ import {
 import { CliError, EXIT_ENVIRONMENT, EXIT_OK } from '../output.js';
 import { IronicError } from '../../ironic/errors.js';
 import { table } from '../render.js';
+import {
+  checkFormatOptions,
+  printRows,
+  withFormatOptions,
+  type Column,
+  type FormatOptions,
+} from '../format.js';
+import type { InventoryInstance, InventoryNode } from '../../inventory/inventory.js';
 
 /**
  * Instances this database manages: a deploy (or rebuild) that succeeded and no
@@ -42,11 +50,44 @@ function parseHosts(hosts: string | undefined, host: string): string[] {
   return list;
 }
 
-interface InventoryCommandOptions {
+interface InventoryCommandOptions extends FormatOptions {
   hosts?: string;
   host?: string;
   timeout: string;
 }
+
+/** `nodes -c`: the table's columns, by the names -f json -c prints them under. */
+const NODE_COLUMNS: ReadonlyArray<Column<InventoryNode>> = [
+  { key: 'uuid', header: 'UUID', get: (r) => r.node.uuid },
+  { key: 'name', header: 'NAME', get: (r) => r.node.name },
+  { key: 'provisionState', header: 'PROVISION', get: (r) => r.node.provision_state },
+  { key: 'powerState', header: 'POWER', get: (r) => r.node.power_state },
+  { key: 'maintenance', header: 'MAINT', get: (r) => r.node.maintenance },
+  { key: 'instance', header: 'INSTANCE', get: (r) => r.node.instance_uuid },
+  { key: 'owner', header: 'OWNER', get: (r) => r.owner },
+  { key: 'owned', header: 'OWNED', get: (r) => r.owned },
+  { key: 'resourceClass', header: 'CLASS', get: (r) => r.resources.resourceClass },
+  { key: 'cpuArch', header: 'ARCH', get: (r) => r.resources.cpuArch },
+  { key: 'vcpusUsed', header: 'VCPUS USED', get: (r) => r.resources.vcpusUsed },
+  { key: 'vcpus', header: 'VCPUS', get: (r) => r.resources.vcpus },
+  { key: 'memoryMbUsed', header: 'RAM MB USED', get: (r) => r.resources.memoryMbUsed },
+  { key: 'memoryMb', header: 'RAM MB', get: (r) => r.resources.memoryMb },
+  { key: 'localGbUsed', header: 'DISK GB USED', get: (r) => r.resources.localGbUsed },
+  { key: 'localGb', header: 'DISK GB', get: (r) => r.resources.localGb },
+];
+
+/** `instances -c`. */
+const INSTANCE_COLUMNS: ReadonlyArray<Column<InventoryInstance>> = [
+  { key: 'instance', header: 'INSTANCE', get: (r) => r.instance },
+  { key: 'node', header: 'NODE', get: (r) => r.node },
+  { key: 'nodeName', header: 'NODE NAME', get: (r) => r.nodeName },
+  { key: 'provisionState', header: 'PROVISION', get: (r) => r.provisionState },
+  { key: 'state', header: 'STATE', get: (r) => r.info.state },
+  { key: 'cpus', header: 'CPUS', get: (r) => r.info.numCpu },
+  { key: 'memoryMb', header: 'MEM MB', get: (r) => Math.round(r.info.memKb / 1024) },
+  { key: 'maintenance', header: 'MAINT', get: (r) => r.maintenance },
+  { key: 'owner', header: 'OWNER', get: (r) => r.owner },
+];
 
 /**
  * Runs `fn` against a connected inventory within the command's --timeout (0: no limit beyond
@@ -119,8 +160,7 @@ export function registerInventoryCommands(
   program: Command,
   run: (fn: (g: GlobalOptions) => Promise<number>) => Promise<void>,
 ): void {
-  program
-    .command('nodes')
+  withFormatOptions(program.command('nodes'))
     .description("each node's state, owner on the hash ring, and resources")
     .option('--hosts <a,b,c>', 'live scheduler hosts (default: this host alone)')
     .option('--host <name>', 'this scheduler host (default: the machine name)')
@@ -128,6 +168,7 @@ export function registerInventoryCommands(
     .action(async (o: InventoryCommandOptions) =>
       run(async (g) => {
         const ctx = makeContext(readOnly(program, g));
+        checkFormatOptions(ctx, 'nodes', o, NODE_COLUMNS);
         await withInventory(ctx, 'nodes', o, async (inv, host, signal) => {
           await inv.refresh({ signal });
           const rows = await inv.nodes();
@@ -160,14 +201,18 @@ export function registerInventoryCommands(
             used(r.resources.localGbUsed, r.resources.localGb),
           ]);
           const legend = rows.some((r) => r.owned) ? `\n* owned by this host (${host})` : '';
-          ctx.out.result(rows.length ? `${table([head, ...lines])}${legend}` : 'no nodes', rows);
+          printRows(ctx, 'nodes', o, {
+            columns: NODE_COLUMNS,
+            rows,
+            doc: rows,
+            human: () => (rows.length ? `${table([head, ...lines])}${legend}` : 'no nodes'),
+          });
         });
         return EXIT_OK;
       }),
     );
 
-  program
-    .command('instances')
+  withFormatOptions(program.command('instances'))
     .description('instances Ironic holds, with their node, power state, CPUs and memory')
     .option('--hosts <a,b,c>', 'live scheduler hosts (default: this host alone)')
     .option('--host <name>', 'this scheduler host (default: the machine name)')
@@ -175,6 +220,7 @@ export function registerInventoryCommands(
     .action(async (o: InventoryCommandOptions) =>
       run(async (g) => {
         const ctx = makeContext(readOnly(program, g));
+        checkFormatOptions(ctx, 'instances', o, INSTANCE_COLUMNS);
         await withInventory(ctx, 'instances', o, async (inv, _host, signal) => {
           const rows = await inv.instances({ signal });
           const head = [
@@ -199,7 +245,12 @@ export function registerInventoryCommands(
             r.maintenance ? 'yes' : 'no',
             r.owner ?? '-',
           ]);
-          ctx.out.result(rows.length ? table([head, ...lines]) : 'no instances', rows);
+          printRows(ctx, 'instances', o, {
+            columns: INSTANCE_COLUMNS,
+            rows,
+            doc: rows,
+            human: () => (rows.length ? table([head, ...lines]) : 'no instances'),
+          });
         });
         return EXIT_OK;
       }),

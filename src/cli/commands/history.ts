@@ -10,6 +10,7 @@ import type { RunResult } from '../../engine/engine.js';
 import { intOption, makeContext, MAX_COUNT, type GlobalOptions } from '../context.js';
 import { CliError, EXIT_OK, EXIT_RUN_FAILED } from '../output.js';
 import { renderRuns, renderTimeline } from '../render.js';
+import { showHtml } from './show-html.js';
 import {
   describeResult,
   exitCodeFor,
@@ -104,9 +105,11 @@ export function registerHistoryCommands(
     .command('show')
     .description("a run's timeline: states, effects, Ironic requests, retries, and where it failed")
     .argument('<run>', 'run id (or a unique prefix of at least 6 characters)')
-    .action(async (id: string) =>
+    .option('--html <file>', 'write the timeline as one self-contained HTML page (- for stdout)')
+    .action(async (id: string, o: { html?: string }) =>
       run(async (g) => {
         const ctx = makeContext(g);
+        if (o.html !== undefined) return showHtml(ctx, id, o.html, findRun);
         const timeline = withReader(ctx.opts.db, (store) => {
           const row = findRun(store, id);
           return buildTimeline(row, store.readStream(row.id));

@@ -274,7 +274,7 @@ function observedTable(observed: readonly ObservedSpan[]): string {
   const total = observed.reduce((n, o) => n + o.count, 0);
   const rows = observed.map(
     (o) =>
-      `<tr class="${stateClass(o.provisionState)}"><td class="ps">${esc(o.label)}</td><td class="num">×${thousands(o.count)}</td><td>${esc(clock(o.firstAt))}–${esc(clock(o.lastAt))}</td><td>${esc(dur(ms(o.lastAt) - ms(o.firstAt)))}</td><td class="le">${esc(o.lastError ?? '')}</td></tr>`,
+      `<tr class="${stateClass(o.provisionState)}"><td class="ps">${esc(o.label)}</td><td class="num">×${thousands(o.count)}</td><td class="when">${esc(clock(o.firstAt))}–${esc(clock(o.lastAt))}</td><td>${esc(dur(ms(o.lastAt) - ms(o.firstAt)))}</td><td class="le">${esc(o.lastError ?? '')}</td></tr>`,
   );
   const path = observed.map((o) => o.provisionState).filter((s, i, a) => a[i - 1] !== s);
   return `<p class="path" id="provision-path">${esc(path.join(' → '))}</p><table id="observed-table"><thead><tr><th>provision state</th><th>observations</th><th>from–to</th><th>span</th><th>last_error</th></tr></thead><tbody>${rows.join('')}</tbody><tfoot><tr><td>${thousands(observed.length)} rows</td><td class="num">×${thousands(total)}</td><td colspan="3"></td></tr></tfoot></table>`;
@@ -353,7 +353,7 @@ tr.ps-bad td{background:#fdecec}
 table{border-collapse:collapse;background:#fff;border:1px solid #d8dde2;width:100%}
 th,td{padding:3px 6px;text-align:left;border-top:1px solid #eef0f2;vertical-align:top}
 th{font:600 12px system-ui,sans-serif;background:#fafbfc}
-td.num{text-align:right}
+td.num{text-align:right}td.when{white-space:nowrap}
 td.path{word-break:break-all}
 tr.conflict td{background:#fff3e0}tr.bad td{background:#fdecec}tr.retry td.st{font-weight:bold}
 tbody td.ps{border-left:4px solid transparent}

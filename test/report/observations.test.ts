@@ -106,7 +106,7 @@ describe('observedProvisionStates', () => {
     });
     const rows = [
       ...html.matchAll(
-        /<tr class="ps-[a-z]+"><td class="ps">([^<]*)<\/td><td class="num">([^<]*)<\/td><td>([^<]*)<\/td>/g,
+        /<tr class="ps-[a-z]+"><td class="ps">([^<]*)<\/td><td class="num">([^<]*)<\/td><td class="when">([^<]*)<\/td>/g,
       ),
     ];
     expect(rows.map((r) => `${r[1]} ${r[2]}, ${r[3]}`)).toEqual([

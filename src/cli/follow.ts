@@ -5,7 +5,7 @@
 // A run that no live process owns any more (its driver was SIGKILLed, or stopped without
 // finishing it) cannot end: that is said, and follow exits 1 instead of waiting forever.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildTimeline } from '../engine/timeline.js';
+import { buildTimeline } from '../runlog/timeline.js';
 import type { JsonObject, RunOwner, RunRow, StoredEvent } from '../store/types.js';
 import { assertDatabase } from './reader.js';
 import { EventStore } from '../store/event-store.js';

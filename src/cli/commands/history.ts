@@ -10,6 +10,7 @@ import type { RunResult } from '../../engine/engine.js';
 import { intOption, makeContext, MAX_COUNT, type GlobalOptions } from '../context.js';
 import { CliError, EXIT_OK, EXIT_RUN_FAILED } from '../output.js';
 import { renderRuns, renderTimeline } from '../render.js';
+import { showHtml } from './show-html.js';
 import {
   checkFormatOptions,
   printRecord,
@@ -18,7 +19,7 @@ import {
   type Column,
   type FormatOptions,
 } from '../format.js';
-import type { Timeline } from '../../engine/timeline.js';
+import type { Timeline } from '../../runlog/timeline.js';
 import { followRun } from '../follow.js';
 import {
   describeResult,
@@ -153,10 +154,16 @@ export function registerHistoryCommands(
     .description("a run's timeline: states, effects, Ironic requests, retries, and where it failed")
     .argument('<run>', 'run id (or a unique prefix of at least 6 characters)')
     .option('--follow', 'print the timeline of a run another process drives as it is recorded, until it ends')
-    .action(async (id: string, o: FormatOptions & { follow?: boolean }) =>
+    .option('--html <file>', 'write the timeline as one self-contained HTML page (- for stdout)')
+    .action(async (id: string, o: FormatOptions & { follow?: boolean; html?: string }) =>
       run(async (g) => {
         const ctx = makeContext(g);
         checkFormatOptions(ctx, 'show', o, SHOW_COLUMNS);
+        if (o.html !== undefined) {
+          if (o.follow || ctx.opts.json || o.format !== undefined || o.column.length > 0)
+            throw new CliError('--html writes a page; it takes no --follow, --json, -f or -c.');
+          return showHtml(ctx, id, o.html, findRun);
+        }
         if (o.follow) {
           if (ctx.opts.json || o.format !== undefined || o.column.length > 0)
             throw new CliError('--follow prints a live text timeline; it takes no --json, -f or -c.');

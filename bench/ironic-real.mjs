@@ -19,15 +19,18 @@
 //   connections     established TCP connections to the API port (/proc/net/tcp, sampled 50 ms),
 //                   and requests Ironic was serving at once (from its log: end - server time)
 //   engine CPU/run  process.cpuUsage() over the phase / N (includes this bench's sampling)
-// and the load average. --json prints one JSON document on stdout (the lines go to stderr). Ironic is stopped at the end,
-// also on failure and Ctrl-C. Numbers only; no assertions. The machine is shared: see the load.
+// and the load average. --json prints one JSON document on stdout (the lines go to stderr).
+// Ironic is stopped at the end, also on failure and Ctrl-C. Numbers only; no assertions. The
+// machine may be shared: read the numbers beside the load.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, openSync, readSync, closeSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { Buffer } from 'node:buffer';
+import { clearInterval, setInterval, setTimeout } from 'node:timers';
+import { fileURLToPath, URLSearchParams } from 'node:url';
 import { Pool } from 'undici';
 import { Engine } from '../dist/index.js';
 import { benchArgs } from './args.mjs';

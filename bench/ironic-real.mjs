@@ -421,6 +421,8 @@ async function runCase(n, pollS) {
       ironic: { url: ironic.url, retryIntervalMs: pollMs, connections: args.connections },
       pollIntervalMs: pollMs,
     });
+    // The discovery request's log line is written after its answer: let it land before the phase.
+    await new Promise((r) => setTimeout(r, 500));
     const instances = nodes.map(() => randomUUID());
     const deploy = await phase('deploy', ironic, n, (i) =>
       engine.deploy({

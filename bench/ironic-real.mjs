@@ -11,7 +11,9 @@
 //   req/run by kind counted from Ironic's own request log (eventlet.wsgi lines), all requests of
 //                   the phase divided by N, by method + path (uuids as {id}, query keys kept)
 //   srv ms          Ironic's server time per request kind (the log's `time:`), p50/p95
-//   Ironic req/s    requests in the phase / wall; Ironic CPU (utime+stime of its process) / wall
+//   Ironic req/s    requests in the phase / wall; Ironic CPU (utime+stime of its process) / wall;
+//                   its main thread's state sampled every 50 ms: R (running or waiting for a CPU),
+//                   D (waiting on the disk: SQLite's fsyncs), S (idle, waiting for a request or timer)
 //   floor           Ironic's own transition time per node, from its conductor's "moved to
 //                   provision state" lines: deploying -> active, deleting -> cleaning
 //   provision PUTs  when the runs' provision requests reached Ironic (first / median / last, from
@@ -23,7 +25,16 @@
 // Ironic is stopped at the end, also on failure and Ctrl-C. Numbers only; no assertions. The
 // machine may be shared: read the numbers beside the load.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  openSync,
+  readSync,
+  closeSync,
+} from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -253,6 +264,20 @@ function connectionsTo(port) {
   return count;
 }
 
+/** Scheduler states of a process's threads now: R running/runnable, D disk wait, S sleeping. */
+function threadStates(pid) {
+  const out = [];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      out.push(stat[stat.lastIndexOf(')') + 2]);
+    }
+  } catch {
+    // the process ended
+  }
+  return out;
+}
+
 /** utime + stime of a process, in ms. */
 function cpuMsOf(pid) {
   try {
@@ -278,7 +303,13 @@ async function phase(name, ironic, n, start) {
   const logFrom = logSize(ironic.log);
   const connectionsBefore = connectionsTo(port);
   const samples = [];
-  const sampler = setInterval(() => samples.push(connectionsTo(port)), 50);
+  // Ironic's main thread (eventlet runs API and conductor in it): R, D or S at each sample.
+  const ironicStates = { R: 0, D: 0, S: 0, other: 0 };
+  const sampler = setInterval(() => {
+    samples.push(connectionsTo(port));
+    const main = threadStates(ironic.pid)[0];
+    if (main !== undefined) ironicStates[main in ironicStates ? main : 'other']++;
+  }, 50);
   const load0 = loadavg();
   const ironicCpu0 = cpuMsOf(ironic.pid);
   const cpu0 = process.cpuUsage();
@@ -397,6 +428,9 @@ async function phase(name, ironic, n, start) {
       mean: r2(busy.reduce((a, b) => a + b, 0) / busy.length),
     },
     ironicInFlight: { max: maxInFlight, mean: r2(span > 0 ? weighted / span : 0) },
+    ironicMainThreadPct: Object.fromEntries(
+      Object.entries(ironicStates).map(([k, v]) => [k, r2((100 * v) / Math.max(1, samples.length))]),
+    ),
     engineCpuMsPerRun: r2((cpu.user + cpu.system) / 1000 / n),
     load: { before: load0.map(r2), after: loadavg().map(r2) },
     kinds,
@@ -454,7 +488,7 @@ function printCase(c) {
       `  ${p.phase.padEnd(7)} wall ${p.wallS} s | run p50 ${p.runP50S} s p95 ${p.runP95S} s | floor (Ironic ${p.phase === 'deploy' ? 'deploying->active' : 'deleting->cleaning'}) p50 ${p.floorP50S} s p95 ${p.floorP95S} s | failed ${p.failed}`,
     );
     say(
-      `          req/run ${p.requestsPerRun} (Ironic's log; engine counted ${p.engineRequestsPerRun} + shared watcher) | Ironic ${p.ironicReqPerS} req/s, CPU ${p.ironicCpuPct} %, server time ${p.ironicServerMsTotal} ms | limit 500s ${p.refusedByLimit}`,
+      `          req/run ${p.requestsPerRun} (Ironic's log; engine counted ${p.engineRequestsPerRun} + shared watcher) | Ironic ${p.ironicReqPerS} req/s, CPU ${p.ironicCpuPct} %, server time ${p.ironicServerMsTotal} ms | limit 500s ${p.refusedByLimit} | Ironic main thread R ${p.ironicMainThreadPct.R} % D ${p.ironicMainThreadPct.D} % S ${p.ironicMainThreadPct.S} %`,
     );
     say(
       `          provision PUTs at ${p.provisionPutsS.first}/${p.provisionPutsS.p50}/${p.provisionPutsS.last} s (first/p50/last) | Ironic began ${p.transitionsStartedS.first}/${p.transitionsStartedS.p50}/${p.transitionsStartedS.last} s | connections ${p.connections.before} before, max ${p.connections.max} mean ${p.connections.mean}, in flight at Ironic max ${p.ironicInFlight.max} mean ${p.ironicInFlight.mean} | engine CPU ${p.engineCpuMsPerRun} ms/run | load ${p.load.before[0]} -> ${p.load.after[0]}`,

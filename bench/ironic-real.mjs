@@ -333,7 +333,8 @@ async function phase(name, ironic, n, start) {
 
   const byKind = new Map();
   for (const q of requests) {
-    const k = byKind.get(q.kind) ?? { count: 0, serverMs: [], statuses: {} };
+    const k = byKind.get(q.kind) ?? { count: 0, serverMs: [], statuses: {}, ends: [] };
+    k.ends.push(q.end - wall0);
     k.count++;
     k.serverMs.push(q.serverMs);
     k.statuses[q.status] = (k.statuses[q.status] ?? 0) + 1;
@@ -348,6 +349,8 @@ async function phase(name, ironic, n, start) {
       serverMsP50: r2(pct(k.serverMs, 50)),
       serverMsP95: r2(pct(k.serverMs, 95)),
       serverMsSum: Math.round(k.serverMs.reduce((a, b) => a + b, 0)),
+      // When Ironic answered this kind: first / median / last, s from the phase start.
+      doneS: [0, 50, 100].map((q) => r2(pct(k.ends, q) / 1000)),
     }));
 
   // Ironic's own transition time per node (the floor a client cannot beat).
@@ -498,7 +501,7 @@ function printCase(c) {
         .map(([s, c]) => `${s}x${c}`)
         .join(' ');
       say(
-        `          ${String(k.perRun).padStart(6)}/run  srv p50 ${String(k.serverMsP50).padStart(7)} ms p95 ${String(k.serverMsP95).padStart(7)} ms  ${k.kind}  [${st}]`,
+        `          ${String(k.perRun).padStart(6)}/run  srv p50 ${String(k.serverMsP50).padStart(7)} ms p95 ${String(k.serverMsP95).padStart(7)} ms  ${k.kind}  [${st}] answered at ${k.doneS.join('/')} s`,
       );
     }
     if (p.firstFailure) say(`          first failure: ${JSON.stringify(p.firstFailure).slice(0, 300)}`);

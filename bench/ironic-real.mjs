@@ -412,6 +412,8 @@ async function phase(name, ironic, n, start) {
     ironicServerMsTotal: Math.round(requests.reduce((a, q) => a + q.serverMs, 0)),
     ironicCpuPct:
       ironicCpu0 === null || ironicCpu1 === null ? null : r2((100 * (ironicCpu1 - ironicCpu0)) / wallMs),
+    // Ironic's CPU per run: what each run costs Ironic, whatever the machine's load lets it have.
+    ironicCpuMsPerRun: ironicCpu0 === null || ironicCpu1 === null ? null : r2((ironicCpu1 - ironicCpu0) / n),
     floorP50S: r2(pct(floors, 50) / 1000),
     floorP95S: r2(pct(floors, 95) / 1000),
     floorMinS: r2(floors.length ? Math.min(...floors) / 1000 : null),
@@ -491,7 +493,7 @@ function printCase(c) {
       `  ${p.phase.padEnd(7)} wall ${p.wallS} s | run p50 ${p.runP50S} s p95 ${p.runP95S} s | floor (Ironic ${p.phase === 'deploy' ? 'deploying->active' : 'deleting->cleaning'}) p50 ${p.floorP50S} s p95 ${p.floorP95S} s | failed ${p.failed}`,
     );
     say(
-      `          req/run ${p.requestsPerRun} (Ironic's log; engine counted ${p.engineRequestsPerRun} + shared watcher) | Ironic ${p.ironicReqPerS} req/s, CPU ${p.ironicCpuPct} %, server time ${p.ironicServerMsTotal} ms | limit 500s ${p.refusedByLimit} | Ironic main thread R ${p.ironicMainThreadPct.R} % D ${p.ironicMainThreadPct.D} % S ${p.ironicMainThreadPct.S} %`,
+      `          req/run ${p.requestsPerRun} (Ironic's log; engine counted ${p.engineRequestsPerRun} + shared watcher) | Ironic ${p.ironicReqPerS} req/s, CPU ${p.ironicCpuPct} % (${p.ironicCpuMsPerRun} ms/run), server time ${p.ironicServerMsTotal} ms | limit 500s ${p.refusedByLimit} | Ironic main thread R ${p.ironicMainThreadPct.R} % D ${p.ironicMainThreadPct.D} % S ${p.ironicMainThreadPct.S} %`,
     );
     say(
       `          provision PUTs at ${p.provisionPutsS.first}/${p.provisionPutsS.p50}/${p.provisionPutsS.last} s (first/p50/last) | Ironic began ${p.transitionsStartedS.first}/${p.transitionsStartedS.p50}/${p.transitionsStartedS.last} s | connections ${p.connections.before} before, max ${p.connections.max} mean ${p.connections.mean}, in flight at Ironic max ${p.ironicInFlight.max} mean ${p.ironicInFlight.mean} | engine CPU ${p.engineCpuMsPerRun} ms/run | load ${p.load.before[0]} -> ${p.load.after[0]}`,

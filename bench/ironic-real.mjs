@@ -51,11 +51,13 @@ const USAGE = `usage: npm run bench:ironic-real -- [--n 1,10,50,200] [--poll 2,0
   --n             node counts (each: N concurrent deploys, then N concurrent destroys)
   --poll          engine poll and retry interval(s) in seconds, e.g. 2,0.2
   --deploy-delay  fake-hardware deploy_delay in whole seconds (Ironic's fake deploy and tear down)
+  --no-config-drive  deploy without a config drive (by default each deploy sends one, as Nova does)
   --connections   the client's keep-alive pool (default 8)`;
 const args = benchArgs(USAGE, {
   n: { kind: 'ints', default: [1, 10, 50, 200], min: 1 },
   poll: { kind: 'string', default: '2,0.2' },
   'deploy-delay': { kind: 'int', default: 1 },
+  'no-config-drive': { kind: 'flag' },
   connections: { kind: 'int', default: 8, min: 1 },
   json: { kind: 'flag' },
 });
@@ -471,13 +473,26 @@ async function runCase(n, pollS) {
         image: { source: 'http://127.0.0.1/image.qcow2' },
         flavor: FLAVOR,
         hostname: `bench-${i}`,
-        configDrivePlan: { required: true, hasAdminPassword: false, hasUserData: false, injectedFiles: 0 },
+        configDrivePlan: {
+          required: !args['no-config-drive'],
+          hasAdminPassword: false,
+          hasUserData: false,
+          injectedFiles: 0,
+        },
       }),
     );
     const destroy = await phase('destroy', ironic, n, (i) =>
       engine.destroy({ instance: instances[i], vifs: [] }),
     );
-    return { n, pollS, deployDelayS: args['deploy-delay'], connections: args.connections, deploy, destroy };
+    return {
+      n,
+      pollS,
+      deployDelayS: args['deploy-delay'],
+      connections: args.connections,
+      configDrive: !args['no-config-drive'],
+      deploy,
+      destroy,
+    };
   } finally {
     await closeSetup(ironic.url);
     await engine?.close();
@@ -487,7 +502,9 @@ async function runCase(n, pollS) {
 }
 
 function printCase(c) {
-  say(`\nN=${c.n} poll=${c.pollS}s deploy_delay=${c.deployDelayS}s pool=${c.connections}`);
+  say(
+    `\nN=${c.n} poll=${c.pollS}s deploy_delay=${c.deployDelayS}s pool=${c.connections} config drive ${c.configDrive ? 'yes' : 'no'}`,
+  );
   for (const p of [c.deploy, c.destroy]) {
     say(
       `  ${p.phase.padEnd(7)} wall ${p.wallS} s | run p50 ${p.runP50S} s p95 ${p.runP95S} s | floor (Ironic ${p.phase === 'deploy' ? 'deploying->active' : 'deleting->cleaning'}) p50 ${p.floorP50S} s p95 ${p.floorP95S} s | failed ${p.failed}`,

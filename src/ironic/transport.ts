@@ -66,6 +66,13 @@ export interface TransportOptions {
   retryJitter?: number;
   /** The draws the jitter takes, in [0, 1): tests seed it. Default Math.random. */
   random?: () => number;
+  /**
+   * Ironic's concurrent action limit (500 ConcurrentActionLimit) is not over in one interval: the
+   * nodes ahead of ours leave deploying/cleaning only as their fake or real work ends. A request
+   * refused by it waits retryIntervalMs, then twice as long after each further refusal, up to this
+   * cap (jittered like any wait, and never past the request's deadline). Default 4 x retryIntervalMs.
+   */
+  maxRetryIntervalMs?: number;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -125,6 +132,7 @@ export class IronicTransport {
   private readonly slots: Slots;
   readonly maxRetries: number;
   readonly retryIntervalMs: number;
+  readonly maxRetryIntervalMs: number;
   readonly observer: HttpObserver | undefined;
   readonly maxResponseBytes: number;
   /** undefined: derived per call from its timeoutMs (see TransportOptions.deadlineMs). */
@@ -169,6 +177,9 @@ export class IronicTransport {
     this.timeoutMs = timeoutMs;
     this.maxRetries = maxRetries;
     this.retryIntervalMs = retryIntervalMs;
+    const maxRetryIntervalMs = opts.maxRetryIntervalMs ?? 4 * retryIntervalMs;
+    assertTimeoutMs(maxRetryIntervalMs, 'maxRetryIntervalMs');
+    this.maxRetryIntervalMs = Math.max(retryIntervalMs, maxRetryIntervalMs);
     this.observer = opts.observer;
     const jitter = opts.retryJitter ?? 0.2;
     if (!Number.isFinite(jitter) || jitter < 0 || jitter > 1) {
@@ -190,7 +201,8 @@ export class IronicTransport {
   /**
    * Sends the request, retrying like Nova's wrapper: 409 (unless retryOnConflict is
    * false), 503, connection failures and timeouts, up to maxRetries more attempts,
-   * retryIntervalMs apart, until the request's deadline (IronicDeadlineError). `read` turns a
+   * retryIntervalMs apart (a concurrent action limit refusal: doubling up to maxRetryIntervalMs),
+   * until the request's deadline (IronicDeadlineError). `read` turns a
    * 2xx body into the result; a body it cannot read becomes IronicMalformedResponseError, as do
    * headers undici cannot parse; an answer over maxResponseBytes is IronicResponseTooLargeError.
    * None of these is retried: the same request would get the same answer.
@@ -211,6 +223,8 @@ export class IronicTransport {
     let lostOnce = false;
     // A 401 is answered by one renewal of the token per request; a second 401 is final.
     let renewedOnce = false;
+    // Concurrent-action-limit refusals of this request so far: each doubles the next wait.
+    let limited = 0;
     const authContext = { signal, observers: all };
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw this.aborted(spec, attempt - 1);
@@ -269,7 +283,14 @@ export class IronicTransport {
       last = lost && spec.idempotent === false ? answerLost(outcome.err, spec, attempt) : outcome.err;
       let err: IronicError = last;
       let willRetry = attempt < maxAttempts && this.shouldRetry(err, call.opts);
-      const wait = willRetry ? jittered(this.retryIntervalMs, this.retryJitter, this.random()) : 0;
+      let wait = 0;
+      if (willRetry && err.code === 'IRONIC_CONCURRENT_ACTION_LIMIT') {
+        wait = jittered(this.limitBackoffMs(limited++), this.retryJitter, this.random());
+        // A long backoff is shortened to half of what is left, so one more attempt still fits
+        // in the deadline; only when even the plain interval does not fit does the request end.
+        const base = jittered(this.retryIntervalMs, this.retryJitter, 0.5);
+        if (wait >= clock.leftMs()) wait = Math.max(base, Math.floor(clock.leftMs() / 2));
+      } else if (willRetry) wait = jittered(this.retryIntervalMs, this.retryJitter, this.random());
       // An attempt cut short by the deadline, or a wait that would end past it, ends the request.
       if (clock.cut || (willRetry && clock.leftMs() <= wait)) {
         err = this.pastDeadline(spec, attempt, clock, last);
@@ -401,6 +422,11 @@ export class IronicTransport {
       chunks.push(chunk);
     }
     return Buffer.concat(chunks, bytes).toString('utf8');
+  }
+
+  /** The wait after the (k+1)-th concurrent-action-limit refusal, before jitter: exponential, capped. */
+  private limitBackoffMs(k: number): number {
+    return Math.min(this.maxRetryIntervalMs, this.retryIntervalMs * 2 ** Math.min(k, 30));
   }
 
   /** The retry budget (Nova: api_max_retries x api_retry_interval) plus one whole attempt. */

@@ -144,7 +144,10 @@ export interface HttpAttempt {
   errorCode?: string;
   /** True when another attempt will follow after retryIntervalMs. */
   willRetry: boolean;
-  /** When willRetry: the wait before it (retryIntervalMs with jitter). */
+  /**
+   * When willRetry: the wait before it (retryIntervalMs with jitter; after a concurrent action limit
+   * refusal, doubled per refusal up to maxRetryIntervalMs). errorCode says why it is retried.
+   */
   retryInMs?: number;
   node?: Uuid;
   at: string;

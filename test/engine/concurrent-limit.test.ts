@@ -77,3 +77,60 @@ describe('engine: concurrent action limit on the simulator', () => {
     }
   }, 60_000);
 });
+
+describe('engine: backoff on the concurrent action limit', () => {
+  it('waits longer after each refusal of the same request (exponential, capped), as the event log shows', async () => {
+    // One clean slot held for ~3 s by the first teardown: the second is refused until then.
+    world = await makeWorld({ maxConcurrentClean: 1, deleteMs: 30, cleanMs: 3000 });
+    const w = world;
+    await w.engine.close();
+    // random 0.5: no jitter, so the waits the client chose are exact; the cap is 8x the base.
+    await w.reopen({
+      ironic: {
+        url: w.sim.url,
+        retryIntervalMs: 50,
+        maxRetryIntervalMs: 800,
+        maxRetries: 400,
+        random: () => 0.5,
+      },
+    });
+    for (let i = 1; i <= 2; i++) {
+      w.sim.addNode({
+        provisionState: 'active',
+        powerState: 'power on',
+        instanceUuid: INSTANCE(i),
+        instanceInfo: { image_source: 'http://img/x.qcow2' },
+      });
+    }
+    const handles = [1, 2].map((i) => w.engine.destroy({ instance: INSTANCE(i), vifs: [] }));
+    const results = await Promise.all(handles.map((h) => h.done));
+    expect(results.map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+
+    const store = EventStore.open(w.db, { mode: 'reader' });
+    let attempts: Array<{ at: number; retryInMs?: number; errorCode?: string }>;
+    try {
+      attempts = handles
+        .map((h) =>
+          store
+            .readStream(h.id)
+            .filter((e) => e.kind === 'http' && String(e.type).endsWith('/states/provision'))
+            .map((e) => ({
+              at: Date.parse(e.at),
+              ...(e.data as { retryInMs?: number; errorCode?: string }),
+            })),
+        )
+        .sort((a, b) => b.length - a.length)[0]!;
+    } finally {
+      store.close();
+    }
+    const refused = attempts.filter((a) => a.errorCode === 'IRONIC_CONCURRENT_ACTION_LIMIT');
+    expect(refused.length).toBeGreaterThanOrEqual(5);
+    // The waits the client chose: 50, 100, 200, 400, 800, then the cap (each recorded with its reason).
+    expect(refused.map((a) => a.retryInMs)).toEqual(refused.map((_, k) => Math.min(800, 50 * 2 ** k)));
+    // And what happened: each attempt started at least its wait after the one before, so the
+    // gaps between the refused attempts' timestamps grow (a loaded machine only adds to each).
+    const gaps = attempts.slice(1).map((a, k) => a.at - attempts[k]!.at);
+    gaps.forEach((gap, k) => expect(gap).toBeGreaterThanOrEqual(refused[k]!.retryInMs! - 1));
+    expect(gaps[4]!).toBeGreaterThanOrEqual(3 * gaps[0]!);
+  }, 60_000);
+});

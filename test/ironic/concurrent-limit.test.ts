@@ -92,3 +92,54 @@ describe('concurrent action limit (500 ConcurrentActionLimit)', () => {
     expect(ironic.calls()).toHaveLength(2);
   });
 });
+
+describe('backoff on the concurrent action limit', () => {
+  async function limitedClient(opts: {
+    retryIntervalMs: number;
+    maxRetryIntervalMs?: number;
+    deadlineMs: number;
+  }) {
+    const ironic = await startRecordedIronic({
+      [PROVISION]: { status: 500, body: CONCURRENT_ACTION_LIMIT_BODY },
+    });
+    open.push(ironic);
+    const attempts: HttpAttempt[] = [];
+    const client = await IronicClient.connect(
+      { url: ironic.url, maxRetries: 1000, random: () => 0.5, observer: (a) => attempts.push(a), ...opts },
+      { timeoutMs: 10_000 },
+    );
+    open.unshift(client);
+    attempts.length = 0;
+    return { client, attempts };
+  }
+
+  it('doubles the wait per refusal of the same request, up to the cap', async () => {
+    const { client, attempts } = await limitedClient({
+      retryIntervalMs: 10,
+      maxRetryIntervalMs: 80,
+      deadlineMs: 60_000,
+    });
+    const err = await failure(client.setProvisionState(N, 'deleted', { deadlineMs: 600 }));
+    expect(err.code).toBe('IRONIC_DEADLINE_EXCEEDED');
+    const waits = attempts.filter((a) => a.willRetry).map((a) => a.retryInMs);
+    expect(waits.slice(0, 6)).toEqual([10, 20, 40, 80, 80, 80]);
+  });
+
+  it('never waits past the request deadline: a long backoff is shortened so one more attempt fits', async () => {
+    const { client, attempts } = await limitedClient({
+      retryIntervalMs: 40,
+      maxRetryIntervalMs: 60_000,
+      deadlineMs: 1_000,
+    });
+    const err = await failure(client.setProvisionState(N, 'deleted'));
+    expect(err).toMatchObject({ code: 'IRONIC_DEADLINE_EXCEEDED', deadlineMs: 1_000 });
+    expect((err as Error & { cause?: { code?: string } }).cause?.code).toBe('IRONIC_CONCURRENT_ACTION_LIMIT');
+    const waits = attempts.filter((a) => a.willRetry).map((a) => a.retryInMs!);
+    // 40, 80, 160, 320 as doubled; then 640 would pass the deadline and is cut to half of what is left.
+    expect(waits.slice(0, 4)).toEqual([40, 80, 160, 320]);
+    expect(waits[4]).toBeLessThan(640);
+    expect(waits.reduce((a, b) => a + b, 0)).toBeLessThan(1_000);
+    // The last attempt came after the shortened wait, not after a full one past the deadline.
+    expect(attempts.length).toBeGreaterThanOrEqual(6);
+  });
+});

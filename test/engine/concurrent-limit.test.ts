@@ -16,10 +16,13 @@ const N = 200;
 
 describe('engine: concurrent action limit on the simulator', () => {
   it('200 concurrent destroys with max_concurrent_clean 50 all succeed, retrying the refusals', async () => {
-    // Each node counts against the limit for deleteMs + cleanMs: 50 slots drain in waves.
-    world = await makeWorld({ maxConcurrentClean: 50, deleteMs: 50, cleanMs: 300 });
+    // Each node counts against the limit for deleteMs + cleanMs: 50 slots drain in waves. A wave
+    // lasts 3 s, far longer than the 200 first requests take to arrive even on a loaded machine
+    // (~0.5-1 s at a load of 15 on 2 cores), so all but the first 50 meet the limit.
+    world = await makeWorld({ maxConcurrentClean: 50, deleteMs: 50, cleanMs: 3000 });
     const w = world;
-    // Retry budget of 10 s (Nova's default is 60 x 2 s) over the ~1.5 s the waves take.
+    // Retry budget of 400 attempts, at 25 ms doubling to the 100 ms cap (~40 s), over the ~12 s
+    // the four waves take (Nova's default is 60 x 2 s).
     await w.engine.close();
     await w.reopen({ ironic: { url: w.sim.url, retryIntervalMs: 25, maxRetries: 400 } });
     const nodes = new Map<string, string>();
@@ -75,7 +78,7 @@ describe('engine: concurrent action limit on the simulator', () => {
     } finally {
       store.close();
     }
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('engine: backoff on the concurrent action limit', () => {

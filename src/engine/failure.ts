@@ -5,6 +5,7 @@
 // and the engine's (a run it stopped driving, or could not record).
 import type { IronicErrorCode } from '../ironic/errors.js';
 import type { EffectErrorCode } from '../machines/effect-error.js';
+import type { MachineError } from '../machines/lifecycle-output.js';
 import type { JsonObject } from '../store/types.js';
 
 /** Failures a lifecycle machine decides itself (its context's `error.code`). */
@@ -98,17 +99,7 @@ export function isRunFailureCode(code: unknown): code is RunFailureCode {
  * Why a run did not succeed: a code from the union, a message, and the facts known then (any
  * other JSON fact the failure recorded, e.g. `method`, `path`, `attempts` of Ironic's request).
  */
-export type RunFailure = JsonObject & {
-  code: RunFailureCode;
-  message: string;
-  /** The last Ironic provision or power state observed (a wait), or the run's state when interrupted. */
-  state?: string | null;
-  status?: number | null;
-  faultstring?: string | null;
-  node?: string | null;
-  /** The code of the failure this one was translated from (an effect's, the store's, another layer's). */
-  cause?: string;
-};
+export type RunFailure = JsonObject & Omit<MachineError, 'code'> & { code: RunFailureCode };
 
 /**
  * A run's error as the RunResult carries it. A code outside the union (an embedder's effect

@@ -3,6 +3,7 @@
 // a writer builds it and how a reader gets it back. Streams written by earlier versions read
 // back through decodeEvent with the same defaults the readers always applied (a run.finished
 // recorded before `failedIn` existed, an http attempt without `attempt`, ...).
+import { EVENT_KINDS } from '../store/types.js';
 import type { EventKind, JsonObject, JsonValue, NewEvent, StoredEvent } from '../store/types.js';
 
 /** A machine event as recorded: plain JSON with its XState type. */
@@ -190,17 +191,9 @@ const decoders: { [K in RunEventKind]: (d: JsonObject, type: string | null) => R
   note: (d) => ({ ...d, level: str(d.level, 'info'), message: str(d.message, '') }),
 };
 
-const KINDS: ReadonlySet<EventKind> = new Set<RunEventKind>([
-  'run.started',
-  'run.finished',
-  'machine.event',
-  'transition',
-  'effect.started',
-  'effect.succeeded',
-  'effect.failed',
-  'http',
-  'note',
-]);
+// The store's kinds are the run log's: a kind added on one side only does not compile.
+const sameKinds: [EventKind, RunEventKind] extends [RunEventKind, EventKind] ? true : never = true;
+const KINDS: ReadonlySet<EventKind> = new Set(sameKinds ? EVENT_KINDS : []);
 
 /** A stored event with its payload typed by kind. */
 export function decodeEvent(e: StoredEvent): RunEvent {

@@ -4,6 +4,7 @@
 // an unreachable Ironic are visible, and an empty IRONIC_URL does not hide OS_ENDPOINT.
 import { openConnection } from '../../src/store/sqlite.js';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -226,13 +227,28 @@ describe('Ironic endpoint', () => {
     expect(r.stderr).toMatch(/Ironic unreachable \(IRONIC_NETWORK\), retrying 1\/60/);
     expect(r.stderr).toMatch(/interrupted by SIGINT before any run started/);
 
-    const quiet = start(['--json', ...argv]);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    quiet.child.kill('SIGTERM');
-    const q = await quiet.result;
-    expect(q.code, q.stderr).toBe(143);
-    expect(JSON.parse(q.stdout)).toEqual({
-      error: { code: 'INTERRUPTED', message: 'interrupted by SIGTERM before any run started' },
+    // --json prints nothing while retrying, and a fixed wait loses to a slow start-up on a loaded
+    // machine (the signal then kills node before the command handles it). An Ironic that drops
+    // every connection: the first one shows the command is connecting, its handler installed.
+    let connections = 0;
+    const dropping = createServer((socket) => {
+      connections++;
+      socket.destroy();
     });
+    await new Promise<void>((resolve) => dropping.listen(0, '127.0.0.1', resolve));
+    const { port } = dropping.address() as AddressInfo;
+    try {
+      const quietArgv = argv.map((a) => (a === UNREACHABLE ? `http://127.0.0.1:${port}` : a));
+      const quiet = start(['--json', ...quietArgv]);
+      await until('a connection to Ironic', () => connections > 0);
+      quiet.child.kill('SIGTERM');
+      const q = await quiet.result;
+      expect(q.code, q.stderr).toBe(143);
+      expect(JSON.parse(q.stdout)).toEqual({
+        error: { code: 'INTERRUPTED', message: 'interrupted by SIGTERM before any run started' },
+      });
+    } finally {
+      dropping.close();
+    }
   });
 });

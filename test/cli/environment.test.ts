@@ -162,7 +162,7 @@ describe('exit 3: the environment, not the command, failed', () => {
     expect(damaged.length).toBeGreaterThan(0);
     expect(damaged.length).toBeLessThan(runIds.length);
     for (const r of damaged) expectEnvironmentError(r, 'STORE_CORRUPT', corrupt);
-  });
+  }, 120_000);
 });
 
 describe('exit 2: a --db that is not a database file', () => {
@@ -209,7 +209,7 @@ describe('a store that fails under a running command', () => {
     expect(String(doc.error.message)).toContain(
       `${db} was deleted or moved while this process was writing it`,
     );
-  });
+  }, 90_000);
 
   it('truncated: the run stops as interrupted (STORE_CORRUPT) instead of reporting success', async () => {
     const db = join(dir, 'truncated.db');
@@ -224,7 +224,7 @@ describe('a store that fails under a running command', () => {
       status: 'interrupted',
       error: { code: 'RUN_INTERRUPTED', cause: 'STORE_CORRUPT' },
     });
-  });
+  }, 90_000);
 
   it('out of space: one JSON document for the interrupted run, exit 1; resume finishes it later', async () => {
     // Its own simulator: the deploy must outlast the filling of the store, then end for resume.

@@ -202,5 +202,5 @@ describe('two processes on one database', () => {
     expect(first.code, first.stderr).toBe(143);
     expect(json(first)).toMatchObject({ runId: live.runId, status: 'interrupted' });
     expect(replays(db, live.runId)).toBe(true);
-  });
+  }, 90_000);
 });

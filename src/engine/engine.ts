@@ -34,6 +34,7 @@ import { replayRun } from '../runlog/replay.js';
 import { Scrubber } from '../store/scrub.js';
 import type { JsonObject, RunRow } from '../store/types.js';
 import { EngineError } from './errors.js';
+import { Admission, lockKeys } from './admission.js';
 import { Recorder } from './recorder.js';
 import { Run, type EffectCall, type RunProgress, type RunResult } from './run.js';
 import { NodeWatcher } from './watcher.js';
@@ -137,16 +138,6 @@ export interface EngineStats {
   watcher: NodeWatcher['stats'];
 }
 
-interface Ticket {
-  run: Run;
-  start: () => Promise<void>;
-}
-
-/** A run waiting for its node and instance to be free. */
-interface Claim extends Ticket {
-  keys: string[];
-}
-
 const noHooks: FilteringHooks = {
   setupFiltering: async () => undefined,
   teardownFiltering: async () => undefined,
@@ -154,13 +145,8 @@ const noHooks: FilteringHooks = {
 
 export class Engine {
   private readonly runs = new Map<string, Run>();
-  /** Lock key (`node:X`, `instance:Y`) to the run holding it. */
-  private readonly holders = new Map<string, string>();
-  /** The keys each admitted run holds, released together when it ends. */
-  private readonly held = new Map<string, string[]>();
-  /** Runs waiting for keys, in the order they were asked for: a later one never overtakes. */
-  private readonly claims: Claim[] = [];
-  private readonly queue: Ticket[] = [];
+  /** Node and instance locks, and the concurrency slots. */
+  private readonly admission: Admission<Run>;
   private readonly secrets = new Map<string, RunSecrets>();
   /** The client's credentials by value, scrubbed from every run's record; null under noauth. */
   private readonly clientScrub: Scrubber | null;
@@ -169,8 +155,6 @@ export class Engine {
   private readonly apis = new Map<string, IronicApi>();
   /** Effects currently inside observeNode/sleep, by `runId/actorId`. */
   private readonly waiting = new Map<string, number>();
-  /** Runs holding a concurrency slot. */
-  private readonly started = new Set<Run>();
   private closing = false;
   private closed: Promise<void> | null = null;
   private storeVerified = false;
@@ -192,12 +176,13 @@ export class Engine {
     private readonly opts: EngineOptions,
   ) {
     this.recorder = new Recorder(store);
+    this.admission = new Admission<Run>(opts.concurrency ?? 1000);
     this.telemetry = new EngineTelemetry(
       log,
       opts,
       {
-        inFlight: () => this.started.size,
-        queued: () => this.claims.length + this.queue.length,
+        inFlight: () => this.admission.executing,
+        queued: () => this.admission.waiting,
         waiting: () => this.waiting.size,
       },
       (runId, span) => this.recordSpan(runId, span),
@@ -449,8 +434,8 @@ export class Engine {
 
   stats(): EngineStats {
     return {
-      runsActive: this.started.size,
-      runsQueued: this.queue.length,
+      runsActive: this.admission.executing,
+      runsQueued: this.admission.waitingForSlot,
       ironicRequests: this.totalRequests,
       eventsAppended: this.recorder.eventsAppended,
       watcher: { ...this.watcher.stats },
@@ -476,6 +461,7 @@ export class Engine {
 
   private async shutdown(deadlineMs: number): Promise<void> {
     this.closing = true;
+    this.admission.close();
     const running = [...this.runs.values()].filter((r) => !r.isFinished);
     for (const run of running) run.drain();
     // A wait cut short is not a failure: abandon it unrecorded so resume waits again.
@@ -554,7 +540,7 @@ export class Engine {
     const preempted = op === 'destroy' ? this.preemptDeploy(instance) : null;
     if ((this.opts.busy ?? 'refuse') === 'refuse') {
       for (const key of keys) {
-        const holder = this.holderOf(key);
+        const holder = this.admission.holderOf(key);
         if (holder && holder === preempted) continue;
         if (holder) {
           throw new EngineError(
@@ -624,7 +610,7 @@ export class Engine {
 
   /** Aborts a deploy or rebuild of `instance`; returns its run id, which the teardown then waits for. */
   private preemptDeploy(instance: string): string | null {
-    const holder = this.holderOf(`instance:${instance}`);
+    const holder = this.admission.holderOf(`instance:${instance}`);
     const run = holder ? this.runs.get(holder) : undefined;
     if (!run || run.isFinished || (run.op !== 'deploy' && run.op !== 'rebuild')) return null;
     run.send({ type: ABORT, reason: `instance ${instance} is being destroyed` });
@@ -662,15 +648,13 @@ export class Engine {
   }
 
   /**
-   * Takes the node/instance locks and a concurrency slot, then begins. The locks are taken
-   * together and at once when free, so two commands given in the same tick run in the order given.
+   * Takes the node/instance locks and a concurrency slot (Admission), then begins; when the run
+   * ends, frees them and forgets it.
    */
   private admit(run: Run, begin: () => Promise<void>, resumed = false): RunHandle {
-    this.claims.push({ run, start: begin, keys: lockKeys(run.instance, run.node) });
     this.telemetry.runStarted(run, resumed);
     void run.done.then((result) => {
       this.telemetry.runFinished(run, result);
-      this.releaseAll(run.id);
       // Stopped without ending (the store failed under it, or close): anyone may resume it now.
       if (result.status === 'interrupted' && !this.closing) {
         try {
@@ -678,13 +662,6 @@ export class Engine {
         } catch {
           // The store failed: the run is ownerless anyway once this process is gone.
         }
-      }
-      // A run ends holding a slot, or (interrupted by close) still waiting for keys or a slot.
-      if (!this.started.delete(run)) {
-        const waiting = this.claims.findIndex((c) => c.run === run);
-        if (waiting >= 0) this.claims.splice(waiting, 1);
-        const queued = this.queue.findIndex((t) => t.run === run);
-        if (queued >= 0) this.queue.splice(queued, 1);
       }
       this.secrets.delete(run.id);
       this.scrubs.delete(run.id);
@@ -695,54 +672,18 @@ export class Engine {
         { runId: run.id, op: run.op, status: result.status, error: result.error },
         'run finished',
       );
-      this.grant();
+      // A run ends holding a slot, or (interrupted by close) still waiting for keys or a slot.
+      this.admission.leave(run);
     });
-    this.grant();
-    return this.toHandle(run);
-  }
-
-  /**
-   * Moves every waiting run whose keys are all free into the start queue, oldest first. A key
-   * wanted by an older waiting run counts as taken, so no run overtakes an older one on a key.
-   */
-  private grant(): void {
-    let wanted: Set<string> | null = null;
-    for (let i = 0; i < this.claims.length;) {
-      const claim = this.claims[i]!;
-      const free = claim.keys.every(
-        (k) => !wanted?.has(k) && (this.holders.get(k) ?? claim.run.id) === claim.run.id,
-      );
-      if (!free) {
-        wanted ??= new Set();
-        for (const k of claim.keys) wanted.add(k);
-        i++;
-        continue;
-      }
-      this.claims.splice(i, 1);
-      for (const k of claim.keys) this.holders.set(k, claim.run.id);
-      this.held.set(claim.run.id, claim.keys);
-      this.queue.push(claim);
-    }
-    this.pump();
-  }
-
-  private pump(): void {
-    const limit = this.opts.concurrency ?? 1000;
-    while (this.started.size < limit && this.queue.length > 0 && !this.closing) {
-      const ticket = this.queue.shift()!;
-      this.started.add(ticket.run);
+    this.admission.admit(run, () => {
       // A first step that cannot be recorded interrupts the run, which frees its slot and keys;
       // a run the store never took at all ends as failed: there is nothing to resume.
-      ticket.start().catch((err: unknown) => {
-        if (this.recorder.unstored(ticket.run.id)) ticket.run.failUnrecorded(err);
-        else ticket.run.fail(err);
+      begin().catch((err: unknown) => {
+        if (this.recorder.unstored(run.id)) run.failUnrecorded(err);
+        else run.fail(err);
       });
-    }
-  }
-
-  /** Who holds `key`, or failing that the oldest run waiting for it. */
-  private holderOf(key: string): string | undefined {
-    return this.holders.get(key) ?? this.claims.find((c) => c.keys.includes(key))?.run.id;
+    });
+    return this.toHandle(run);
   }
 
   /**
@@ -751,24 +692,9 @@ export class Engine {
    * both act on the node; Ironic's own locking arbitrates, and the log says so.
    */
   private claimLearnedNode(runId: string, node: string): void {
-    const key = `node:${node}`;
-    const holder = this.holders.get(key);
-    if (holder === runId) return;
-    if (holder !== undefined) {
+    const holder = this.admission.learnNode(runId, node);
+    if (holder !== null)
       this.log.warn({ runId, node, holder }, 'node learned mid-run already has another run');
-      return;
-    }
-    const keys = this.held.get(runId);
-    if (!keys) return; // not admitted (finished or interrupted meanwhile)
-    this.holders.set(key, runId);
-    keys.push(key);
-  }
-
-  private releaseAll(runId: string): void {
-    for (const key of this.held.get(runId) ?? []) {
-      if (this.holders.get(key) === runId) this.holders.delete(key);
-    }
-    this.held.delete(runId);
   }
 
   private async runEffect(call: EffectCall): Promise<unknown> {
@@ -983,13 +909,6 @@ export class Engine {
       for (const run of this.runs.values()) run.fail(err);
     });
   }
-}
-
-function lockKeys(instance: string | null, node: string | null): string[] {
-  const keys: string[] = [];
-  if (node) keys.push(`node:${node}`);
-  if (instance) keys.push(`instance:${instance}`);
-  return keys;
 }
 
 function nodeOfContext(snapshot: { context?: unknown } | null | undefined): string | null {

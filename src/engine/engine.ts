@@ -5,13 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { homedir, hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import type { SetProvisionStateOptions } from '../ironic/types.js';
 import { clientOptionsOf, IronicClient, type IronicClientOptions } from '../ironic/client.js';
 import { cloudSettingsFromConfig, type CloudConfigObject } from '../ironic/cloud-config.js';
 import { isUuid } from '../ironic/validate.js';
-import type { HttpAttempt, IronicApi } from '../ironic/types.js';
 import { effects as defaultEffects } from '../machines/effects.js';
-import type { EffectContext, EffectImpl, FilteringHooks, RunSecrets } from '../machines/effect-context.js';
+import type { EffectImpl, FilteringHooks, RunSecrets } from '../machines/effect-context.js';
 import {
   ABORT,
   machines as defaultMachines,
@@ -28,26 +26,25 @@ import {
 } from '../machines/index.js';
 import type { StoreError } from '../store/errors.js';
 import { EventStore } from '../store/event-store.js';
-import { decodeEvent, encodeEvents, type RunEventData } from '../runlog/events.js';
+import { decodeEvent, encodeEvents } from '../runlog/events.js';
 import { finishedEvent } from '../runlog/record.js';
 import { replayRun } from '../runlog/replay.js';
 import { Scrubber } from '../store/scrub.js';
 import type { JsonObject, RunRow } from '../store/types.js';
 import { EngineError } from './errors.js';
 import { Admission, lockKeys } from './admission.js';
+import { EffectHost } from './effect-host.js';
 import { Recorder } from './recorder.js';
-import { Run, type EffectCall, type RunProgress, type RunResult } from './run.js';
+import { Run, type RunProgress, type RunResult } from './run.js';
 import { NodeWatcher } from './watcher.js';
 import type { EngineEventName, EngineListener } from './events.js';
 import type { EngineMetrics } from './metrics.js';
 import { EngineTelemetry, type TelemetryOptions } from './telemetry.js';
-import { TRACE_NOTE } from './tracing.js';
 import {
   assertInputHoldsNoSecret,
   assertInputStorable,
   assertRunInput,
   runSecretsOf,
-  secretValuesOf,
   type DeploySecrets,
 } from './input.js';
 
@@ -147,22 +144,14 @@ export class Engine {
   private readonly runs = new Map<string, Run>();
   /** Node and instance locks, and the concurrency slots. */
   private readonly admission: Admission<Run>;
-  private readonly secrets = new Map<string, RunSecrets>();
-  /** The client's credentials by value, scrubbed from every run's record; null under noauth. */
-  private readonly clientScrub: Scrubber | null;
-  /** Runs with secrets of their own: the client's and theirs, scrubbed from their record. */
-  private readonly scrubs = new Map<string, Scrubber>();
-  private readonly apis = new Map<string, IronicApi>();
-  /** Effects currently inside observeNode/sleep, by `runId/actorId`. */
-  private readonly waiting = new Map<string, number>();
+  /** The effects' context: per-run client views, secrets and scrubbers. */
+  private readonly host: EffectHost;
   private closing = false;
   private closed: Promise<void> | null = null;
   private storeVerified = false;
   private totalRequests = 0;
   private readonly recorder: Recorder;
   private readonly watcher: NodeWatcher;
-  private readonly hooks: FilteringHooks;
-  private readonly effects: Record<string, EffectImpl>;
   private get machines(): MachineRegistry {
     return this.opts.machines ?? defaultMachines;
   }
@@ -183,9 +172,9 @@ export class Engine {
       {
         inFlight: () => this.admission.executing,
         queued: () => this.admission.waiting,
-        waiting: () => this.waiting.size,
+        waiting: () => this.host.waitingCount,
       },
-      (runId, span) => this.recordSpan(runId, span),
+      (runId, span) => this.host.recordSpan(runId, span),
     );
     this.watcher = new NodeWatcher({
       ironic: client.withObserver((a) => {
@@ -196,14 +185,23 @@ export class Engine {
       listThreshold: opts.listThreshold ?? 16,
       onTick: (tick) => this.telemetry.sweep(tick),
     });
-    this.hooks = { ...noHooks, ...opts.hooks };
-    this.effects = { ...defaultEffects, ...opts.effects };
-    this.clientScrub = Scrubber.of(client.secretValues());
+    this.host = new EffectHost({
+      client,
+      watcher: this.watcher,
+      recorder: this.recorder,
+      hooks: { ...noHooks, ...opts.hooks },
+      effects: { ...defaultEffects, ...opts.effects },
+      log,
+      onRequest: (runId, a) => {
+        this.totalRequests++;
+        this.runs.get(runId)?.countRequest();
+        this.telemetry.request(runId, a);
+      },
+    });
     // A Keystone token renewed later joins every scrubber in use, shared or a run's own.
     client.onNewSecret((token) => {
       this.telemetry.renewed();
-      this.clientScrub?.add(token);
-      for (const scrub of this.scrubs.values()) scrub.add(token);
+      this.host.addSecret(token);
     });
   }
 
@@ -407,7 +405,7 @@ export class Engine {
     const run = this.newRun(row.id, lifecycle, row.instanceUuid, node);
     this.recorder.track(row.id, row.lastSeq);
     // The run's own secrets died with the process that had them; the client's are live.
-    this.recorder.protect(row.id, this.clientScrub);
+    this.recorder.protect(row.id, this.host.clientScrub);
     const begin = replay ? () => run.resume(replay.snapshot, replay.pendingEffects) : () => run.begin(input);
     this.log.info({ runId: row.id, op: lifecycle.op, state: row.state }, 'resuming run');
     this.telemetry.resuming(row.id, events);
@@ -465,8 +463,7 @@ export class Engine {
     const running = [...this.runs.values()].filter((r) => !r.isFinished);
     for (const run of running) run.drain();
     // A wait cut short is not a failure: abandon it unrecorded so resume waits again.
-    for (const [key, n] of this.waiting)
-      if (n > 0) this.runs.get(key.slice(0, key.indexOf('/')))?.abandon(key.slice(key.indexOf('/') + 1));
+    for (const [runId, actorId] of this.host.waitingEffects()) this.runs.get(runId)?.abandon(actorId);
     this.watcher.close();
     const settled = Promise.all(running.map((r) => r.settled()));
     let timer: NodeJS.Timeout | undefined;
@@ -534,7 +531,7 @@ export class Engine {
     }
     // Every value the run's record could hold a secret in is scrubbed of it, so the input, which
     // is recorded as given, may hold none.
-    const scrub = this.scrubberOf(secrets);
+    const scrub = this.host.scrubberOf(secrets);
     assertInputHoldsNoSecret(op, input, scrub);
     const keys = lockKeys(instance, node);
     const preempted = op === 'destroy' ? this.preemptDeploy(instance) : null;
@@ -572,8 +569,7 @@ export class Engine {
         input: withDefaults,
       })
       .catch(() => undefined);
-    if (Object.keys(secrets).length > 0) this.secrets.set(id, secrets);
-    if (scrub !== this.clientScrub && scrub !== null) this.scrubs.set(id, scrub);
+    this.host.adopt(id, secrets, scrub);
     this.recorder.protect(id, scrub);
     const run = this.newRun(id, lifecycle, instance, node);
     return this.admit(run, () => run.begin(withDefaults));
@@ -588,7 +584,7 @@ export class Engine {
     this.store.claimRun(row.id);
     const message = `superseded by run ${by}: a new command for instance ${row.instanceUuid ?? '?'} replaced this unfinished run`;
     this.recorder.track(row.id, row.lastSeq);
-    this.recorder.protect(row.id, this.clientScrub);
+    this.recorder.protect(row.id, this.host.clientScrub);
     this.recorder
       .append(
         row.id,
@@ -620,8 +616,8 @@ export class Engine {
 
   private newRun(id: string, lifecycle: Lifecycle, instance: string | null, node: string | null): Run {
     const op = lifecycle.op;
-    const scrub = (): Scrubber | null => this.scrubs.get(id) ?? this.clientScrub;
-    const log = this.runLogger({ runId: id, op, instance, node }, scrub);
+    const scrub = (): Scrubber | null => this.host.scrubOf(id);
+    const log = this.host.runLogger({ runId: id, op, instance, node }, scrub);
     const run = new Run(
       {
         id,
@@ -634,7 +630,7 @@ export class Engine {
         observer: this.telemetry.observerFor(id, op),
       },
       this.recorder,
-      (call) => this.runEffect(call),
+      (call) => this.host.run(call),
       log,
     );
     this.runs.set(id, run);
@@ -663,9 +659,7 @@ export class Engine {
           // The store failed: the run is ownerless anyway once this process is gone.
         }
       }
-      this.secrets.delete(run.id);
-      this.scrubs.delete(run.id);
-      this.apis.delete(run.id);
+      this.host.forget(run.id);
       this.recorder.forget(run.id); // also after an interruption, which leaves its tracking behind
       this.runs.delete(run.id);
       this.log.info(
@@ -695,153 +689,6 @@ export class Engine {
     const holder = this.admission.learnNode(runId, node);
     if (holder !== null)
       this.log.warn({ runId, node, holder }, 'node learned mid-run already has another run');
-  }
-
-  private async runEffect(call: EffectCall): Promise<unknown> {
-    const impl = this.effects[call.src];
-    if (!impl)
-      throw new EngineError('ENGINE_UNKNOWN_EFFECT', `No implementation for effect ${call.src}.`, {
-        runId: call.runId,
-      });
-    const ctx: EffectContext = {
-      ironic: this.apiFor(call.runId),
-      signal: call.signal,
-      hooks: this.hooks,
-      secrets: this.secrets.get(call.runId) ?? {},
-      rerun: call.rerun,
-      resumed: call.resumed,
-      instance: call.instance,
-      observeNode: (node) =>
-        this.waitingOn(
-          call,
-          this.watcher.observe(node, call.signal, (a) => this.recordHttp(call.runId, a, false)),
-        ),
-      sleep: (ms) => this.waitingOn(call, sleep(ms, call.signal)),
-      emit: (event) => call.emit(event),
-      note: (level, message, data) => {
-        void this.recorder
-          .append(
-            call.runId,
-            encodeEvents([
-              { kind: 'note', type: call.src, data: { level, message, ...(data as JsonObject | undefined) } },
-            ]),
-          )
-          .catch(() => undefined);
-      },
-    };
-    return impl(call.input, ctx);
-  }
-
-  /** Marks an effect as waiting (not talking to Ironic) while `p` is pending. */
-  private waitingOn<T>(call: EffectCall, p: Promise<T>): Promise<T> {
-    const key = `${call.runId}/${call.actorId}`;
-    this.waiting.set(key, (this.waiting.get(key) ?? 0) + 1);
-    const done = (): void => {
-      const n = (this.waiting.get(key) ?? 1) - 1;
-      if (n > 0) this.waiting.set(key, n);
-      else this.waiting.delete(key);
-    };
-    return p.finally(done);
-  }
-
-  /** A per-run view of the shared client that records every HTTP attempt in the run's stream. */
-  private apiFor(runId: string): IronicApi {
-    const known = this.apis.get(runId);
-    if (known) return known;
-    const view = this.client.withObserver((a: HttpAttempt) => this.recordHttp(runId, a));
-    // A config drive image (gzip + base64, built with the time in it) is known only once built:
-    // whatever effect sends one, it becomes one of the run's secrets before it leaves.
-    const api: IronicApi = Object.create(view) as IronicApi;
-    api.setProvisionState = (node, target, opts?: SetProvisionStateOptions) => {
-      if (typeof opts?.configdrive === 'string') this.protectValue(runId, opts.configdrive);
-      return view.setProvisionState(node, target, opts);
-    };
-    this.apis.set(runId, api);
-    return api;
-  }
-
-  /** The client's secrets and the run's, in every form they could be echoed in; null when none. */
-  private scrubberOf(secrets: RunSecrets): Scrubber | null {
-    const values = secretValuesOf(secrets);
-    if (values.length === 0) return this.clientScrub;
-    return this.clientScrub === null ? Scrubber.of(values) : this.clientScrub.with(values);
-  }
-
-  /** Adds a value to what the run's record is scrubbed of (the shared client scrubber is copied first). */
-  private protectValue(runId: string, value: string): void {
-    let scrub = this.scrubs.get(runId);
-    if (scrub === undefined) {
-      scrub = (this.clientScrub ?? new Scrubber()).with([]);
-      this.scrubs.set(runId, scrub);
-    }
-    scrub.add(value);
-    this.recorder.protect(runId, scrub);
-  }
-
-  /**
-   * The run's child logger. With secrets in play its records are scrubbed of them after the
-   * parent's own formatting (key redaction): an error Ironic echoed a password in is logged
-   * without it.
-   */
-  private runLogger(bindings: Record<string, unknown>, scrub: () => Scrubber | null): Logger {
-    // A run with no secret at the start gains none later (a config drive image needs user data).
-    if (scrub() === null) return this.log.child(bindings);
-    const parent = (this.log as unknown as Record<symbol, { log?: (o: object) => object } | undefined>)[
-      pino.symbols.formattersSym
-    ]?.log;
-    return this.log.child(bindings, {
-      formatters: {
-        log: (record: object): object => {
-          const formatted = parent ? parent(record) : record;
-          return scrub()?.value(formatted) ?? formatted;
-        },
-      },
-    });
-  }
-
-  /** `count`: false for the watcher's attempts, which the engine already counted once for all runs. */
-  private recordHttp(runId: string, a: HttpAttempt, count = true): void {
-    // Keystone attempts are reported to every run that waited for them; Ironic did not see them.
-    if (count && a.service === undefined) {
-      this.totalRequests++;
-      this.runs.get(runId)?.countRequest();
-      this.telemetry.request(runId, a);
-    }
-    if (this.recorder.lastSeq(runId) === undefined) return;
-    const data: RunEventData['http'] = {
-      method: a.method,
-      path: a.path,
-      status: a.status,
-      ms: Math.round(a.ms),
-      attempt: a.attempt,
-      willRetry: a.willRetry,
-    };
-    if (a.errorCode) data.errorCode = a.errorCode;
-    if (a.retryInMs !== undefined) data.retryInMs = a.retryInMs;
-    if (a.service !== undefined) data.service = a.service;
-    if (a.authReason !== undefined) data.authReason = a.authReason;
-    void this.recorder
-      .append(
-        runId,
-        encodeEvents([{ kind: 'http', type: `${a.method} ${a.path.split('?')[0]}`, at: a.at, data }]),
-      )
-      .catch(() => undefined);
-  }
-
-  /** The run span's context, in the run's log: a resumed run's span links to it. */
-  private recordSpan(runId: string, span: { traceId: string; spanId: string }): void {
-    void this.recorder
-      .append(
-        runId,
-        encodeEvents([
-          {
-            kind: 'note',
-            type: TRACE_NOTE,
-            data: { level: 'info', message: `trace ${span.traceId} span ${span.spanId}`, ...span },
-          },
-        ]),
-      )
-      .catch(() => undefined);
   }
 
   /** The machine version the run was recorded with: a run resumes with the definition it ran. */
@@ -918,19 +765,4 @@ function nodeOfContext(snapshot: { context?: unknown } | null | undefined): stri
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -5,13 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { homedir, hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import type { SetProvisionStateOptions } from '../ironic/types.js';
 import { clientOptionsOf, IronicClient, type IronicClientOptions } from '../ironic/client.js';
 import { cloudSettingsFromConfig, type CloudConfigObject } from '../ironic/cloud-config.js';
 import { isUuid } from '../ironic/validate.js';
-import type { HttpAttempt, IronicApi } from '../ironic/types.js';
 import { effects as defaultEffects } from '../machines/effects.js';
-import type { EffectContext, EffectImpl, FilteringHooks, RunSecrets } from '../machines/effect-context.js';
+import type { EffectImpl, FilteringHooks, RunSecrets } from '../machines/effect-context.js';
 import {
   ABORT,
   machines as defaultMachines,
@@ -28,25 +26,25 @@ import {
 } from '../machines/index.js';
 import type { StoreError } from '../store/errors.js';
 import { EventStore } from '../store/event-store.js';
-import { decodeEvent, encodeEvents, type RunEventData } from '../runlog/events.js';
+import { decodeEvent, encodeEvents } from '../runlog/events.js';
 import { finishedEvent } from '../runlog/record.js';
 import { replayRun } from '../runlog/replay.js';
 import { Scrubber } from '../store/scrub.js';
 import type { JsonObject, RunRow } from '../store/types.js';
 import { EngineError } from './errors.js';
+import { Admission, lockKeys } from './admission.js';
+import { EffectHost } from './effect-host.js';
 import { Recorder } from './recorder.js';
-import { Run, type EffectCall, type RunProgress, type RunResult } from './run.js';
+import { Run, type RunProgress, type RunResult } from './run.js';
 import { NodeWatcher } from './watcher.js';
 import type { EngineEventName, EngineListener } from './events.js';
 import type { EngineMetrics } from './metrics.js';
 import { EngineTelemetry, type TelemetryOptions } from './telemetry.js';
-import { TRACE_NOTE } from './tracing.js';
 import {
   assertInputHoldsNoSecret,
   assertInputStorable,
   assertRunInput,
   runSecretsOf,
-  secretValuesOf,
   type DeploySecrets,
 } from './input.js';
 
@@ -137,16 +135,6 @@ export interface EngineStats {
   watcher: NodeWatcher['stats'];
 }
 
-interface Ticket {
-  run: Run;
-  start: () => Promise<void>;
-}
-
-/** A run waiting for its node and instance to be free. */
-interface Claim extends Ticket {
-  keys: string[];
-}
-
 const noHooks: FilteringHooks = {
   setupFiltering: async () => undefined,
   teardownFiltering: async () => undefined,
@@ -154,31 +142,16 @@ const noHooks: FilteringHooks = {
 
 export class Engine {
   private readonly runs = new Map<string, Run>();
-  /** Lock key (`node:X`, `instance:Y`) to the run holding it. */
-  private readonly holders = new Map<string, string>();
-  /** The keys each admitted run holds, released together when it ends. */
-  private readonly held = new Map<string, string[]>();
-  /** Runs waiting for keys, in the order they were asked for: a later one never overtakes. */
-  private readonly claims: Claim[] = [];
-  private readonly queue: Ticket[] = [];
-  private readonly secrets = new Map<string, RunSecrets>();
-  /** The client's credentials by value, scrubbed from every run's record; null under noauth. */
-  private readonly clientScrub: Scrubber | null;
-  /** Runs with secrets of their own: the client's and theirs, scrubbed from their record. */
-  private readonly scrubs = new Map<string, Scrubber>();
-  private readonly apis = new Map<string, IronicApi>();
-  /** Effects currently inside observeNode/sleep, by `runId/actorId`. */
-  private readonly waiting = new Map<string, number>();
-  /** Runs holding a concurrency slot. */
-  private readonly started = new Set<Run>();
+  /** Node and instance locks, and the concurrency slots. */
+  private readonly admission: Admission<Run>;
+  /** The effects' context: per-run client views, secrets and scrubbers. */
+  private readonly host: EffectHost;
   private closing = false;
   private closed: Promise<void> | null = null;
   private storeVerified = false;
   private totalRequests = 0;
   private readonly recorder: Recorder;
   private readonly watcher: NodeWatcher;
-  private readonly hooks: FilteringHooks;
-  private readonly effects: Record<string, EffectImpl>;
   private get machines(): MachineRegistry {
     return this.opts.machines ?? defaultMachines;
   }
@@ -192,15 +165,16 @@ export class Engine {
     private readonly opts: EngineOptions,
   ) {
     this.recorder = new Recorder(store);
+    this.admission = new Admission<Run>(opts.concurrency ?? 1000);
     this.telemetry = new EngineTelemetry(
       log,
       opts,
       {
-        inFlight: () => this.started.size,
-        queued: () => this.claims.length + this.queue.length,
-        waiting: () => this.waiting.size,
+        inFlight: () => this.admission.executing,
+        queued: () => this.admission.waiting,
+        waiting: () => this.host.waitingCount,
       },
-      (runId, span) => this.recordSpan(runId, span),
+      (runId, span) => this.host.recordSpan(runId, span),
     );
     this.watcher = new NodeWatcher({
       ironic: client.withObserver((a) => {
@@ -211,14 +185,23 @@ export class Engine {
       listThreshold: opts.listThreshold ?? 16,
       onTick: (tick) => this.telemetry.sweep(tick),
     });
-    this.hooks = { ...noHooks, ...opts.hooks };
-    this.effects = { ...defaultEffects, ...opts.effects };
-    this.clientScrub = Scrubber.of(client.secretValues());
+    this.host = new EffectHost({
+      client,
+      watcher: this.watcher,
+      recorder: this.recorder,
+      hooks: { ...noHooks, ...opts.hooks },
+      effects: { ...defaultEffects, ...opts.effects },
+      log,
+      onRequest: (runId, a) => {
+        this.totalRequests++;
+        this.runs.get(runId)?.countRequest();
+        this.telemetry.request(runId, a);
+      },
+    });
     // A Keystone token renewed later joins every scrubber in use, shared or a run's own.
     client.onNewSecret((token) => {
       this.telemetry.renewed();
-      this.clientScrub?.add(token);
-      for (const scrub of this.scrubs.values()) scrub.add(token);
+      this.host.addSecret(token);
     });
   }
 
@@ -422,7 +405,7 @@ export class Engine {
     const run = this.newRun(row.id, lifecycle, row.instanceUuid, node);
     this.recorder.track(row.id, row.lastSeq);
     // The run's own secrets died with the process that had them; the client's are live.
-    this.recorder.protect(row.id, this.clientScrub);
+    this.recorder.protect(row.id, this.host.clientScrub);
     const begin = replay ? () => run.resume(replay.snapshot, replay.pendingEffects) : () => run.begin(input);
     this.log.info({ runId: row.id, op: lifecycle.op, state: row.state }, 'resuming run');
     this.telemetry.resuming(row.id, events);
@@ -449,8 +432,8 @@ export class Engine {
 
   stats(): EngineStats {
     return {
-      runsActive: this.started.size,
-      runsQueued: this.queue.length,
+      runsActive: this.admission.executing,
+      runsQueued: this.admission.waitingForSlot,
       ironicRequests: this.totalRequests,
       eventsAppended: this.recorder.eventsAppended,
       watcher: { ...this.watcher.stats },
@@ -476,11 +459,11 @@ export class Engine {
 
   private async shutdown(deadlineMs: number): Promise<void> {
     this.closing = true;
+    this.admission.close();
     const running = [...this.runs.values()].filter((r) => !r.isFinished);
     for (const run of running) run.drain();
     // A wait cut short is not a failure: abandon it unrecorded so resume waits again.
-    for (const [key, n] of this.waiting)
-      if (n > 0) this.runs.get(key.slice(0, key.indexOf('/')))?.abandon(key.slice(key.indexOf('/') + 1));
+    for (const [runId, actorId] of this.host.waitingEffects()) this.runs.get(runId)?.abandon(actorId);
     this.watcher.close();
     const settled = Promise.all(running.map((r) => r.settled()));
     let timer: NodeJS.Timeout | undefined;
@@ -548,13 +531,13 @@ export class Engine {
     }
     // Every value the run's record could hold a secret in is scrubbed of it, so the input, which
     // is recorded as given, may hold none.
-    const scrub = this.scrubberOf(secrets);
+    const scrub = this.host.scrubberOf(secrets);
     assertInputHoldsNoSecret(op, input, scrub);
     const keys = lockKeys(instance, node);
     const preempted = op === 'destroy' ? this.preemptDeploy(instance) : null;
     if ((this.opts.busy ?? 'refuse') === 'refuse') {
       for (const key of keys) {
-        const holder = this.holderOf(key);
+        const holder = this.admission.holderOf(key);
         if (holder && holder === preempted) continue;
         if (holder) {
           throw new EngineError(
@@ -586,8 +569,7 @@ export class Engine {
         input: withDefaults,
       })
       .catch(() => undefined);
-    if (Object.keys(secrets).length > 0) this.secrets.set(id, secrets);
-    if (scrub !== this.clientScrub && scrub !== null) this.scrubs.set(id, scrub);
+    this.host.adopt(id, secrets, scrub);
     this.recorder.protect(id, scrub);
     const run = this.newRun(id, lifecycle, instance, node);
     return this.admit(run, () => run.begin(withDefaults));
@@ -602,7 +584,7 @@ export class Engine {
     this.store.claimRun(row.id);
     const message = `superseded by run ${by}: a new command for instance ${row.instanceUuid ?? '?'} replaced this unfinished run`;
     this.recorder.track(row.id, row.lastSeq);
-    this.recorder.protect(row.id, this.clientScrub);
+    this.recorder.protect(row.id, this.host.clientScrub);
     this.recorder
       .append(
         row.id,
@@ -624,7 +606,7 @@ export class Engine {
 
   /** Aborts a deploy or rebuild of `instance`; returns its run id, which the teardown then waits for. */
   private preemptDeploy(instance: string): string | null {
-    const holder = this.holderOf(`instance:${instance}`);
+    const holder = this.admission.holderOf(`instance:${instance}`);
     const run = holder ? this.runs.get(holder) : undefined;
     if (!run || run.isFinished || (run.op !== 'deploy' && run.op !== 'rebuild')) return null;
     run.send({ type: ABORT, reason: `instance ${instance} is being destroyed` });
@@ -634,8 +616,8 @@ export class Engine {
 
   private newRun(id: string, lifecycle: Lifecycle, instance: string | null, node: string | null): Run {
     const op = lifecycle.op;
-    const scrub = (): Scrubber | null => this.scrubs.get(id) ?? this.clientScrub;
-    const log = this.runLogger({ runId: id, op, instance, node }, scrub);
+    const scrub = (): Scrubber | null => this.host.scrubOf(id);
+    const log = this.host.runLogger({ runId: id, op, instance, node }, scrub);
     const run = new Run(
       {
         id,
@@ -648,7 +630,7 @@ export class Engine {
         observer: this.telemetry.observerFor(id, op),
       },
       this.recorder,
-      (call) => this.runEffect(call),
+      (call) => this.host.run(call),
       log,
     );
     this.runs.set(id, run);
@@ -662,15 +644,13 @@ export class Engine {
   }
 
   /**
-   * Takes the node/instance locks and a concurrency slot, then begins. The locks are taken
-   * together and at once when free, so two commands given in the same tick run in the order given.
+   * Takes the node/instance locks and a concurrency slot (Admission), then begins; when the run
+   * ends, frees them and forgets it.
    */
   private admit(run: Run, begin: () => Promise<void>, resumed = false): RunHandle {
-    this.claims.push({ run, start: begin, keys: lockKeys(run.instance, run.node) });
     this.telemetry.runStarted(run, resumed);
     void run.done.then((result) => {
       this.telemetry.runFinished(run, result);
-      this.releaseAll(run.id);
       // Stopped without ending (the store failed under it, or close): anyone may resume it now.
       if (result.status === 'interrupted' && !this.closing) {
         try {
@@ -679,70 +659,25 @@ export class Engine {
           // The store failed: the run is ownerless anyway once this process is gone.
         }
       }
-      // A run ends holding a slot, or (interrupted by close) still waiting for keys or a slot.
-      if (!this.started.delete(run)) {
-        const waiting = this.claims.findIndex((c) => c.run === run);
-        if (waiting >= 0) this.claims.splice(waiting, 1);
-        const queued = this.queue.findIndex((t) => t.run === run);
-        if (queued >= 0) this.queue.splice(queued, 1);
-      }
-      this.secrets.delete(run.id);
-      this.scrubs.delete(run.id);
-      this.apis.delete(run.id);
+      this.host.forget(run.id);
       this.recorder.forget(run.id); // also after an interruption, which leaves its tracking behind
       this.runs.delete(run.id);
       this.log.info(
         { runId: run.id, op: run.op, status: result.status, error: result.error },
         'run finished',
       );
-      this.grant();
+      // A run ends holding a slot, or (interrupted by close) still waiting for keys or a slot.
+      this.admission.leave(run);
     });
-    this.grant();
-    return this.toHandle(run);
-  }
-
-  /**
-   * Moves every waiting run whose keys are all free into the start queue, oldest first. A key
-   * wanted by an older waiting run counts as taken, so no run overtakes an older one on a key.
-   */
-  private grant(): void {
-    let wanted: Set<string> | null = null;
-    for (let i = 0; i < this.claims.length;) {
-      const claim = this.claims[i]!;
-      const free = claim.keys.every(
-        (k) => !wanted?.has(k) && (this.holders.get(k) ?? claim.run.id) === claim.run.id,
-      );
-      if (!free) {
-        wanted ??= new Set();
-        for (const k of claim.keys) wanted.add(k);
-        i++;
-        continue;
-      }
-      this.claims.splice(i, 1);
-      for (const k of claim.keys) this.holders.set(k, claim.run.id);
-      this.held.set(claim.run.id, claim.keys);
-      this.queue.push(claim);
-    }
-    this.pump();
-  }
-
-  private pump(): void {
-    const limit = this.opts.concurrency ?? 1000;
-    while (this.started.size < limit && this.queue.length > 0 && !this.closing) {
-      const ticket = this.queue.shift()!;
-      this.started.add(ticket.run);
+    this.admission.admit(run, () => {
       // A first step that cannot be recorded interrupts the run, which frees its slot and keys;
       // a run the store never took at all ends as failed: there is nothing to resume.
-      ticket.start().catch((err: unknown) => {
-        if (this.recorder.unstored(ticket.run.id)) ticket.run.failUnrecorded(err);
-        else ticket.run.fail(err);
+      begin().catch((err: unknown) => {
+        if (this.recorder.unstored(run.id)) run.failUnrecorded(err);
+        else run.fail(err);
       });
-    }
-  }
-
-  /** Who holds `key`, or failing that the oldest run waiting for it. */
-  private holderOf(key: string): string | undefined {
-    return this.holders.get(key) ?? this.claims.find((c) => c.keys.includes(key))?.run.id;
+    });
+    return this.toHandle(run);
   }
 
   /**
@@ -751,171 +686,9 @@ export class Engine {
    * both act on the node; Ironic's own locking arbitrates, and the log says so.
    */
   private claimLearnedNode(runId: string, node: string): void {
-    const key = `node:${node}`;
-    const holder = this.holders.get(key);
-    if (holder === runId) return;
-    if (holder !== undefined) {
+    const holder = this.admission.learnNode(runId, node);
+    if (holder !== null)
       this.log.warn({ runId, node, holder }, 'node learned mid-run already has another run');
-      return;
-    }
-    const keys = this.held.get(runId);
-    if (!keys) return; // not admitted (finished or interrupted meanwhile)
-    this.holders.set(key, runId);
-    keys.push(key);
-  }
-
-  private releaseAll(runId: string): void {
-    for (const key of this.held.get(runId) ?? []) {
-      if (this.holders.get(key) === runId) this.holders.delete(key);
-    }
-    this.held.delete(runId);
-  }
-
-  private async runEffect(call: EffectCall): Promise<unknown> {
-    const impl = this.effects[call.src];
-    if (!impl)
-      throw new EngineError('ENGINE_UNKNOWN_EFFECT', `No implementation for effect ${call.src}.`, {
-        runId: call.runId,
-      });
-    const ctx: EffectContext = {
-      ironic: this.apiFor(call.runId),
-      signal: call.signal,
-      hooks: this.hooks,
-      secrets: this.secrets.get(call.runId) ?? {},
-      rerun: call.rerun,
-      resumed: call.resumed,
-      instance: call.instance,
-      observeNode: (node) =>
-        this.waitingOn(
-          call,
-          this.watcher.observe(node, call.signal, (a) => this.recordHttp(call.runId, a, false)),
-        ),
-      sleep: (ms) => this.waitingOn(call, sleep(ms, call.signal)),
-      emit: (event) => call.emit(event),
-      note: (level, message, data) => {
-        void this.recorder
-          .append(
-            call.runId,
-            encodeEvents([
-              { kind: 'note', type: call.src, data: { level, message, ...(data as JsonObject | undefined) } },
-            ]),
-          )
-          .catch(() => undefined);
-      },
-    };
-    return impl(call.input, ctx);
-  }
-
-  /** Marks an effect as waiting (not talking to Ironic) while `p` is pending. */
-  private waitingOn<T>(call: EffectCall, p: Promise<T>): Promise<T> {
-    const key = `${call.runId}/${call.actorId}`;
-    this.waiting.set(key, (this.waiting.get(key) ?? 0) + 1);
-    const done = (): void => {
-      const n = (this.waiting.get(key) ?? 1) - 1;
-      if (n > 0) this.waiting.set(key, n);
-      else this.waiting.delete(key);
-    };
-    return p.finally(done);
-  }
-
-  /** A per-run view of the shared client that records every HTTP attempt in the run's stream. */
-  private apiFor(runId: string): IronicApi {
-    const known = this.apis.get(runId);
-    if (known) return known;
-    const view = this.client.withObserver((a: HttpAttempt) => this.recordHttp(runId, a));
-    // A config drive image (gzip + base64, built with the time in it) is known only once built:
-    // whatever effect sends one, it becomes one of the run's secrets before it leaves.
-    const api: IronicApi = Object.create(view) as IronicApi;
-    api.setProvisionState = (node, target, opts?: SetProvisionStateOptions) => {
-      if (typeof opts?.configdrive === 'string') this.protectValue(runId, opts.configdrive);
-      return view.setProvisionState(node, target, opts);
-    };
-    this.apis.set(runId, api);
-    return api;
-  }
-
-  /** The client's secrets and the run's, in every form they could be echoed in; null when none. */
-  private scrubberOf(secrets: RunSecrets): Scrubber | null {
-    const values = secretValuesOf(secrets);
-    if (values.length === 0) return this.clientScrub;
-    return this.clientScrub === null ? Scrubber.of(values) : this.clientScrub.with(values);
-  }
-
-  /** Adds a value to what the run's record is scrubbed of (the shared client scrubber is copied first). */
-  private protectValue(runId: string, value: string): void {
-    let scrub = this.scrubs.get(runId);
-    if (scrub === undefined) {
-      scrub = (this.clientScrub ?? new Scrubber()).with([]);
-      this.scrubs.set(runId, scrub);
-    }
-    scrub.add(value);
-    this.recorder.protect(runId, scrub);
-  }
-
-  /**
-   * The run's child logger. With secrets in play its records are scrubbed of them after the
-   * parent's own formatting (key redaction): an error Ironic echoed a password in is logged
-   * without it.
-   */
-  private runLogger(bindings: Record<string, unknown>, scrub: () => Scrubber | null): Logger {
-    // A run with no secret at the start gains none later (a config drive image needs user data).
-    if (scrub() === null) return this.log.child(bindings);
-    const parent = (this.log as unknown as Record<symbol, { log?: (o: object) => object } | undefined>)[
-      pino.symbols.formattersSym
-    ]?.log;
-    return this.log.child(bindings, {
-      formatters: {
-        log: (record: object): object => {
-          const formatted = parent ? parent(record) : record;
-          return scrub()?.value(formatted) ?? formatted;
-        },
-      },
-    });
-  }
-
-  /** `count`: false for the watcher's attempts, which the engine already counted once for all runs. */
-  private recordHttp(runId: string, a: HttpAttempt, count = true): void {
-    // Keystone attempts are reported to every run that waited for them; Ironic did not see them.
-    if (count && a.service === undefined) {
-      this.totalRequests++;
-      this.runs.get(runId)?.countRequest();
-      this.telemetry.request(runId, a);
-    }
-    if (this.recorder.lastSeq(runId) === undefined) return;
-    const data: RunEventData['http'] = {
-      method: a.method,
-      path: a.path,
-      status: a.status,
-      ms: Math.round(a.ms),
-      attempt: a.attempt,
-      willRetry: a.willRetry,
-    };
-    if (a.errorCode) data.errorCode = a.errorCode;
-    if (a.retryInMs !== undefined) data.retryInMs = a.retryInMs;
-    if (a.service !== undefined) data.service = a.service;
-    if (a.authReason !== undefined) data.authReason = a.authReason;
-    void this.recorder
-      .append(
-        runId,
-        encodeEvents([{ kind: 'http', type: `${a.method} ${a.path.split('?')[0]}`, at: a.at, data }]),
-      )
-      .catch(() => undefined);
-  }
-
-  /** The run span's context, in the run's log: a resumed run's span links to it. */
-  private recordSpan(runId: string, span: { traceId: string; spanId: string }): void {
-    void this.recorder
-      .append(
-        runId,
-        encodeEvents([
-          {
-            kind: 'note',
-            type: TRACE_NOTE,
-            data: { level: 'info', message: `trace ${span.traceId} span ${span.spanId}`, ...span },
-          },
-        ]),
-      )
-      .catch(() => undefined);
   }
 
   /** The machine version the run was recorded with: a run resumes with the definition it ran. */
@@ -985,13 +758,6 @@ export class Engine {
   }
 }
 
-function lockKeys(instance: string | null, node: string | null): string[] {
-  const keys: string[] = [];
-  if (node) keys.push(`node:${node}`);
-  if (instance) keys.push(`instance:${instance}`);
-  return keys;
-}
-
 function nodeOfContext(snapshot: { context?: unknown } | null | undefined): string | null {
   const node = (snapshot?.context as { node?: unknown } | undefined)?.node;
   return typeof node === 'string' && node !== '' ? node : null;
@@ -999,19 +765,4 @@ function nodeOfContext(snapshot: { context?: unknown } | null | undefined): stri
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -124,6 +124,10 @@ export interface PendingEffectSpec {
   input: unknown;
 }
 
+export type RunPhase = 'starting' | 'running' | 'draining' | 'stopped' | 'ended';
+
+const PHASE_ORDER: Record<RunPhase, number> = { starting: 0, running: 1, draining: 2, stopped: 3, ended: 4 };
+
 export class Run {
   readonly id: string;
   readonly op: string;
@@ -140,10 +144,18 @@ export class Run {
    * stopped child's result too).
    */
   private readonly abandoned = new Set<AbortController>();
-  private draining = false;
+  /**
+   * Where the run is in its life in this engine:
+   * - `starting`: created, its first step not yet recorded (events sent now wait in `early`);
+   * - `running`: steps are taken and effects launched;
+   * - `draining`: the engine is closing: in-flight effects may still finish and be recorded, no
+   *   new effect starts;
+   * - `stopped`: the engine stopped it (close's deadline passed): nothing more is recorded;
+   * - `ended`: `done` is settled (finished, failed or interrupted); nothing more happens.
+   * Only forward: starting -> running -> draining -> stopped -> ended, any step may be skipped.
+   */
+  private phase: RunPhase = 'starting';
   private chain: Promise<void> = Promise.resolve();
-  private finished = false;
-  private stopped = false;
   private readonly listeners = new Set<(p: RunProgress) => void>();
   private resolveDone!: (r: RunResult) => void;
   private currentState = 'created';
@@ -192,7 +204,17 @@ export class Run {
   }
 
   get isFinished(): boolean {
-    return this.finished;
+    return this.phase === 'ended';
+  }
+
+  /** Moves the run forward to `to`; never back (a later phase already reached stays). */
+  private enter(to: RunPhase): void {
+    if (PHASE_ORDER[to] > PHASE_ORDER[this.phase]) this.phase = to;
+  }
+
+  /** Steps may be taken and results recorded (running, or draining what is in flight). */
+  private get live(): boolean {
+    return this.phase === 'running' || this.phase === 'draining';
   }
 
   subscribe(listener: (p: RunProgress) => void): () => void {
@@ -218,6 +240,7 @@ export class Run {
   async resume(snapshot: AnyMachineSnapshot, pending: PendingEffectSpec[]): Promise<void> {
     this.resumed = true;
     this.snapshot = snapshot;
+    this.enter('running');
     this.currentState = stateToString(snapshot.value);
     const spawns = pending.map((p) => ({ actorId: p.actorId, src: p.src, input: asObject(p.input) }));
     const notes: NewRunEvent[] = spawns.map((s) => ({
@@ -241,7 +264,7 @@ export class Run {
 
   /** Starts no further effect; in-flight ones may still finish and be recorded. */
   drain(): void {
-    this.draining = true;
+    this.enter('draining');
   }
 
   /** Aborts one in-flight effect without recording its result; resume runs it again. */
@@ -255,7 +278,11 @@ export class Run {
 
   /** Stops everything now; the run stays resumable from its stream. */
   stop(): void {
-    this.stopped = true;
+    this.enter('stopped');
+    this.abandonAll();
+  }
+
+  private abandonAll(): void {
     for (const id of [...this.inFlight.keys()]) this.abandon(id);
   }
 
@@ -278,12 +305,13 @@ export class Run {
    * recorded as a stay.
    */
   send(event: EventObject & Record<string, unknown>): void {
-    if (!this.snapshot && !this.finished) {
+    // Before the first step is recorded (even while closing) the machine cannot take it yet.
+    if (!this.snapshot && this.phase !== 'ended') {
       this.early.push(event);
       return;
     }
     this.enqueue(async () => {
-      if (this.stopped || this.finished || !this.snapshot) return;
+      if (!this.live || !this.snapshot) return;
       const from = stateToString(this.snapshot.value);
       await this.step(event, { event: recordedEvent(event) }, from);
     });
@@ -338,13 +366,12 @@ export class Run {
     return new Promise<void>((resolve) => {
       this.enqueue(async () => {
         try {
-          if (this.inFlight.get(spawn.actorId) !== ac || this.stopped || this.finished || !this.snapshot)
-            return;
+          if (this.inFlight.get(spawn.actorId) !== ac || !this.live || !this.snapshot) return;
           const from = stateToString(this.snapshot.value);
           await this.step(event, { event: recordedEvent(event), actorId: spawn.actorId }, from);
           // Closing: a long-lived effect goes no further than the report in hand; it stays
           // pending in the log and resume starts it again.
-          if (this.draining) this.abandon(spawn.actorId);
+          if (this.phase === 'draining') this.abandon(spawn.actorId);
         } finally {
           resolve();
         }
@@ -353,7 +380,7 @@ export class Run {
   }
 
   private launch(spawn: Spawn, rerun = false): void {
-    if (this.stopped || this.draining) return;
+    if (this.phase !== 'running') return;
     const ac = new AbortController();
     this.inFlight.set(spawn.actorId, ac);
     const started = performance.now();
@@ -399,7 +426,7 @@ export class Run {
   ): Promise<void> {
     if (this.inFlight.get(spawn.actorId) === ac) this.inFlight.delete(spawn.actorId);
     // An effect cut short by close() is not recorded: it stays pending and resume runs it again.
-    if (this.abandoned.delete(ac) || this.stopped || this.finished || !this.snapshot) {
+    if (this.abandoned.delete(ac) || !this.live || !this.snapshot) {
       this.ended(ac, 'abandoned', null);
       return;
     }
@@ -450,6 +477,7 @@ export class Run {
     const ending = next.status === 'done' ? this.ending(next) : null;
     await this.recorder.append(this.id, encodeEvents(ending ? [...events, ending.event] : events));
     this.snapshot = next;
+    this.enter('running');
     this.currentState = to;
     if (from !== to) this.observer?.transition(from, to);
     // The final state is reported once, by conclude(), as `finished`.
@@ -500,7 +528,7 @@ export class Run {
 
   private conclude(result: RunResult): void {
     this.node = result.node;
-    this.finished = true;
+    this.enter('ended');
     this.recorder.forget(this.id);
     this.emit({ kind: 'finished' });
     this.settle(result);
@@ -511,7 +539,7 @@ export class Run {
    * safely and is interrupted; it stays resumable.
    */
   fail(err: unknown): void {
-    if (this.finished) return;
+    if (this.phase === 'ended') return;
     const error = toEffectErrorJson(err);
     this.log.error({ err: error }, 'run stopped: could not record its progress');
     this.interrupt({ ...error, code: 'RUN_INTERRUPTED', cause: error.code });
@@ -522,7 +550,7 @@ export class Run {
    * is nothing to resume. Ends it as failed (RUN_NOT_RECORDED, with the store's reason).
    */
   failUnrecorded(err: unknown): void {
-    if (this.finished) return;
+    if (this.phase === 'ended') return;
     const cause = toEffectErrorJson(err);
     this.log.error({ err: cause }, 'run not started: the store could not record it');
     this.endUnfinished('failed', null, {
@@ -537,14 +565,14 @@ export class Run {
    * still holds it as running, so resume continues it. A run that already ended is left alone.
    */
   interrupt(error: JsonObject): void {
-    if (this.finished) return;
+    if (this.phase === 'ended') return;
     this.endUnfinished('interrupted', this.currentState, { state: this.currentState, ...error });
   }
 
   /** Ends a run its machine did not finish: stops its effects and settles `done` without output. */
   private endUnfinished(status: 'failed' | 'interrupted', failedIn: string | null, error: JsonObject): void {
-    this.finished = true;
-    this.stop();
+    this.enter('ended');
+    this.abandonAll();
     this.settle({
       runId: this.id,
       op: this.op,

@@ -13,6 +13,7 @@ export default defineConfig({
       'test/keystone-real/**',
       'test/pack/**',
       'test/browser/**',
+      'test/pg/**',
       'node_modules/**',
       'dist/**',
     ],

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildTimeline } from '../runlog/timeline.js';
 import type { JsonObject, RunOwner, RunRow, StoredEvent } from '../store/types.js';
 import { assertDatabase } from './reader.js';
-import { EventStore } from '../store/event-store.js';
+import { openRunStore } from '../store/run-store.js';
 import { CliError, EXIT_OK, EXIT_RUN_FAILED } from './output.js';
 import { clock, dur, failureLine } from './render.js';
 
@@ -109,9 +109,9 @@ export async function followRun(
   intervalMs = FOLLOW_INTERVAL_MS,
 ): Promise<number> {
   assertDatabase(db);
-  const store = EventStore.open(db, { mode: 'reader' });
+  const store = await openRunStore(db, { mode: 'reader' });
   try {
-    const first = store.getRun(id);
+    const first = await store.getRun(id);
     if (!first) {
       throw new CliError(
         `no run ${JSON.stringify(id)} in ${store.path} (list them with: ironledger runs; follow a run once its command has printed its id)`,
@@ -131,8 +131,8 @@ export async function followRun(
     const events: StoredEvent[] = [];
     let lastOwner: RunOwner | null = first.owner;
     for (;;) {
-      const row: RunRow = store.getRun(first.id) ?? first;
-      const fresh = store.readStream(first.id, (events[events.length - 1]?.seq ?? 0) + 1);
+      const row: RunRow = (await store.getRun(first.id)) ?? first;
+      const fresh = await store.readStream(first.id, (events[events.length - 1]?.seq ?? 0) + 1);
       for (const e of fresh) {
         events.push(e);
         for (const line of live.lines(e)) write(line);
@@ -158,6 +158,6 @@ export async function followRun(
       await sleep(intervalMs);
     }
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -35,7 +35,9 @@ program
   )
   .version(packageVersion(), '--version', 'print the version of ironledger')
   .addOption(
-    new Option('--db <path>', 'event store (SQLite)').env('IRONLEDGER_DB').default('./ironledger.db'),
+    new Option('--db <path>', 'event store: a SQLite file, or a postgres:// URL')
+      .env('IRONLEDGER_DB')
+      .default('./ironledger.db'),
   )
   .option('--json', 'print one JSON document', false)
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace, silent', 'warn')

@@ -25,12 +25,13 @@ import {
   type RebuildInput,
 } from '../machines/index.js';
 import type { StoreError } from '../store/errors.js';
-import { EventStore } from '../store/event-store.js';
+import { maskDbUrl, openRunStore, type RunStore } from '../store/run-store.js';
 import { decodeEvent, encodeEvents } from '../runlog/events.js';
 import { finishedEvent } from '../runlog/record.js';
 import { replayRun } from '../runlog/replay.js';
 import { Scrubber } from '../store/scrub.js';
-import type { JsonObject, RunRow } from '../store/types.js';
+import type { JsonObject, RunRow, StoredEvent } from '../store/types.js';
+import type { EventStore } from '../store/event-store.js';
 import { EngineError } from './errors.js';
 import { Admission, lockKeys } from './admission.js';
 import { EffectHost } from './effect-host.js';
@@ -61,7 +62,11 @@ export interface StartOptions {
 }
 
 export interface EngineOptions extends TelemetryOptions {
-  /** Path of the SQLite event store. */
+  /**
+   * The event store: a SQLite file path, or a PostgreSQL URL (postgres:// or postgresql://,
+   * `?schema=NAME` to use a schema of its own). On PostgreSQL resume with resumeRun() and
+   * resumeAllRuns() (resume() and resumeAll() read the store synchronously: SQLite only).
+   */
   db: string;
   /**
    * How to reach Ironic: options for a new client; an OpenStack cloud (`{ cloud: 'name' }` read
@@ -158,7 +163,7 @@ export class Engine {
   private readonly telemetry: EngineTelemetry;
 
   private constructor(
-    private readonly store: EventStore,
+    private readonly store: RunStore,
     private readonly client: IronicClient,
     private readonly ownsClient: boolean,
     private readonly log: Logger,
@@ -210,11 +215,12 @@ export class Engine {
     // Until the engine exists nothing runs to stop; a failure by then is still store.failure.
     let onStoreFailure = (_err: StoreError): void => undefined;
     let onCommit = (_c: { events: number; runs: number; ms: number }): void => undefined;
-    const store = EventStore.open(opts.db, {
+    const store = await openRunStore(opts.db, {
       mode: 'writer',
       synchronous: opts.synchronous ?? 'NORMAL',
       ...(opts.maxDbPages !== undefined ? { maxPageCount: opts.maxDbPages } : {}),
-      onCheckpointError: (message) => log.warn({ db: opts.db, message }, 'background WAL checkpoint failed'),
+      onCheckpointError: (message) =>
+        log.warn({ db: maskDbUrl(opts.db), message }, 'background WAL checkpoint failed'),
       onFailure: (err) => onStoreFailure(err),
       onCommit: (c) => onCommit(c),
     });
@@ -227,19 +233,25 @@ export class Engine {
         owns = true;
       }
     } catch (err) {
-      store.close();
+      await store.close();
       throw err;
     }
     const engine = new Engine(store, client, owns, log, opts);
     onStoreFailure = (err) => engine.storeFailed(err);
     onCommit = (c) => engine.telemetry.commit(c);
     log.info(
-      { db: opts.db, microversion: client.microversion, host: hostname(), pid: process.pid },
+      {
+        db: store.path,
+        backend: store.backend,
+        microversion: client.microversion,
+        host: hostname(),
+        pid: process.pid,
+      },
       'engine open',
     );
     if (opts.resume) {
       try {
-        engine.resumeAll();
+        await engine.resumeAllRuns();
       } catch (err) {
         // A store found corrupt before anything resumed: nothing of this engine is left open.
         await engine.close();
@@ -318,16 +330,18 @@ export class Engine {
    * Continues every unfinished run no live process drives (its process was killed, or closed
    * before the run ended). They are taken for this engine in one transaction: of two engines
    * resuming at once, each run goes to one. Runs another live process drives are left alone.
-   * Returns their handles.
+   * Returns their handles. Reads the store synchronously: a SQLite store only (any store:
+   * resumeAllRuns()).
    */
   resumeAll(): RunHandle[] {
     this.assertOpen();
+    const local = this.syncStore('resumeAll', 'resumeAllRuns');
     this.verifyStore();
     const handles: RunHandle[] = [];
-    for (const row of this.store.claimUnfinishedRuns()) {
+    for (const row of local.claimUnfinishedRuns()) {
       if (this.runs.has(row.id)) continue;
       try {
-        handles.push(this.resumeTaken(row));
+        handles.push(this.resumeTaken(row, () => local.readStream(row.id)));
       } catch (err) {
         // One run that cannot go on is skipped (and given back); a store that cannot is not.
         if (this.store.failure) throw this.store.failure;
@@ -337,18 +351,65 @@ export class Engine {
     return handles;
   }
 
+  /** resumeAll() on any store (SQLite or PostgreSQL). */
+  async resumeAllRuns(): Promise<RunHandle[]> {
+    this.assertOpen();
+    if (this.store.local !== null) return this.resumeAll();
+    await this.verifyStoreAsync();
+    const handles: RunHandle[] = [];
+    for (const row of await this.store.claimUnfinishedRuns()) {
+      if (this.runs.has(row.id)) continue;
+      try {
+        const events = await this.store.readStream(row.id);
+        handles.push(this.resumeTaken(row, () => events));
+      } catch (err) {
+        if (this.store.failure) throw this.store.failure;
+        this.log.error({ runId: row.id, err }, 'could not resume run');
+      }
+    }
+    return handles;
+  }
+
   /**
    * Continues one unfinished run from its last recorded state. A run another live process
-   * drives is not taken: StoreRunOwnedError (STORE_RUN_OWNED) names that process.
+   * drives is not taken: StoreRunOwnedError (STORE_RUN_OWNED) names that process. Reads the
+   * store synchronously: a SQLite store only (any store: resumeRun()).
    */
   resume(runId: string): RunHandle {
     this.assertOpen();
+    const local = this.syncStore('resume', 'resumeRun');
     this.verifyStore();
-    const found = this.store.getRun(runId);
+    const found = local.getRun(runId);
     if (!found) throw new EngineError('RUN_NOT_FOUND', `No run ${runId} in ${this.store.path}.`, { runId });
     const live = this.runs.get(found.id);
     if (live) return this.toHandle(live);
-    const row = found.status === 'running' ? this.store.claimRun(found.id) : found;
+    const row = found.status === 'running' ? local.claimRun(found.id) : found;
+    this.assertUnfinished(row);
+    return this.resumeTaken(row, () => local.readStream(row.id));
+  }
+
+  /** resume() on any store (SQLite or PostgreSQL). */
+  async resumeRun(runId: string): Promise<RunHandle> {
+    this.assertOpen();
+    if (this.store.local !== null) return this.resume(runId);
+    await this.verifyStoreAsync();
+    const found = await this.store.getRun(runId);
+    if (!found) throw new EngineError('RUN_NOT_FOUND', `No run ${runId} in ${this.store.path}.`, { runId });
+    const live = this.runs.get(found.id);
+    if (live) return this.toHandle(live);
+    const row = found.status === 'running' ? await this.store.claimRun(found.id) : found;
+    this.assertUnfinished(row);
+    let events: StoredEvent[];
+    try {
+      events = await this.store.readStream(row.id);
+    } catch (err) {
+      await this.store.releaseRun(row.id).catch(() => undefined);
+      throw err;
+    }
+    return this.resumeTaken(row, () => events);
+  }
+
+  private assertUnfinished(row: RunRow): void {
     if (row.status !== 'running') {
       throw new EngineError(
         'RUN_FINISHED',
@@ -359,26 +420,32 @@ export class Engine {
         },
       );
     }
-    return this.resumeTaken(row);
+  }
+
+  /** The SQLite store, for the synchronous API; on PostgreSQL an error naming the async twin. */
+  private syncStore(method: string, twin: string): EventStore {
+    const local = this.store.local;
+    if (local === null) {
+      throw new EngineError(
+        'ENGINE_STORE_ASYNC',
+        `engine.${method}() reads the store synchronously, which only a SQLite store can; on ${this.store.path} use await engine.${twin}().`,
+      );
+    }
+    return local;
   }
 
   /** Resumes a run this engine has just taken; gives it back when it cannot. */
-  private resumeTaken(row: RunRow): RunHandle {
+  private resumeTaken(row: RunRow, read: () => StoredEvent[]): RunHandle {
     try {
-      return this.resumeOwned(row);
+      return this.resumeOwned(row, read());
     } catch (err) {
-      try {
-        this.store.releaseRun(row.id);
-      } catch {
-        // The store failed: the run is ownerless anyway once this process is gone.
-      }
+      void this.store.releaseRun(row.id).catch(() => undefined);
       throw err;
     }
   }
 
-  private resumeOwned(row: RunRow): RunHandle {
+  private resumeOwned(row: RunRow, events: StoredEvent[]): RunHandle {
     const lifecycle = this.lifecycleOf(row);
-    const events = this.store.readStream(row.id);
     const first = events[0] && decodeEvent(events[0]);
     const input = first?.kind === 'run.started' ? first.data.input : {};
     const replay = events.some((e) => e.kind === 'transition') ? replayRun(lifecycle.machine, events) : null;
@@ -478,7 +545,7 @@ export class Engine {
     over = true;
     clearTimeout(timer);
     for (const run of running) run.stop();
-    this.recorder.flush();
+    await this.recorder.flush();
     // Let the steps that commit just made run their continuations: a run whose run.finished
     // went in with that commit ends with its real status, not as interrupted.
     await new Promise((resolve) => setImmediate(resolve));
@@ -489,7 +556,7 @@ export class Engine {
       });
     }
     if (this.ownsClient) await this.client.close();
-    this.store.close();
+    await this.store.close();
   }
 
   private start(
@@ -505,29 +572,18 @@ export class Engine {
     const lifecycle = this.machines.current(op);
     // Another live process drives this instance or node: it is refused, whatever `busy` says
     // (that process's runs cannot be waited for from here). The store refuses it again in the
-    // transaction that creates the run, should two processes start at once.
-    const held = this.store.heldBy({
+    // transaction that creates the run, should two processes start at once. On SQLite these
+    // checks are made now, synchronously; on PostgreSQL before the run's first step (below).
+    const claim = {
       instance,
       nodeUuid: node !== null && isUuid(node) ? node : null,
       nodeName: node !== null && !isUuid(node) ? node : null,
-    });
-    if (held) {
-      const what = held.instanceUuid === instance ? `Instance ${instance}` : `Node ${node ?? '?'}`;
-      const owner = held.owner;
-      throw new EngineError(
-        'ENGINE_NODE_BUSY',
-        `${what} already has run ${held.id} in progress, driven by ${owner ? `pid ${owner.pid} on ${owner.host} (since ${owner.since})` : 'another process'}; wait for it or retry later.`,
-        { node, instance, holder: held.id, owner },
-      );
-    }
-    const stale = this.store.listRuns({ instance, status: 'running' }).filter((r) => !this.runs.has(r.id));
-    if (stale.length > 0 && opts.supersede !== true) {
-      const r = stale[0]!;
-      throw new EngineError(
-        'ENGINE_UNFINISHED_RUN',
-        `Instance ${instance} has an unfinished ${r.op} run ${r.id} (last state ${r.state ?? '?'}) in ${this.store.path}; resume it (ironledger resume ${r.id}), or start this one with { supersede: true } to cancel it.`,
-        { instance, holder: r.id, op: r.op },
-      );
+    };
+    const local = this.store.local;
+    let stale: RunRow[] = [];
+    if (local !== null) {
+      this.refuseHeld(local.heldBy(claim), instance, node);
+      stale = this.staleRuns(local.listRuns({ instance, status: 'running' }), instance, opts);
     }
     // Every value the run's record could hold a secret in is scrubbed of it, so the input, which
     // is recorded as given, may hold none.
@@ -549,30 +605,76 @@ export class Engine {
       }
     }
     const id = randomUUID();
-    for (const r of stale) this.supersede(r, id);
+    for (const r of stale) {
+      // Taken first: should another process have resumed it meanwhile, this throws (STORE_RUN_OWNED).
+      (local as EventStore).claimRun(r.id);
+      this.supersede(r, id);
+    }
     // Each machine has the seed's wait budget for its operation (teardown 120 s, the others none);
     // the caller's `timeoutS` replaces it.
     const withDefaults: JsonObject = { ...input };
     assertInputStorable(op, withDefaults);
-    // Stored with the next commit, ahead of the run's first step; a failure to store it fails
-    // the run's first append with the same error, which ends the run with that cause.
-    this.recorder
-      .create({
-        id,
-        op,
-        instanceUuid: instance,
-        // A name is kept as the name; the UUID follows once Ironic names the node (Run).
-        nodeUuid: node !== null && isUuid(node) ? node : null,
-        nodeName: node !== null && !isUuid(node) ? node : null,
-        machine: lifecycle.machine.id,
-        machineVersion: lifecycle.version,
-        input: withDefaults,
-      })
-      .catch(() => undefined);
+    const spec = {
+      id,
+      op,
+      instanceUuid: instance,
+      // A name is kept as the name; the UUID follows once Ironic names the node (Run).
+      nodeUuid: claim.nodeUuid,
+      nodeName: claim.nodeName,
+      machine: lifecycle.machine.id,
+      machineVersion: lifecycle.version,
+      input: withDefaults,
+    };
     this.host.adopt(id, secrets, scrub);
     this.recorder.protect(id, scrub);
     const run = this.newRun(id, lifecycle, instance, node);
-    return this.admit(run, () => run.begin(withDefaults));
+    if (local !== null) {
+      // Stored with the next commit, ahead of the run's first step; a failure to store it fails
+      // the run's first append with the same error, which ends the run with that cause.
+      this.recorder.create(spec).catch(() => undefined);
+      return this.admit(run, () => run.begin(withDefaults));
+    }
+    return this.admit(run, async () => {
+      try {
+        this.refuseHeld(await this.store.heldBy(claim), instance, node);
+        const unfinished = await this.store.listRuns({ instance, status: 'running' });
+        for (const r of this.staleRuns(unfinished, instance, opts)) {
+          await this.store.claimRun(r.id);
+          this.supersede(r, id);
+        }
+      } catch (err) {
+        // Refused before anything was stored: the run ends as failed, nothing sent to Ironic.
+        this.recorder.refuse(id, err);
+        throw err;
+      }
+      this.recorder.create(spec).catch(() => undefined);
+      await run.begin(withDefaults);
+    });
+  }
+
+  private refuseHeld(held: RunRow | undefined, instance: string, node: string | null): void {
+    if (!held) return;
+    const what = held.instanceUuid === instance ? `Instance ${instance}` : `Node ${node ?? '?'}`;
+    const owner = held.owner;
+    throw new EngineError(
+      'ENGINE_NODE_BUSY',
+      `${what} already has run ${held.id} in progress, driven by ${owner ? `pid ${owner.pid} on ${owner.host} (since ${owner.since})` : 'another process'}; wait for it or retry later.`,
+      { node, instance, holder: held.id, owner },
+    );
+  }
+
+  /** The instance's unfinished runs no engine drives; refused unless the command supersedes them. */
+  private staleRuns(running: RunRow[], instance: string, opts: StartOptions): RunRow[] {
+    const stale = running.filter((r) => !this.runs.has(r.id));
+    if (stale.length > 0 && opts.supersede !== true) {
+      const r = stale[0]!;
+      throw new EngineError(
+        'ENGINE_UNFINISHED_RUN',
+        `Instance ${instance} has an unfinished ${r.op} run ${r.id} (last state ${r.state ?? '?'}) in ${this.store.path}; resume it (ironledger resume ${r.id}), or start this one with { supersede: true } to cancel it.`,
+        { instance, holder: r.id, op: r.op },
+      );
+    }
+    return stale;
   }
 
   /**
@@ -580,8 +682,6 @@ export class Engine {
    * replaces it is created: the two never both act on the instance, and the log says which won.
    */
   private supersede(row: RunRow, by: string): void {
-    // Taken first: should another process have resumed it meanwhile, this throws (STORE_RUN_OWNED).
-    this.store.claimRun(row.id);
     const message = `superseded by run ${by}: a new command for instance ${row.instanceUuid ?? '?'} replaced this unfinished run`;
     this.recorder.track(row.id, row.lastSeq);
     this.recorder.protect(row.id, this.host.clientScrub);
@@ -653,11 +753,8 @@ export class Engine {
       this.telemetry.runFinished(run, result);
       // Stopped without ending (the store failed under it, or close): anyone may resume it now.
       if (result.status === 'interrupted' && !this.closing) {
-        try {
-          this.store.releaseRun(run.id);
-        } catch {
-          // The store failed: the run is ownerless anyway once this process is gone.
-        }
+        // A failed store: the run is ownerless anyway once this process is gone.
+        void this.store.releaseRun(run.id).catch(() => undefined);
       }
       this.host.forget(run.id);
       this.recorder.forget(run.id); // also after an interruption, which leaves its tracking behind
@@ -737,7 +834,13 @@ export class Engine {
    */
   private verifyStore(): void {
     if (this.storeVerified) return;
-    this.store.verify();
+    this.syncStore('resume', 'resumeRun').verify();
+    this.storeVerified = true;
+  }
+
+  private async verifyStoreAsync(): Promise<void> {
+    if (this.storeVerified) return;
+    await this.store.verify();
     this.storeVerified = true;
   }
 

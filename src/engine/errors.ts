@@ -4,6 +4,8 @@ export type EngineErrorCode =
   /** The instance has an unfinished run in the store that no engine drives (resume or supersede it). */
   | 'ENGINE_UNFINISHED_RUN'
   | 'ENGINE_CLOSED'
+  /** A synchronous method (resume, resumeAll) on a PostgreSQL store: use its async twin. */
+  | 'ENGINE_STORE_ASYNC'
   | 'ENGINE_INVALID_INPUT'
   | 'USER_DATA_TOO_LARGE'
   | 'ENGINE_UNKNOWN_EFFECT'

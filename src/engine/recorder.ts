@@ -1,8 +1,10 @@
-// Batches appends from every run into one SQLite transaction per event-loop turn.
+// Batches appends from every run into one store transaction per event-loop turn (SQLite or
+// PostgreSQL: one commit, one round trip group, whatever the number of events).
 // With thousands of runs in flight, one fsync-bearing commit per event would cap
 // throughput; one commit per turn keeps the write-ahead rule (a caller that awaits
 // append() knows its events are durable) at a fraction of the cost.
-import type { EventStore } from '../store/event-store.js';
+import { EventStore } from '../store/event-store.js';
+import { SqliteRunStore, type RunStore } from '../store/run-store.js';
 import type { Scrubber } from '../store/scrub.js';
 import type { NewEvent, NewRun } from '../store/types.js';
 
@@ -30,7 +32,13 @@ export class Recorder {
   private scheduled = false;
   private appended = 0;
 
-  constructor(private readonly store: EventStore) {}
+  private readonly store: RunStore;
+  /** The commit in progress: the next one starts only once it has ended (seqs move in order). */
+  private inflight: Promise<void> | null = null;
+
+  constructor(store: RunStore | EventStore) {
+    this.store = store instanceof EventStore ? new SqliteRunStore(store) : store;
+  }
 
   /** Starts tracking a run whose stream currently ends at `lastSeq`. */
   track(runId: string, lastSeq: number): void {
@@ -51,6 +59,14 @@ export class Recorder {
   protect(runId: string, scrub: Scrubber | null): void {
     if (scrub === null || scrub.empty) this.scrubs.delete(runId);
     else this.scrubs.set(runId, scrub);
+  }
+
+  /**
+   * Marks a run as never to be stored (refused before its creation was queued): its appends
+   * fail with `err` at once.
+   */
+  refuse(runId: string, err: unknown): void {
+    this.unborn.set(runId, err);
   }
 
   /** Whether the store refused to create this run: none of its events can ever be stored. */
@@ -93,11 +109,33 @@ export class Recorder {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.kick();
+    });
   }
 
-  /** Commits everything queued now (also used on close). */
-  flush(): void {
+  /** Starts a commit unless one is in flight; that one schedules the next when it ends. */
+  private kick(): Promise<void> {
+    if (this.inflight !== null) return this.inflight;
+    // Each caller's promise carries its own outcome; the commit itself never rejects.
+    const commit = this.commit()
+      .catch(() => undefined)
+      .finally(() => {
+        this.inflight = null;
+        if (this.queue.length > 0 || this.creates.length > 0) this.schedule();
+      });
+    this.inflight = commit;
+    return commit;
+  }
+
+  /** Commits everything queued now (also used on close); resolves once it is committed. */
+  async flush(): Promise<void> {
+    if (this.inflight !== null) await this.inflight;
+    await this.kick();
+  }
+
+  private async commit(): Promise<void> {
     this.scheduled = false;
     const creates = this.creates;
     const items = this.queue;
@@ -128,7 +166,7 @@ export class Recorder {
       });
     }
     try {
-      this.store.write(
+      await this.store.write(
         creates.map((c) => c.run),
         batch,
       );
@@ -140,7 +178,7 @@ export class Recorder {
       // One run's failure must not lose the others: commit run by run and fail only the culprit.
       for (const c of creates) {
         try {
-          this.store.createRun(c.run);
+          await this.store.createRun(c.run);
           this.appended += 1;
           c.resolve();
         } catch (err) {
@@ -156,7 +194,7 @@ export class Recorder {
           continue;
         }
         try {
-          this.store.appendBatch([{ ...entry, expectedSeq: this.expected(entry.runId) }]);
+          await this.store.appendBatch([{ ...entry, expectedSeq: this.expected(entry.runId) }]);
           this.advance(entry.runId, entry.events.length);
           for (const item of list) item.resolve();
         } catch (err) {

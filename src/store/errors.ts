@@ -22,7 +22,9 @@ export type StoreErrorCode =
   | 'STORE_INVALID_STREAM'
   | 'STORE_RUN_NOT_FOUND'
   | 'STORE_AMBIGUOUS_RUN_ID'
-  | 'STORE_IO';
+  | 'STORE_IO'
+  | 'STORE_UNREACHABLE'
+  | 'STORE_AUTH_FAILED';
 
 export interface StoreErrorFacts {
   path?: string;

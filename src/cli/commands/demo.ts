@@ -108,9 +108,9 @@ export function registerDemoCommand(
           if (lockShown && lockShown !== 'pending') ctx.out.info(lockShown);
           const first = results[0]!;
           await engine.close();
-          const timeline = withReader(ctx.opts.db, (store) => {
-            const row = store.getRun(first.runId)!;
-            return buildTimeline(row, store.readStream(row.id));
+          const timeline = await withReader(ctx.opts.db, async (store) => {
+            const row = (await store.getRun(first.runId))!;
+            return buildTimeline(row, await store.readStream(row.id));
           });
           ctx.out.result(
             `\nTimeline of teardown ${first.runId} (ironledger show ${first.runId}):\n\n${renderTimeline(timeline)}`,

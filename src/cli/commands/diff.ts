@@ -30,19 +30,19 @@ export function registerDiffCommand(
       run(async (g) => {
         const ctx = makeContext(g);
         const format = formatOf(ctx, { ...o, column: [] });
-        const diff = withReader(ctx.opts.db, (store) => {
-          const read = (id: string) => {
-            const row = store.getRun(id);
+        const diff = await withReader(ctx.opts.db, async (store) => {
+          const read = async (id: string) => {
+            const row = await store.getRun(id);
             if (!row)
               throw new CliError(
                 `no run ${JSON.stringify(id)} in ${store.path} (list them with: ironledger runs)`,
                 2,
                 'RUN_NOT_FOUND',
               );
-            return { run: row, events: store.readStream(row.id) };
+            return { run: row, events: await store.readStream(row.id) };
           };
-          const a = read(idA);
-          const b = read(idB);
+          const a = await read(idA);
+          const b = await read(idB);
           if (a.run.op !== b.run.op) {
             throw new CliError(
               `diff compares runs of one operation: ${a.run.id} is a ${a.run.op}, ${b.run.id} a ${b.run.op}`,

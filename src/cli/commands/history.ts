@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { buildTimeline } from '../../runlog/timeline.js';
 import { lifecycles, machines, type OpName } from '../../machines/index.js';
-import type { EventStore } from '../../store/event-store.js';
+import type { RunStore } from '../../store/run-store.js';
 import { assertDatabase, withReader } from '../reader.js';
 import { replayRun } from '../../runlog/replay.js';
 import type { RunFilters, RunRow, RunStatus } from '../../store/types.js';
@@ -102,8 +102,8 @@ const SHOW_COLUMNS: ReadonlyArray<Column<Timeline>> = [
   { key: 'errorMessage', header: 'ERROR MESSAGE', get: (t) => t.failure?.error?.message ?? null },
 ];
 
-function findRun(store: EventStore, id: string): RunRow {
-  const row = store.getRun(id);
+async function findRun(store: RunStore, id: string): Promise<RunRow> {
+  const row = await store.getRun(id);
   if (!row)
     throw new CliError(
       `no run ${JSON.stringify(id)} in ${store.path} (list them with: ironledger runs)`,
@@ -144,7 +144,7 @@ export function registerHistoryCommands(
           if (o.op !== undefined) filters.op = parseOp(o.op);
           if (o.node) filters.node = o.node;
           if (o.instance) filters.instance = o.instance;
-          const rows = withReader(ctx.opts.db, (store) => store.listRuns(filters));
+          const rows = await withReader(ctx.opts.db, (store) => store.listRuns(filters));
           printRows(ctx, 'runs', o, { columns: RUN_COLUMNS, rows, doc: rows, human: () => renderRuns(rows) });
           return EXIT_OK;
         }),
@@ -169,9 +169,9 @@ export function registerHistoryCommands(
             throw new CliError('--follow prints a live text timeline; it takes no --json, -f or -c.');
           return followRun(ctx.opts.db, id, (line) => process.stdout.write(`${line}\n`));
         }
-        const timeline = withReader(ctx.opts.db, (store) => {
-          const row = findRun(store, id);
-          return buildTimeline(row, store.readStream(row.id));
+        const timeline = await withReader(ctx.opts.db, async (store) => {
+          const row = await findRun(store, id);
+          return buildTimeline(row, await store.readStream(row.id));
         });
         printRecord(ctx, 'show', o, {
           columns: SHOW_COLUMNS,
@@ -190,9 +190,9 @@ export function registerHistoryCommands(
     .action(async (id: string) =>
       run(async (g) => {
         const ctx = makeContext(g);
-        const { row, events } = withReader(ctx.opts.db, (store) => {
-          const found = findRun(store, id);
-          return { row: found, events: store.readStream(found.id) };
+        const { row, events } = await withReader(ctx.opts.db, async (store) => {
+          const found = await findRun(store, id);
+          return { row: found, events: await store.readStream(found.id) };
         });
         const registered = machines.versions(row.op);
         if (registered.length === 0)
@@ -241,8 +241,8 @@ export function registerHistoryCommands(
         const engine = await openEngineInterruptibly(ctx);
         try {
           // RUN given: one run, one result object. Without: always a list (of 0, 1 or more).
-          if (id) return await follow(ctx, engine, engine.resume(id));
-          const handles = engine.resumeAll();
+          if (id) return await follow(ctx, engine, await engine.resumeRun(id));
+          const handles = await engine.resumeAllRuns();
           if (handles.length === 0) {
             ctx.out.result('nothing to resume', []);
             return EXIT_OK;
@@ -259,7 +259,7 @@ export function registerHistoryCommands(
             await interruption.dispose();
           }
           const ms = Date.now() - started;
-          const lastErrors = results.map((r) => ironicLastError(ctx.opts.db, r));
+          const lastErrors = await Promise.all(results.map((r) => ironicLastError(ctx.opts.db, r)));
           ctx.out.result(
             results.map((r, i) => describeResult(r, ms, lastErrors[i])).join('\n'),
             results.map((r, i) => resultDoc(r, lastErrors[i])),

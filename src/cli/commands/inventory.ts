@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { IronicClient } from '../../ironic/client.js';
 import { Inventory } from '../../inventory/inventory.js';
 import { withReader } from '../reader.js';
+import { isPostgresUrl } from '../../store/run-store.js';
 import {
   durationOption,
   ironicOptions,
@@ -29,10 +30,10 @@ import type { InventoryInstance, InventoryNode } from '../../inventory/inventory
  * Instances this database manages: a deploy (or rebuild) that succeeded and no
  * teardown that succeeded after it. Without a database, none.
  */
-export function managedInstances(db: string): Set<string> {
+export async function managedInstances(db: string): Promise<Set<string>> {
   const managed = new Set<string>();
-  if (!existsSync(db)) return managed;
-  const rows = withReader(db, (store) => store.listRuns({ status: 'succeeded' })).reverse();
+  if (!isPostgresUrl(db) && !existsSync(db)) return managed;
+  const rows = (await withReader(db, (store) => store.listRuns({ status: 'succeeded' }))).reverse();
   for (const r of rows) {
     if (!r.instanceUuid) continue;
     if (r.op === 'deploy' || r.op === 'rebuild') managed.add(r.instanceUuid);
@@ -103,7 +104,7 @@ async function withInventory<T>(
   const limitS = durationOption('--timeout', o.timeout);
   const host = o.host ?? hostname();
   const hosts = parseHosts(o.hosts, host);
-  const managed = managedInstances(ctx.opts.db);
+  const managed = await managedInstances(ctx.opts.db);
   const options = ironicOptions(ctx);
   const controller = new AbortController();
   const timer = limitS > 0 ? setTimeout(() => controller.abort(), limitS * 1000) : undefined;

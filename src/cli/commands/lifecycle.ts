@@ -90,12 +90,14 @@ export function resultDoc(r: RunResult, ironicLastError: string | null = null): 
  * gave for what went wrong, which the run's own error may not quote. Null for a run that did not
  * fail, or when the record cannot be read (the result is shown without it).
  */
-export function ironicLastError(db: string, r: RunResult): string | null {
+export async function ironicLastError(db: string, r: RunResult): Promise<string | null> {
   if (r.status !== 'failed' || db === ':memory:') return null;
   try {
-    return withReader(db, (store) => {
-      const row = store.getRun(r.runId);
-      return row ? (buildTimeline(row, store.readStream(row.id)).failure?.ironicLastError ?? null) : null;
+    return await withReader(db, async (store) => {
+      const row = await store.getRun(r.runId);
+      return row
+        ? (buildTimeline(row, await store.readStream(row.id)).failure?.ironicLastError ?? null)
+        : null;
     });
   } catch {
     return null;
@@ -220,7 +222,7 @@ export async function follow(
   if (warnings.length > 0) result = { ...result, warnings: [...result.warnings, ...warnings] };
   // Interrupted by a signal: the stderr line said it all; --json still gets its document.
   if (!(signal && result.status === 'interrupted' && !ctx.opts.json)) {
-    const lastError = ironicLastError(ctx.opts.db, result);
+    const lastError = await ironicLastError(ctx.opts.db, result);
     ctx.out.result(describeResult(result, Date.now() - started, lastError), resultDoc(result, lastError));
   }
   return exitCodeFor(result, signal);

@@ -3,24 +3,24 @@ import { writeFileSync } from 'node:fs';
 import { buildTimeline } from '../../runlog/timeline.js';
 import { renderTimelineHtml } from '../../report/html.js';
 import { observedProvisionStates } from '../../report/observations.js';
-import type { EventStore } from '../../store/event-store.js';
+import type { RunStore } from '../../store/run-store.js';
 import type { RunRow } from '../../store/types.js';
 import type { CliContext } from '../context.js';
 import { CliError, EXIT_OK, oneLine } from '../output.js';
 import { withReader } from '../reader.js';
 
-export function showHtml(
+export async function showHtml(
   ctx: CliContext,
   id: string,
   file: string,
-  findRun: (store: EventStore, id: string) => RunRow,
-): number {
+  findRun: (store: RunStore, id: string) => Promise<RunRow>,
+): Promise<number> {
   if (file === '') throw new CliError('--html needs a file name, or - for stdout.');
   if (file === '-' && ctx.out.json)
     throw new CliError('--html - writes the page to stdout, where --json would write its document: use one.');
-  const html = withReader(ctx.opts.db, (store) => {
-    const row = findRun(store, id);
-    const events = store.readStream(row.id);
+  const html = await withReader(ctx.opts.db, async (store) => {
+    const row = await findRun(store, id);
+    const events = await store.readStream(row.id);
     return renderTimelineHtml({
       timeline: buildTimeline(row, events),
       observed: observedProvisionStates(events),

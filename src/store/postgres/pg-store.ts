@@ -1,0 +1,837 @@
+// The event store on PostgreSQL: the same behaviour as EventStore (SQLite), for engines on
+// several hosts sharing one log. Runs, gap-free streams keyed by (run, seq), and owners.
+//
+// Writes: one transaction per write(), whatever it holds: the runs it touches are locked and
+// read in one statement (sequence check and ownership), their events go in with ONE multi-row
+// INSERT (unnest of arrays), and the run rows move with ONE UPDATE fenced by owner. A handful of
+// round trips per group commit, never one per event.
+//
+// Ownership: each writer registers an `owners` row and renews it every third of the lease. An
+// owner is gone once it has not renewed for the lease (the server's clock judges), or, on this
+// very host and boot, once its pid is dead (exact, so a killed process's runs resume at once).
+//
+// The URL may hold a password: only `path` (the URL without it) reaches messages and logs.
+
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import pg from 'pg';
+import {
+  StoreAmbiguousRunIdError,
+  StoreClosedError,
+  StoreCorruptError,
+  StoreError,
+  StoreInvalidEventError,
+  StoreRunExistsError,
+  StoreRunHeldError,
+  StoreRunNotFoundError,
+  StoreRunNotOwnedError,
+  StoreRunOwnedError,
+  StoreSequenceConflictError,
+} from '../errors.js';
+import { redact } from '../redact.js';
+import { bootId, DEFAULT_OWNER_LEASE_MS, isAlive, processStartTime } from '../owners.js';
+import type { HolderClaim, RunStore, RunStoreOptions, WriteResult, CommitObserver } from '../run-store.js';
+import { maskDbUrl } from '../run-store.js';
+import {
+  EVENT_KINDS,
+  EVENT_PAYLOAD_VERSION,
+  RUN_STATUSES,
+  type AppendRequest,
+  type JsonObject,
+  type NewEvent,
+  type NewRun,
+  type RunFilters,
+  type RunOwner,
+  type RunRow,
+  type RunStatus,
+  type StoredEvent,
+} from '../types.js';
+import type { EventStore } from '../event-store.js';
+import { checkReadable, migrate, quoteIdent } from './schema.js';
+import { toPgStoreError } from './errors.js';
+
+const KINDS = new Set<string>(EVENT_KINDS);
+const FINISH_STATUSES = new Set<string>(RUN_STATUSES.filter((s) => s !== 'running'));
+const MIN_RUN_ID_PREFIX = 6;
+
+interface RunRecord {
+  no: number;
+  owner: number | null;
+  id: string;
+  op: string;
+  instance_uuid: string | null;
+  node_uuid: string | null;
+  node_name: string | null;
+  machine: string;
+  machine_version: number;
+  status: RunStatus;
+  state: string | null;
+  last_seq: number;
+  created_at: string;
+  updated_at: string;
+  error: string | null;
+}
+
+interface OwnerRecord {
+  id: number;
+  pid: number;
+  host: string;
+  boot_id: string | null;
+  pid_start: string | null;
+  since: string;
+  age_ms: number;
+}
+
+interface EventRecord {
+  seq: number;
+  at: string;
+  kind: string;
+  type: string | null;
+  from_state: string | null;
+  to_state: string | null;
+  data: string;
+  v: number;
+}
+
+const RUN_COLUMNS =
+  'no, owner, id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, state, last_seq, created_at, updated_at, error';
+
+type Owners = Map<number, { row: OwnerRecord; live: boolean }>;
+
+function toOwner(o: OwnerRecord): RunOwner {
+  return { pid: o.pid, host: o.host, since: o.since };
+}
+
+/** Splits `?schema=NAME` off the URL (ours, not libpq's); the rest goes to pg as it is. */
+function splitSchema(url: string): { url: string; schema: string | null } {
+  try {
+    const u = new URL(url);
+    const schema = u.searchParams.get('schema');
+    if (schema === null) return { url, schema: null };
+    u.searchParams.delete('schema');
+    return { url: u.toString(), schema };
+  } catch {
+    return { url, schema: null };
+  }
+}
+
+export class PgRunStore implements RunStore {
+  readonly backend = 'postgres' as const;
+  readonly local: EventStore | null = null;
+  readonly path: string;
+  readonly mode: 'writer' | 'reader';
+  private readonly pool: pg.Pool;
+  private ownerId: number | null = null;
+  private readonly leaseMs: number;
+  private renewTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private failed: StoreError | null = null;
+  private onCommit: CommitObserver | undefined;
+  /** One write at a time: a second waits for the first (the recorder never overlaps them). */
+  private writing: Promise<unknown> = Promise.resolve();
+
+  private constructor(path: string, mode: 'writer' | 'reader', pool: pg.Pool, leaseMs: number) {
+    this.path = path;
+    this.mode = mode;
+    this.pool = pool;
+    this.leaseMs = leaseMs;
+  }
+
+  static async open(url: string, opts: RunStoreOptions = {}): Promise<PgRunStore> {
+    const mode = opts.mode ?? 'writer';
+    const split = splitSchema(url);
+    const schema = opts.schema ?? split.schema;
+    const path = maskDbUrl(split.url) + (schema !== null ? ` (schema ${schema})` : '');
+    const pool = new pg.Pool({
+      connectionString: split.url,
+      max: 4,
+      connectionTimeoutMillis: opts.busyTimeoutMs ?? 10_000,
+      ...(schema !== null ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
+    });
+    // An idle connection the server dropped: the next query reconnects; never an unhandled error.
+    pool.on('error', () => undefined);
+    const leaseMs = opts.ownerLeaseMs ?? DEFAULT_OWNER_LEASE_MS;
+    const store = new PgRunStore(path, mode, pool, leaseMs);
+    store.onCommit = opts.onCommit;
+    try {
+      const client = await pool.connect();
+      try {
+        if (mode === 'reader') await checkReadable(client, path);
+        else {
+          await migrate(client, path, schema);
+          store.ownerId = await store.register(client);
+        }
+      } finally {
+        client.release();
+      }
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw toPgStoreError(err, { path });
+    }
+    if (store.ownerId !== null) {
+      store.renewTimer = setInterval(() => void store.renew(), Math.max(200, leaseMs / 3));
+      store.renewTimer.unref();
+    }
+    return store;
+  }
+
+  get failure(): StoreError | null {
+    return this.failed;
+  }
+
+  /** Registers this writer, and forgets owners that are gone (their runs become ownerless). */
+  private async register(client: pg.PoolClient): Promise<number> {
+    await client.query('BEGIN');
+    try {
+      const owners = await this.readOwners(client);
+      const gone = [...owners.values()].filter((o) => !o.live).map((o) => o.row.id);
+      if (gone.length > 0) {
+        await client.query("UPDATE runs SET owner = NULL WHERE owner = ANY($1) AND status = 'running'", [
+          gone,
+        ]);
+        await client.query('DELETE FROM owners WHERE id = ANY($1)', [gone]);
+      }
+      const now = new Date().toISOString();
+      const r = await client.query<{ id: number }>(
+        'INSERT INTO owners (pid, host, boot_id, pid_start, since) VALUES ($1, $2, $3, $4, $5) RETURNING id',
+        [process.pid, hostname(), bootId(), processStartTime(process.pid), now],
+      );
+      await client.query('COMMIT');
+      return (r.rows[0] as { id: number }).id;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async renew(): Promise<void> {
+    if (this.closed || this.ownerId === null) return;
+    try {
+      await this.pool.query('UPDATE owners SET renewed_at = now() WHERE id = $1', [this.ownerId]);
+    } catch {
+      // The server is away: the lease runs on; the next renewal tries again.
+    }
+  }
+
+  /** Owners now, by id, with whether each is live (lease by the server's clock; pid on this host). */
+  private async readOwners(q: pg.Pool | pg.PoolClient = this.pool): Promise<Owners> {
+    const r = await q.query<OwnerRecord>(
+      'SELECT id, pid, host, boot_id, pid_start, since, (extract(epoch FROM now() - renewed_at) * 1000)::float8 AS age_ms FROM owners',
+    );
+    const here = hostname();
+    const boot = bootId();
+    return new Map(
+      r.rows.map((row) => {
+        let live = row.age_ms < this.leaseMs;
+        if (live && row.host === here && row.boot_id !== null && row.boot_id === boot) {
+          live = isAlive(row.pid, row.pid_start);
+        }
+        return [row.id, { row, live }];
+      }),
+    );
+  }
+
+  private live(): void {
+    if (this.closed) throw new StoreClosedError(this.path);
+    if (this.failed !== null) throw this.failed;
+  }
+
+  private writerOwner(): number {
+    this.live();
+    if (this.ownerId === null) {
+      throw new StoreError(
+        'STORE_READ_ONLY',
+        `${this.path} is open for reading; runs are taken by a writer`,
+        {
+          path: this.path,
+        },
+      );
+    }
+    return this.ownerId;
+  }
+
+  private toRows(records: RunRecord[], owners: Owners | null): RunRow[] {
+    return records.map((r) => {
+      const o = r.owner === null ? undefined : owners?.get(r.owner);
+      return {
+        id: r.id,
+        op: r.op,
+        instanceUuid: r.instance_uuid,
+        nodeUuid: r.node_uuid,
+        nodeName: r.node_name,
+        machine: r.machine,
+        machineVersion: r.machine_version,
+        status: r.status,
+        state: r.state,
+        lastSeq: r.last_seq,
+        createdAt: r.created_at,
+        updatedAt: r.updated_at,
+        error: r.error === null ? null : (JSON.parse(r.error) as JsonObject),
+        owner: r.status === 'running' && o?.live ? toOwner(o.row) : null,
+      };
+    });
+  }
+
+  private async rows(records: RunRecord[], q: pg.Pool | pg.PoolClient = this.pool): Promise<RunRow[]> {
+    const needOwners = records.some((r) => r.status === 'running' && r.owner !== null);
+    return this.toRows(records, needOwners ? await this.readOwners(q) : null);
+  }
+
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      try {
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  private err(err: unknown, runId: string | null = null): StoreError {
+    return toPgStoreError(err, { path: this.path, runId });
+  }
+
+  async createRun(run: NewRun): Promise<{ run: RunRow; seq: number }> {
+    const created = (await this.write([run], [])).runs[0] as RunRow;
+    return { run: created, seq: 1 };
+  }
+
+  async append(runId: string, expectedSeq: number, events: readonly NewEvent[]): Promise<number> {
+    return (await this.appendBatch([{ runId, expectedSeq, events }]))[0] as number;
+  }
+
+  async appendBatch(batch: ReadonlyArray<AppendRequest>): Promise<number[]> {
+    return (await this.write([], batch)).seqs;
+  }
+
+  write(creates: ReadonlyArray<NewRun>, appends: ReadonlyArray<AppendRequest>): Promise<WriteResult> {
+    const next = this.writing.then(() => this.writeNow(creates, appends));
+    this.writing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async writeNow(
+    creates: ReadonlyArray<NewRun>,
+    appends: ReadonlyArray<AppendRequest>,
+  ): Promise<WriteResult> {
+    const me = this.writerOwner();
+    const started = performance.now();
+    const one = creates.length + appends.length === 1;
+    let result: WriteResult;
+    try {
+      result = await this.tx((c) => this.writeTx(c, me, creates, appends));
+    } catch (err) {
+      throw this.err(err, one ? (creates[0]?.id ?? appends[0]?.runId ?? null) : null);
+    }
+    if (this.onCommit !== undefined) {
+      let events = creates.length;
+      for (const a of appends) events += a.events.length;
+      this.onCommit({ events, runs: creates.length + appends.length, ms: performance.now() - started });
+    }
+    return result;
+  }
+
+  private async writeTx(
+    c: pg.PoolClient,
+    me: number,
+    creates: ReadonlyArray<NewRun>,
+    appends: ReadonlyArray<AppendRequest>,
+  ): Promise<WriteResult> {
+    const heads = new Map<string, RunRecord>();
+    const createdIds: string[] = [];
+    const startEvents: AppendRequest[] = [];
+    if (creates.length > 0) {
+      // Creations are serialised between writers: the check for a live holder of the node or
+      // instance and the insert happen with no other creation in between.
+      await c.query('SELECT pg_advisory_xact_lock($1)', [0x69726f6f]);
+      const ids = creates.map((r) => r.id ?? randomUUID());
+      const existing = await c.query<{ id: string }>('SELECT id FROM runs WHERE id = ANY($1)', [ids]);
+      const first = existing.rows[0];
+      if (first) throw new StoreRunExistsError(this.path, first.id);
+      if (new Set(ids).size !== ids.length) {
+        throw new StoreRunExistsError(this.path, ids.find((id, i) => ids.indexOf(id) !== i) as string);
+      }
+      const owners = await this.readOwners(c);
+      for (const [i, run] of creates.entries()) {
+        const id = ids[i] as string;
+        const holder = await this.findHolder(
+          c,
+          {
+            instance: run.instanceUuid ?? null,
+            nodeUuid: run.nodeUuid ?? null,
+            nodeName: run.nodeName ?? null,
+          },
+          owners,
+          me,
+        );
+        if (holder) {
+          const what =
+            holder.instance_uuid !== null && holder.instance_uuid === (run.instanceUuid ?? null)
+              ? `instance ${holder.instance_uuid}`
+              : `node ${run.nodeUuid ?? run.nodeName ?? '?'}`;
+          const o = owners.get(holder.owner ?? -1)?.row;
+          throw new StoreRunHeldError(
+            this.path,
+            id,
+            what,
+            holder.id,
+            o ? toOwner(o) : { pid: 0, host: '?', since: '?' },
+          );
+        }
+      }
+      const at = creates.map((r) => r.at ?? new Date().toISOString());
+      const inserted = await c.query<RunRecord>(
+        `INSERT INTO runs (owner, id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, created_at, updated_at)
+         SELECT $1, u.id, u.op, u.instance_uuid, u.node_uuid, u.node_name, u.machine, u.machine_version, 'running', u.at, u.at
+           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[])
+             AS u(id, op, instance_uuid, node_uuid, node_name, machine, machine_version, at)
+         RETURNING ${RUN_COLUMNS}`,
+        [
+          me,
+          ids,
+          creates.map((r) => r.op),
+          creates.map((r) => r.instanceUuid ?? null),
+          creates.map((r) => r.nodeUuid ?? null),
+          creates.map((r) => r.nodeName ?? null),
+          creates.map((r) => r.machine),
+          creates.map((r) => r.machineVersion),
+          at,
+        ],
+      );
+      for (const row of inserted.rows) heads.set(row.id, row);
+      for (const [i, run] of creates.entries()) {
+        const id = ids[i] as string;
+        createdIds.push(id);
+        startEvents.push({
+          runId: id,
+          expectedSeq: 0,
+          events: [
+            {
+              kind: 'run.started',
+              at: at[i] as string,
+              data: { input: run.input, machine: run.machine, machineVersion: run.machineVersion },
+            },
+          ],
+        });
+      }
+    }
+    const wanted = [...new Set(appends.map((a) => a.runId))].filter((id) => !heads.has(id));
+    if (wanted.length > 0) {
+      // Locked until commit: no other writer moves these runs meanwhile.
+      const found = await c.query<RunRecord>(
+        `SELECT ${RUN_COLUMNS} FROM runs WHERE id = ANY($1) ORDER BY no FOR UPDATE`,
+        [wanted],
+      );
+      for (const row of found.rows) heads.set(row.id, row);
+    }
+    const ev = {
+      run_no: [] as number[],
+      seq: [] as number[],
+      at: [] as string[],
+      kind: [] as string[],
+      type: [] as Array<string | null>,
+      from: [] as Array<string | null>,
+      to: [] as Array<string | null>,
+      data: [] as string[],
+    };
+    const touched = new Set<string>();
+    const created = new Map<string, RunRecord>();
+    const seqs: number[] = [];
+    const all = [...startEvents, ...appends];
+    for (const [i, req] of all.entries()) {
+      const row = heads.get(req.runId);
+      if (!row) throw new StoreRunNotFoundError(this.path, req.runId);
+      if (row.last_seq !== req.expectedSeq) {
+        throw new StoreSequenceConflictError(this.path, req.runId, req.expectedSeq, row.last_seq);
+      }
+      if (row.owner !== me) throw new StoreRunNotOwnedError(this.path, req.runId);
+      const now = new Date().toISOString();
+      for (const e of req.events) {
+        const seq = row.last_seq + 1;
+        if (!KINDS.has(e.kind))
+          throw new StoreInvalidEventError(this.path, req.runId, seq, `unknown kind ${String(e.kind)}`);
+        let data = redact(e.data);
+        let json = JSON.stringify(data);
+        if (req.scrub && req.scrub.foundInJson(json)) {
+          const scrubbed = req.scrub.value(data);
+          if (scrubbed !== data) {
+            data = scrubbed;
+            json = JSON.stringify(data);
+          }
+        }
+        const at = e.at ?? now;
+        if (e.kind === 'transition') {
+          if (typeof e.to !== 'string')
+            throw new StoreInvalidEventError(this.path, req.runId, seq, 'transition without `to`');
+          row.state = e.to;
+        } else if (e.kind === 'run.finished') {
+          const s = data['status'];
+          if (typeof s !== 'string' || !FINISH_STATUSES.has(s)) {
+            throw new StoreInvalidEventError(
+              this.path,
+              req.runId,
+              seq,
+              'run.finished needs status succeeded|failed|cancelled',
+            );
+          }
+          row.status = s as RunStatus;
+          const err = data['error'];
+          row.error =
+            err !== null && typeof err === 'object' && !Array.isArray(err) ? JSON.stringify(err) : null;
+        }
+        const n = data['nodeUuid'];
+        if (row.node_uuid === null && typeof n === 'string' && n !== '') row.node_uuid = n;
+        const name = data['nodeName'];
+        if (row.node_name === null && typeof name === 'string' && name !== '') row.node_name = name;
+        ev.run_no.push(row.no);
+        ev.seq.push(seq);
+        ev.at.push(at);
+        ev.kind.push(e.kind);
+        ev.type.push(e.type ?? null);
+        ev.from.push(e.from ?? null);
+        ev.to.push(e.to ?? null);
+        ev.data.push(json);
+        row.last_seq = seq;
+        row.updated_at = at;
+      }
+      if (req.events.length > 0) touched.add(req.runId);
+      if (i >= startEvents.length) seqs.push(row.last_seq);
+      // A created run is returned as its creation left it (seq 1), as SQLite does.
+      if (i === startEvents.length - 1)
+        for (const id of createdIds) created.set(id, { ...(heads.get(id) as RunRecord) });
+    }
+    if (ev.seq.length > 0) {
+      await c.query(
+        `INSERT INTO events (run_no, seq, at, kind, type, from_state, to_state, data, v)
+         SELECT u.*, $9::int FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS u`,
+        [ev.run_no, ev.seq, ev.at, ev.kind, ev.type, ev.from, ev.to, ev.data, EVENT_PAYLOAD_VERSION],
+      );
+    }
+    if (touched.size > 0) {
+      const rows = [...touched].map((id) => heads.get(id) as RunRecord);
+      // Fencing: a run moves only while this writer owns it; otherwise nothing of this
+      // transaction is kept.
+      const moved = await c.query<{ id: string }>(
+        `UPDATE runs r SET state = u.state, status = u.status, error = u.error, node_uuid = u.node_uuid,
+             node_name = u.node_name, last_seq = u.last_seq, updated_at = u.updated_at
+           FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[])
+             AS u(no, state, status, error, node_uuid, node_name, last_seq, updated_at)
+          WHERE r.no = u.no AND r.owner = $9
+          RETURNING r.id`,
+        [
+          rows.map((r) => r.no),
+          rows.map((r) => r.state),
+          rows.map((r) => r.status),
+          rows.map((r) => r.error),
+          rows.map((r) => r.node_uuid),
+          rows.map((r) => r.node_name),
+          rows.map((r) => r.last_seq),
+          rows.map((r) => r.updated_at),
+          me,
+        ],
+      );
+      if (moved.rows.length !== rows.length) {
+        const ok = new Set(moved.rows.map((r) => r.id));
+        throw new StoreRunNotOwnedError(this.path, rows.find((r) => !ok.has(r.id))?.id ?? '?');
+      }
+    }
+    const createdRows = createdIds.map((id) => created.get(id) as RunRecord);
+    const runs = this.toRows(createdRows, null);
+    // The owner of a run just created is this writer, named as it registered.
+    const self = await this.selfOwner(c, me);
+    return { runs: runs.map((r) => ({ ...r, owner: r.status === 'running' ? self : null })), seqs };
+  }
+
+  private selfRow: RunOwner | null = null;
+  private async selfOwner(c: pg.PoolClient, me: number): Promise<RunOwner> {
+    if (this.selfRow === null) {
+      const r = await c.query<{ pid: number; host: string; since: string }>(
+        'SELECT pid, host, since FROM owners WHERE id = $1',
+        [me],
+      );
+      const o = r.rows[0];
+      this.selfRow = o
+        ? { pid: o.pid, host: o.host, since: o.since }
+        : { pid: process.pid, host: hostname(), since: '?' };
+    }
+    return this.selfRow;
+  }
+
+  private async findHolder(
+    q: pg.Pool | pg.PoolClient,
+    claim: HolderClaim,
+    owners: Owners,
+    me: number,
+  ): Promise<RunRecord | undefined> {
+    const instance = claim.instance ?? null;
+    const node = claim.nodeUuid ?? claim.nodeName ?? null;
+    if (instance === null && node === null) return undefined;
+    const r = await q.query<RunRecord>(
+      `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' AND owner IS NOT NULL AND owner <> $1
+         AND (instance_uuid = $2 OR node_uuid = $3 OR node_name = $3) ORDER BY created_at LIMIT 20`,
+      [me, instance, node],
+    );
+    return r.rows.find((row) => row.owner !== null && owners.get(row.owner)?.live === true);
+  }
+
+  async readStream(runId: string, fromSeq = 1): Promise<StoredEvent[]> {
+    this.live();
+    try {
+      const r = await this.pool.query<EventRecord>(
+        `SELECT e.seq, e.at, e.kind, e.type, e.from_state, e.to_state, e.data, e.v
+           FROM runs r JOIN events e ON e.run_no = r.no WHERE r.id = $1 AND e.seq >= $2 ORDER BY e.seq`,
+        [runId, fromSeq],
+      );
+      return r.rows.map((e) => ({
+        runId,
+        seq: e.seq,
+        at: e.at,
+        kind: e.kind as StoredEvent['kind'],
+        type: e.type,
+        from: e.from_state,
+        to: e.to_state,
+        data: JSON.parse(e.data) as JsonObject,
+        v: e.v,
+      }));
+    } catch (err) {
+      throw this.err(err, runId);
+    }
+  }
+
+  private async findRun(
+    q: pg.Pool | pg.PoolClient,
+    id: string,
+    lock = false,
+  ): Promise<RunRecord | undefined> {
+    const exact = await q.query<RunRecord>(
+      `SELECT ${RUN_COLUMNS} FROM runs WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
+      [id],
+    );
+    if (exact.rows[0]) return exact.rows[0];
+    if (id.length < MIN_RUN_ID_PREFIX) return undefined;
+    const found = await q.query<RunRecord>(
+      `SELECT ${RUN_COLUMNS} FROM runs WHERE starts_with(id, $1) ORDER BY id LIMIT 5${lock ? ' FOR UPDATE' : ''}`,
+      [id],
+    );
+    if (found.rows.length > 1) {
+      throw new StoreAmbiguousRunIdError(
+        this.path,
+        id,
+        found.rows.map((r) => r.id),
+      );
+    }
+    return found.rows[0];
+  }
+
+  async getRun(id: string): Promise<RunRow | undefined> {
+    this.live();
+    try {
+      const r = await this.findRun(this.pool, id);
+      return r ? (await this.rows([r]))[0] : undefined;
+    } catch (err) {
+      throw this.err(err);
+    }
+  }
+
+  async resolveRunId(idOrPrefix: string): Promise<string> {
+    const run = await this.getRun(idOrPrefix);
+    if (!run) throw new StoreRunNotFoundError(this.path, idOrPrefix);
+    return run.id;
+  }
+
+  async listRuns(filters: RunFilters = {}): Promise<RunRow[]> {
+    this.live();
+    try {
+      const where: string[] = [];
+      const args: unknown[] = [];
+      const add = (sql: (n: string) => string, value: unknown): void => {
+        if (value === undefined) return;
+        args.push(value);
+        where.push(sql(`$${args.length}`));
+      };
+      let owners: Owners | null = null;
+      if (filters.status === 'interrupted') {
+        owners = await this.readOwners();
+        where.push("status = 'running'");
+        const live = [...owners.entries()].filter(([, o]) => o.live).map(([id]) => id);
+        add((n) => `(owner IS NULL OR NOT (owner = ANY(${n}::int[])))`, live);
+      } else add((n) => `status = ${n}`, filters.status);
+      add((n) => `op = ${n}`, filters.op);
+      add(
+        (n) =>
+          `(node_uuid = ${n} OR node_name = ${n} OR node_uuid IN (SELECT node_uuid FROM runs WHERE node_name = ${n} AND node_uuid IS NOT NULL))`,
+        filters.node,
+      );
+      add((n) => `instance_uuid = ${n}`, filters.instance);
+      add((n) => `created_at >= ${n}`, filters.since);
+      add((n) => `created_at < ${n}`, filters.until);
+      let sql = `SELECT ${RUN_COLUMNS} FROM runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC`;
+      if (filters.limit !== undefined) {
+        args.push(Math.max(0, Math.floor(filters.limit)));
+        sql += ` LIMIT $${args.length}`;
+      }
+      const r = await this.pool.query<RunRecord>(sql, args);
+      return owners ? this.toRows(r.rows, owners) : await this.rows(r.rows);
+    } catch (err) {
+      throw this.err(err);
+    }
+  }
+
+  async unfinishedRuns(): Promise<RunRow[]> {
+    this.live();
+    try {
+      const r = await this.pool.query<RunRecord>(
+        `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY created_at, id`,
+      );
+      return await this.rows(r.rows);
+    } catch (err) {
+      throw this.err(err);
+    }
+  }
+
+  async claimUnfinishedRuns(): Promise<RunRow[]> {
+    const me = this.writerOwner();
+    try {
+      return await this.tx(async (c) => {
+        const r = await c.query<RunRecord>(
+          `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY created_at, id FOR UPDATE`,
+        );
+        const owners = await this.readOwners(c);
+        const taken = r.rows.filter(
+          (row) => row.owner === null || (row.owner !== me && owners.get(row.owner)?.live !== true),
+        );
+        if (taken.length > 0) {
+          await c.query('UPDATE runs SET owner = $1 WHERE no = ANY($2)', [me, taken.map((t) => t.no)]);
+        }
+        for (const t of taken) t.owner = me;
+        owners.set(me, { row: { ...(await this.selfOwnerRecord(c, me)) }, live: true });
+        return this.toRows(taken, owners);
+      });
+    } catch (err) {
+      throw this.err(err);
+    }
+  }
+
+  private async selfOwnerRecord(c: pg.PoolClient, me: number): Promise<OwnerRecord> {
+    const o = await this.selfOwner(c, me);
+    return { id: me, pid: o.pid, host: o.host, since: o.since, boot_id: null, pid_start: null, age_ms: 0 };
+  }
+
+  async claimRun(idOrPrefix: string): Promise<RunRow> {
+    const me = this.writerOwner();
+    try {
+      return await this.tx(async (c) => {
+        const r = await this.findRun(c, idOrPrefix, true);
+        if (!r) throw new StoreRunNotFoundError(this.path, idOrPrefix);
+        const owners = await this.readOwners(c);
+        owners.set(me, { row: await this.selfOwnerRecord(c, me), live: true });
+        if (r.status !== 'running' || r.owner === me) return this.toRows([r], owners)[0] as RunRow;
+        const owner = r.owner === null ? undefined : owners.get(r.owner);
+        if (owner?.live) throw new StoreRunOwnedError(this.path, r.id, toOwner(owner.row));
+        await c.query('UPDATE runs SET owner = $1 WHERE no = $2', [me, r.no]);
+        r.owner = me;
+        return this.toRows([r], owners)[0] as RunRow;
+      });
+    } catch (err) {
+      throw this.err(err);
+    }
+  }
+
+  async releaseRun(runId: string): Promise<void> {
+    const me = this.writerOwner();
+    try {
+      await this.pool.query(
+        "UPDATE runs SET owner = NULL WHERE id = $1 AND owner = $2 AND status = 'running'",
+        [runId, me],
+      );
+    } catch (err) {
+      throw this.err(err, runId);
+    }
+  }
+
+  async heldBy(claim: HolderClaim): Promise<RunRow | undefined> {
+    this.live();
+    try {
+      const owners = await this.readOwners();
+      const r = await this.findHolder(this.pool, claim, owners, this.ownerId ?? -1);
+      return r ? this.toRows([r], owners)[0] : undefined;
+    } catch (err) {
+      throw this.err(err);
+    }
+  }
+
+  async liveOwners(): Promise<RunOwner[]> {
+    this.live();
+    try {
+      return [...(await this.readOwners()).values()].filter((o) => o.live).map((o) => toOwner(o.row));
+    } catch (err) {
+      throw this.err(err);
+    }
+  }
+
+  /**
+   * ['ok'] when every stream is whole: each run's events are seq 1..last_seq with none missing,
+   * and each run's head is its own last event. Otherwise one line per problem (at most 20).
+   */
+  async integrityCheck(): Promise<string[]> {
+    this.live();
+    try {
+      const r = await this.pool.query<{ id: string; last_seq: number; n: number; m: number }>(
+        `SELECT r.id, r.last_seq, count(e.seq)::int AS n, coalesce(max(e.seq), 0)::int AS m
+           FROM runs r LEFT JOIN events e ON e.run_no = r.no
+          GROUP BY r.no, r.id, r.last_seq
+         HAVING count(e.seq) <> r.last_seq OR coalesce(max(e.seq), 0) <> r.last_seq
+          LIMIT 20`,
+      );
+      const problems = r.rows.map((p) =>
+        p.m !== p.last_seq
+          ? `run ${p.id}: head is seq ${p.last_seq} but its last event is seq ${p.m}`
+          : `run ${p.id}: ${p.last_seq - p.n} event(s) missing before seq ${p.last_seq}`,
+      );
+      return problems.length > 0 ? problems : ['ok'];
+    } catch (err) {
+      throw this.err(err);
+    }
+  }
+
+  async verify(): Promise<void> {
+    const report = await this.integrityCheck();
+    if (report.length !== 1 || report[0] !== 'ok') {
+      const err = StoreCorruptError.found(this.path, report[0] ?? 'integrity check reported nothing');
+      this.failed ??= err;
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.renewTimer !== null) clearInterval(this.renewTimer);
+    await this.writing;
+    try {
+      if (this.ownerId !== null) {
+        const me = this.ownerId;
+        const client = await this.pool.connect();
+        try {
+          await client.query('BEGIN');
+          await client.query("UPDATE runs SET owner = NULL WHERE owner = $1 AND status = 'running'", [me]);
+          await client.query('DELETE FROM owners WHERE id = $1', [me]);
+          await client.query('COMMIT');
+        } finally {
+          client.release();
+        }
+      }
+    } catch {
+      // The server is away: this owner's lease runs out and its runs become ownerless then.
+    } finally {
+      await this.pool.end().catch(() => undefined);
+    }
+  }
+}

@@ -1,6 +1,10 @@
 // Engine errors: a stable `code` and the facts an operator or a scheduler acts on.
 export type EngineErrorCode =
   | 'ENGINE_NODE_BUSY'
+  /** Replica mode: the node belongs to another live replica on the hash ring (facts: node, owner). */
+  | 'ENGINE_NODE_NOT_OWNED'
+  /** Replica mode: another replica took the run over; this one stopped driving it (facts: runId). */
+  | 'ENGINE_RUN_TAKEN_OVER'
   /** The instance has an unfinished run in the store that no engine drives (resume or supersede it). */
   | 'ENGINE_UNFINISHED_RUN'
   | 'ENGINE_CLOSED'

@@ -48,6 +48,8 @@ export type {
   RunProgress,
 } from './engine/engine.js';
 export type { DeploySecrets } from './engine/input.js';
+export { DEFAULT_REPLICA_LEASE_MS } from './engine/replica.js';
+export type { ReplicaOptions } from './engine/replica.js';
 export type * from './engine/events.js';
 export type { EngineMetrics, MetricsOptions } from './engine/metrics.js';
 export type { TelemetryOptions } from './engine/telemetry.js';

@@ -51,7 +51,9 @@ const STORE_ENVIRONMENT = new Set<StoreErrorCode>([
 export function exitCodeOfError(err: unknown): number {
   if (err instanceof CliError) return err.exitCode;
   // Another process drives the node or instance: the command is fine, the moment is not.
-  if (err instanceof EngineError && err.code === 'ENGINE_NODE_BUSY') return EXIT_ENVIRONMENT;
+  // A replica refuses another replica's node (ENGINE_NODE_NOT_OWNED): send it to the owner named.
+  if (err instanceof EngineError && (err.code === 'ENGINE_NODE_BUSY' || err.code === 'ENGINE_NODE_NOT_OWNED'))
+    return EXIT_ENVIRONMENT;
   if (err instanceof IronicError) {
     const refused = err.status === 401 || err.status === 403;
     return refused || IRONIC_ENVIRONMENT.has(err.code) ? EXIT_ENVIRONMENT : EXIT_USAGE;

@@ -26,6 +26,8 @@ export interface EffectHostOptions {
   log: Logger;
   /** Told once of every Ironic attempt made on a run's behalf (the watcher's are counted apart). */
   onRequest: (runId: string, attempt: HttpAttempt) => void;
+  /** Wraps each run's client view (replica mode: no request while its lease may have run out). */
+  wrapApi?: (api: IronicApi, runId: string) => IronicApi;
 }
 
 export class EffectHost {
@@ -186,8 +188,9 @@ export class EffectHost {
       if (typeof opts?.configdrive === 'string') this.protectValue(runId, opts.configdrive);
       return view.setProvisionState(node, target, opts);
     };
-    this.apis.set(runId, api);
-    return api;
+    const out = this.opts.wrapApi ? this.opts.wrapApi(api, runId) : api;
+    this.apis.set(runId, out);
+    return out;
   }
 
   /** Adds a value to what the run's record is scrubbed of (the shared client scrubber is copied first). */

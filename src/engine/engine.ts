@@ -8,6 +8,7 @@ import { pino } from 'pino';
 import { clientOptionsOf, IronicClient, type IronicClientOptions } from '../ironic/client.js';
 import { cloudSettingsFromConfig, type CloudConfigObject } from '../ironic/cloud-config.js';
 import { isUuid } from '../ironic/validate.js';
+import type { IronicApi } from '../ironic/types.js';
 import { effects as defaultEffects } from '../machines/effects.js';
 import type { EffectImpl, FilteringHooks, RunSecrets } from '../machines/effect-context.js';
 import {
@@ -25,7 +26,7 @@ import {
   type RebuildInput,
 } from '../machines/index.js';
 import type { StoreError } from '../store/errors.js';
-import { maskDbUrl, openRunStore, type RunStore } from '../store/run-store.js';
+import { isPostgresUrl, maskDbUrl, openRunStore, type RunStore } from '../store/run-store.js';
 import { decodeEvent, encodeEvents } from '../runlog/events.js';
 import { finishedEvent } from '../runlog/record.js';
 import { replayRun } from '../runlog/replay.js';
@@ -38,6 +39,7 @@ import { EffectHost } from './effect-host.js';
 import { Recorder } from './recorder.js';
 import { Run, type RunProgress, type RunResult } from './run.js';
 import { NodeWatcher } from './watcher.js';
+import { Replica, type ReplicaOptions } from './replica.js';
 import type { EngineEventName, EngineListener } from './events.js';
 import type { EngineMetrics } from './metrics.js';
 import { EngineTelemetry, type TelemetryOptions } from './telemetry.js';
@@ -102,6 +104,14 @@ export interface EngineOptions extends TelemetryOptions {
    * current version; a resumed run uses the version it was recorded with.
    */
   machines?: MachineRegistry;
+  /**
+   * Runs this engine as one replica of several sharing the store (README "Running replicas"):
+   * liveness by heartbeat lease only, nodes split between the live replicas by the hash ring
+   * (a command for another replica's node: ENGINE_NODE_NOT_OWNED), the runs of a replica whose
+   * lease ran out taken over by the others, and no Ironic request once this replica's own lease
+   * may have run out until it has re-validated its runs. Default: not a replica.
+   */
+  replica?: ReplicaOptions;
 }
 
 /** An OpenStack cloud, with the client's retry and timeout options beside it. */
@@ -161,6 +171,8 @@ export class Engine {
     return this.opts.machines ?? defaultMachines;
   }
   private readonly telemetry: EngineTelemetry;
+  /** Replica mode's heartbeat, ring and takeover; null for a plain engine. */
+  private readonly replica: Replica | null;
 
   private constructor(
     private readonly store: RunStore,
@@ -181,11 +193,24 @@ export class Engine {
       },
       (runId, span) => this.host.recordSpan(runId, span),
     );
+    this.replica =
+      opts.replica === undefined
+        ? null
+        : new Replica(opts.replica, {
+            store: this.syncStore('replica', 'resumeAllRuns'),
+            log,
+            driven: (all) => this.drivenRuns(all),
+            check: (runIds, message) => this.checkOwnership(runIds, message),
+            fence: (runId, err) => this.fenced(runId, err),
+            resumeTaken: (rows) => this.resumeTakenOver(rows),
+          });
+    const watched = client.withObserver((a) => {
+      this.totalRequests++;
+      this.telemetry.request(null, a);
+    });
     this.watcher = new NodeWatcher({
-      ironic: client.withObserver((a) => {
-        this.totalRequests++;
-        this.telemetry.request(null, a);
-      }),
+      ironic: this.replica === null ? watched : this.guarded(watched, null),
+      ...(this.replica === null ? {} : { beforeTick: () => this.replica?.guard() ?? null }),
       intervalMs: opts.pollIntervalMs ?? 2000,
       listThreshold: opts.listThreshold ?? 16,
       onTick: (tick) => this.telemetry.sweep(tick),
@@ -202,6 +227,7 @@ export class Engine {
         this.runs.get(runId)?.countRequest();
         this.telemetry.request(runId, a);
       },
+      ...(this.replica === null ? {} : { wrapApi: (api, runId) => this.guarded(api, runId) }),
     });
     // A Keystone token renewed later joins every scrubber in use, shared or a run's own.
     client.onNewSecret((token) => {
@@ -215,8 +241,16 @@ export class Engine {
     // Until the engine exists nothing runs to stop; a failure by then is still store.failure.
     let onStoreFailure = (_err: StoreError): void => undefined;
     let onCommit = (_c: { events: number; runs: number; ms: number }): void => undefined;
+    const replica = opts.replica === undefined ? null : Replica.validate(opts.replica);
+    if (replica !== null && isPostgresUrl(opts.db)) {
+      throw new EngineError(
+        'ENGINE_REPLICA_STORE',
+        `Replica mode runs on a SQLite store shared by the replicas of one host for now; ${maskDbUrl(opts.db)} is PostgreSQL.`,
+      );
+    }
     const store = await openRunStore(opts.db, {
       mode: 'writer',
+      ...(replica === null ? {} : { replica }),
       synchronous: opts.synchronous ?? 'NORMAL',
       ...(opts.maxDbPages !== undefined ? { maxPageCount: opts.maxDbPages } : {}),
       onCheckpointError: (message) =>
@@ -229,7 +263,11 @@ export class Engine {
     try {
       if ('client' in opts.ironic) client = opts.ironic.client;
       else {
-        client = await IronicClient.connect(connectOptionsOf(opts.ironic));
+        const connect = connectOptionsOf(opts.ironic);
+        // A replica names itself in Ironic's logs (and the simulator's request log).
+        if (replica !== null && connect.userAgent === undefined)
+          connect.userAgent = `ironledger (replica ${replica.id})`;
+        client = await IronicClient.connect(connect);
         owns = true;
       }
     } catch (err) {
@@ -246,9 +284,11 @@ export class Engine {
         microversion: client.microversion,
         host: hostname(),
         pid: process.pid,
+        ...(replica === null ? {} : { replica: replica.id, leaseMs: replica.leaseMs }),
       },
       'engine open',
     );
+    engine.replica?.start();
     if (opts.resume) {
       try {
         await engine.resumeAllRuns();
@@ -320,6 +360,15 @@ export class Engine {
     return this.start('console', input as unknown as JsonObject, {}, input.instance, null, opts);
   }
 
+  /**
+   * Replica mode: this replica's name and the live replicas on its hash ring (as of its last
+   * tick), which decide which nodes are its own; null for a plain engine.
+   */
+  get replicas(): { id: string; live: readonly string[]; leaseMs: number } | null {
+    const r = this.replica;
+    return r === null ? null : { id: r.id, live: [...r.live], leaseMs: r.leaseMs };
+  }
+
   /** The handle of a run this engine is executing. */
   handle(runId: string): RunHandle | undefined {
     const run = this.runs.get(runId);
@@ -337,8 +386,95 @@ export class Engine {
     this.assertOpen();
     const local = this.syncStore('resumeAll', 'resumeAllRuns');
     this.verifyStore();
+    // A replica takes only the runs of gone owners whose node the ring gives it.
+    return this.resumeRows(local, this.replica?.takeOverRows() ?? local.claimUnfinishedRuns());
+  }
+
+  /** A replica's takeover round: resumes what it took; a store found unusable stops the engine's runs. */
+  private resumeTakenOver(rows: RunRow[]): void {
+    try {
+      this.verifyStore();
+      this.resumeRows(this.syncStore('resumeAll', 'resumeAllRuns'), rows);
+    } catch (err) {
+      this.log.error({ err, runs: rows.length }, 'replica: could not resume the runs it took over');
+    }
+  }
+
+  /** Replica mode: the runs this engine drives (started and not ended; `all`: any it holds). */
+  private drivenRuns(all = false): string[] {
+    const out: string[] = [];
+    for (const run of this.runs.values()) {
+      if (all || (!run.isFinished && this.recorder.lastSeq(run.id) !== undefined)) out.push(run.id);
+    }
+    return out;
+  }
+
+  /**
+   * Replica mode, after a gap in its heartbeats: appends a `lease-check` note to each run, now,
+   * and answers with the error of each append the store refused (its fence: another replica took
+   * the run over meanwhile).
+   */
+  private async checkOwnership(runIds: string[], message: string): Promise<Map<string, unknown>> {
+    const appends = runIds.map((runId) =>
+      this.recorder.append(
+        runId,
+        encodeEvents([{ kind: 'note', type: 'lease-check', data: { level: 'warn', message } }]),
+      ),
+    );
+    this.recorder.flush();
+    const settled = await Promise.allSettled(appends);
+    const refused = new Map<string, unknown>();
+    settled.forEach((s, i) => {
+      if (s.status === 'rejected' && this.runs.get(runIds[i]!)?.isFinished === false)
+        refused.set(runIds[i]!, s.reason);
+    });
+    return refused;
+  }
+
+  /** Replica mode: another replica took this run over; it is stopped now (no further request). */
+  private fenced(runId: string, err: unknown): void {
+    const run = this.runs.get(runId);
+    // Interrupted with the store's refusal as its cause; admit() logs why it stopped.
+    if (run && !run.isFinished) run.fail(err);
+  }
+
+  /**
+   * Replica mode: a view of the client that sends nothing while this replica's lease may have run
+   * out (replica.guard), and nothing more for a run once it was stopped as taken over.
+   */
+  private guarded(api: IronicApi, runId: string | null): IronicApi {
+    const replica = this.replica;
+    if (replica === null) return api;
+    const assertStillOurs = (): void => {
+      const run = runId === null ? undefined : this.runs.get(runId);
+      if (runId !== null && (run === undefined || run.isFinished)) {
+        throw new EngineError(
+          'ENGINE_RUN_TAKEN_OVER',
+          `Run ${runId} is no longer driven by replica ${replica.id}; nothing sent.`,
+          { runId },
+        );
+      }
+    };
+    return new Proxy(api, {
+      get(target, prop, receiver) {
+        const value: unknown = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]): unknown => {
+          const gate = replica.guard();
+          if (gate === null) return (value as (...a: unknown[]) => unknown).apply(target, args);
+          return gate.then(() => {
+            assertStillOurs();
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          });
+        };
+      },
+    });
+  }
+
+  /** Resumes runs this engine has just taken; one that cannot go on is skipped and given back. */
+  private resumeRows(local: EventStore, rows: RunRow[]): RunHandle[] {
     const handles: RunHandle[] = [];
-    for (const row of local.claimUnfinishedRuns()) {
+    for (const row of rows) {
       if (this.runs.has(row.id)) continue;
       try {
         handles.push(this.resumeTaken(row, () => local.readStream(row.id)));
@@ -527,6 +663,7 @@ export class Engine {
   private async shutdown(deadlineMs: number): Promise<void> {
     this.closing = true;
     this.admission.close();
+    this.replica?.stop();
     const running = [...this.runs.values()].filter((r) => !r.isFinished);
     for (const run of running) run.drain();
     // A wait cut short is not a failure: abandon it unrecorded so resume waits again.
@@ -570,6 +707,18 @@ export class Engine {
     this.assertOpen();
     assertRunInput(op, input);
     const lifecycle = this.machines.current(op);
+    if (this.replica !== null) {
+      // The node as the command names it (the instance when it names none) is the ring's key.
+      const key = node ?? instance;
+      const owner = this.replica.ownerOf(key);
+      if (owner !== this.replica.id) {
+        throw new EngineError(
+          'ENGINE_NODE_NOT_OWNED',
+          `${node !== null ? `Node ${node}` : `Instance ${instance}`} belongs to replica ${owner} on the hash ring, not to ${this.replica.id}; send the command to ${owner}.`,
+          { node, instance, owner, replica: this.replica.id },
+        );
+      }
+    }
     // Another live process drives this instance or node: it is refused, whatever `busy` says
     // (that process's runs cannot be waited for from here). The store refuses it again in the
     // transaction that creates the run, should two processes start at once. On SQLite these
@@ -751,6 +900,12 @@ export class Engine {
     this.telemetry.runStarted(run, resumed);
     void run.done.then((result) => {
       this.telemetry.runFinished(run, result);
+      if (result.status === 'interrupted' && result.error?.cause === 'STORE_RUN_NOT_OWNED') {
+        this.log.warn(
+          { runId: run.id, replica: this.replica?.id ?? null, code: 'STORE_RUN_NOT_OWNED', state: run.state },
+          'stopped driving the run: its append was refused (another owner took it over); nothing more is sent for it',
+        );
+      }
       // Stopped without ending (the store failed under it, or close): anyone may resume it now.
       if (result.status === 'interrupted' && !this.closing) {
         // A failed store: the run is ownerless anyway once this process is gone.

@@ -1,11 +1,17 @@
 // Engine errors: a stable `code` and the facts an operator or a scheduler acts on.
 export type EngineErrorCode =
   | 'ENGINE_NODE_BUSY'
+  /** Replica mode: the node belongs to another live replica on the hash ring (facts: node, owner). */
+  | 'ENGINE_NODE_NOT_OWNED'
+  /** Replica mode: another replica took the run over; this one stopped driving it (facts: runId). */
+  | 'ENGINE_RUN_TAKEN_OVER'
   /** The instance has an unfinished run in the store that no engine drives (resume or supersede it). */
   | 'ENGINE_UNFINISHED_RUN'
   | 'ENGINE_CLOSED'
   /** A synchronous method (resume, resumeAll) on a PostgreSQL store: use its async twin. */
   | 'ENGINE_STORE_ASYNC'
+  /** Replica mode was asked for on a PostgreSQL store (for now it runs on a shared SQLite file). */
+  | 'ENGINE_REPLICA_STORE'
   | 'ENGINE_INVALID_INPUT'
   | 'USER_DATA_TOO_LARGE'
   | 'ENGINE_UNKNOWN_EFFECT'

@@ -23,6 +23,11 @@ export interface WatcherOptions {
   getConcurrency?: number;
   /** Told after every tick: its mode, the nodes it observed for, and how long it took. */
   onTick?: (tick: { mode: 'get' | 'list'; nodes: number; ms: number }) => void;
+  /**
+   * Asked before each tick picks the nodes it polls: a promise holds the tick until it settles
+   * (a replica re-validating its runs after a pause stops those taken over, whose waits leave).
+   */
+  beforeTick?: () => Promise<void> | null;
 }
 
 export interface WatcherStats {
@@ -139,6 +144,19 @@ export class NodeWatcher {
     this.ticking = true;
     this.stats.ticks++;
     this.schedule();
+    const gate = this.opts.beforeTick?.() ?? null;
+    if (gate !== null) {
+      try {
+        await gate;
+      } catch {
+        // The gate's own failure is its caller's to report; the tick goes on.
+      }
+      if (this.waiters.size === 0 || this.closed) {
+        this.ticking = false;
+        this.due = false;
+        return;
+      }
+    }
     const batch = new Map(this.waiters);
     this.waiters.clear();
     const mode = batch.size > (this.opts.listThreshold ?? 16) ? 'list' : 'get';

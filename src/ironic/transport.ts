@@ -73,6 +73,8 @@ export interface TransportOptions {
    * cap (jittered like any wait, and never past the request's deadline). Default 4 x retryIntervalMs.
    */
   maxRetryIntervalMs?: number;
+  /** The User-Agent of every request (default `ironledger`): a replica names itself in Ironic's logs. */
+  userAgent?: string;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -142,6 +144,7 @@ export class IronicTransport {
   private readonly pool: Pool;
   private readonly basePath: string;
   private readonly auth: AuthSource;
+  private readonly userAgent: string;
 
   constructor(opts: TransportOptions) {
     const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
@@ -187,6 +190,7 @@ export class IronicTransport {
     }
     this.retryJitter = jitter;
     this.random = opts.random ?? Math.random;
+    this.userAgent = opts.userAgent ?? 'ironledger';
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.auth = opts.authSource ?? authSourceOf(opts.auth ?? { type: 'noauth' });
     const connect = tlsConnectOptions(opts.tls);
@@ -358,7 +362,7 @@ export class IronicTransport {
     try {
       const headers: Record<string, string> = {
         accept: 'application/json',
-        'user-agent': 'ironledger',
+        'user-agent': this.userAgent,
         ...authHeaders,
       };
       if (microversion !== null) headers['x-openstack-ironic-api-version'] = microversion;

@@ -16,6 +16,8 @@ export interface RequestLogEntry {
   node?: string;
   /** The fault injected into this request, if any. */
   fault?: string;
+  /** The client's User-Agent header, when it sent one (tells replicas apart). */
+  agent?: string;
 }
 
 export class RequestLog {

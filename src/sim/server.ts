@@ -139,6 +139,7 @@ export class SimServer {
         ms: Math.round((performance.now() - started) * 1000) / 1000,
         ...(node ? { node: node.uuid } : {}),
         ...(fault ? { fault } : {}),
+        ...(req.headers['user-agent'] ? { agent: req.headers['user-agent'] } : {}),
       });
     };
     const basic = this.deps.options.httpBasic;

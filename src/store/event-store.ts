@@ -57,12 +57,14 @@ import {
 } from './types.js';
 import {
   DEFAULT_OWNER_LEASE_MS,
+  heartbeatOwner,
   ownersById,
   registerOwner,
   releaseOwner,
   renewOwner,
   toOwner,
   type OwnerRow,
+  type ReplicaIdentity,
 } from './owners.js';
 
 export interface StoreOptions {
@@ -76,6 +78,12 @@ export interface StoreOptions {
    * not renewed for this long. Owners on this host are judged by their pid instead (owners.ts).
    */
   ownerLeaseMs?: number;
+  /**
+   * This writer is a replica (issue 18): its owner row names it and is live only while its
+   * heartbeat lease holds, renewed by heartbeat() (no timer of the store's own). Other writers
+   * then take its unfinished runs once the lease has run out, even though its process lives.
+   */
+  replica?: ReplicaIdentity;
   /** NORMAL (default): survives a killed process. FULL: also survives power loss. */
   synchronous?: 'NORMAL' | 'FULL';
   /** How long a statement waits for another connection's lock before STORE_BUSY. Default 5000. */
@@ -157,6 +165,8 @@ interface RunRecord {
   no: number;
   /** owners.id of the process driving the run; null when nobody does. */
   owner: number | null;
+  /** Claims of the run so far: 1 when created, one more per claim or takeover. */
+  epoch: number;
   id: string;
   op: string;
   instance_uuid: string | null;
@@ -187,7 +197,7 @@ interface EventRecord {
 }
 
 /** A run's last seq and update time are those of its head event (one row-id lookup). */
-const RUN_COLUMNS = `no, owner, id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, state, created_at, error, last_id,
+const RUN_COLUMNS = `no, owner, epoch, id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, state, created_at, error, last_id,
   (SELECT seq FROM events WHERE id = runs.last_id) AS last_seq, (SELECT at FROM events WHERE id = runs.last_id) AS updated_at`;
 
 /**
@@ -322,6 +332,15 @@ export class EventStore {
   /** owners.id of this writer: the runs it creates or claims are its own. */
   private readonly ownerId: number | null;
   private readonly leaseMs: number;
+  /** The replica this writer runs as, null for a plain writer. */
+  private replica: ReplicaIdentity | null = null;
+  private since = '';
+  /**
+   * The epoch of each running run as this writer claimed (or created) it: its appends are
+   * fenced by it, so an append made for an earlier claim never lands after a later one.
+   */
+  private readonly epochs = new Map<string, number>();
+  private readonly nextEventId: Database.Statement;
   private renewTimer: NodeJS.Timeout | null = null;
   private readonly stmt: ReturnType<typeof prepareStatements>;
   private readonly listCache = new Map<string, Database.Statement>();
@@ -344,6 +363,7 @@ export class EventStore {
     this.leaseMs = leaseMs;
     this.stmt = prepareStatements(db);
     const nextEventId = cachedStatement(db, 'SELECT coalesce(max(id), 0) + 1 FROM events').pluck();
+    this.nextEventId = nextEventId;
     this.writeTx = db.transaction((creates: ReadonlyArray<NewRun>, appends: ReadonlyArray<AppendRequest>) => {
       this.txNextEventId = nextEventId.get() as number;
       return {
@@ -403,14 +423,19 @@ export class EventStore {
       if (opts.maxPageCount !== undefined) db.pragma(`max_page_count = ${Math.floor(opts.maxPageCount)}`);
       migrate(db, path);
       const leaseMs = opts.ownerLeaseMs ?? DEFAULT_OWNER_LEASE_MS;
-      const ownerId = registerOwner(db, path, leaseMs, new Date().toISOString());
+      const since = new Date().toISOString();
+      const ownerId = registerOwner(db, path, leaseMs, since, opts.replica ?? null);
       if (created) restrictSidecars(path);
       const store = new EventStore(path, mode, db, ownerId, leaseMs);
       store.onFailure = opts.onFailure;
       store.onCommit = opts.onCommit;
-      const renew = db;
-      store.renewTimer = setInterval(() => renewOwner(renew, ownerId), Math.max(1000, leaseMs / 3));
-      store.renewTimer.unref();
+      store.since = since;
+      store.replica = opts.replica ?? null;
+      if (store.replica === null) {
+        const renew = db;
+        store.renewTimer = setInterval(() => renewOwner(renew, ownerId), Math.max(1000, leaseMs / 3));
+        store.renewTimer.unref();
+      }
       const stats = path === ':memory:' ? null : statFile(path);
       if (stats) store.file = { dev: stats.dev, ino: stats.ino, size: stats.size };
       if (background && store.file !== null) {
@@ -465,7 +490,10 @@ export class EventStore {
       result = this.writeTx(creates, appends);
     } catch (err) {
       // Taken by another process: what this writer remembered of the run is no longer its own.
-      if (err instanceof StoreRunNotOwnedError && err.runId !== null) this.heads.delete(err.runId);
+      if (err instanceof StoreRunNotOwnedError && err.runId !== null) {
+        this.heads.delete(err.runId);
+        this.epochs.delete(err.runId);
+      }
       // A file cut short or swapped under the writer shows up as SQLite's "malformed": name the cause.
       this.checkFile();
       const one = creates.length + appends.length === 1;
@@ -638,8 +666,120 @@ export class EventStore {
         "UPDATE runs SET owner = NULL WHERE id = ? AND owner = ? AND status = 'running'",
       ).run(runId, me);
       this.heads.delete(runId);
+      this.epochs.delete(runId);
     } catch (err) {
       throw this.toError(err, runId);
+    }
+  }
+
+  /**
+   * A replica's heartbeat (issue 18): renews this writer's lease and returns the time it was
+   * renewed as of (ms), which peers judge it by. `rejoined`: its owner row had been forgotten by a
+   * writer that found the lease run out (its runs were released then); it is live again, owning
+   * none of them. Throws what the write throws (a busy file): the beat is missed.
+   */
+  heartbeat(): { at: number; rejoined: boolean } {
+    const me = this.writerOwner();
+    const at = Date.now();
+    try {
+      if (this.replica === null) {
+        renewOwner(this.db, me);
+        return { at, rejoined: false };
+      }
+      const outcome = heartbeatOwner(this.db, me, this.replica, this.since, new Date(at).toISOString());
+      return { at, rejoined: outcome === 'rejoined' };
+    } catch (err) {
+      throw this.toError(err, null);
+    }
+  }
+
+  /** The names of the replicas whose heartbeat lease holds now (this one included when it does), sorted. */
+  liveReplicas(): string[] {
+    this.live();
+    try {
+      const names = new Set<string>();
+      for (const { row, live } of this.owners().values())
+        if (live && row.replica !== null) names.add(row.replica);
+      return [...names].sort();
+    } catch (err) {
+      throw this.toError(err, null);
+    }
+  }
+
+  /**
+   * Takes over the unfinished runs no live writer owns (ownerless, or their owner's lease or
+   * process is gone) that `select` picks, in one immediate transaction: each run's epoch goes up
+   * by one, and a `takeover` note naming the previous owner, this writer and the new epoch is
+   * appended to its stream in the same transaction. Of two replicas taking over at once, each run
+   * goes to one. Oldest first; returns each run as it is now (its last seq after the note).
+   */
+  takeOverRuns(select: (run: RunRow) => boolean): RunRow[] {
+    const me = this.writerOwner();
+    try {
+      const taken = this.db
+        .transaction((): RunRecord[] => {
+          this.txHeads = new Map();
+          this.txNextEventId = this.nextEventId.get() as number;
+          const owners = this.owners();
+          const mine = owners.get(me)?.row;
+          const out: RunRecord[] = [];
+          for (const r of this.stmt.unfinished.all() as RunRecord[]) {
+            if (r.owner === me) continue;
+            const prev = r.owner === null ? undefined : owners.get(r.owner);
+            if (prev?.live === true) continue;
+            if (!select(toRun(r, null))) continue;
+            this.takeRun(r, me);
+            const from = prev === undefined ? null : ownerFacts(prev.row);
+            const to = mine === undefined ? { pid: process.pid } : ownerFacts(mine);
+            const expired =
+              prev?.row.lease_ms != null
+                ? new Date(Date.parse(prev.row.renewed_at) + prev.row.lease_ms).toISOString()
+                : null;
+            const message = `taken over by ${describeOwner(to)} at epoch ${r.epoch}: ${
+              from === null
+                ? 'nobody drove it'
+                : `${describeOwner(from)} ${expired === null ? 'is gone' : `missed its heartbeats (lease ran out at ${expired})`}`
+            }`;
+            r.last_seq = this.appendOne({
+              runId: r.id,
+              expectedSeq: r.last_seq,
+              events: [
+                {
+                  kind: 'note',
+                  type: 'takeover',
+                  data: { level: 'warn', message, from, to, epoch: r.epoch, leaseExpiredAt: expired },
+                },
+              ],
+            });
+            out.push(r);
+          }
+          return out;
+        })
+        .immediate();
+      for (const [id, head] of this.txHeads) this.remember(id, head);
+      return this.toRows(taken);
+    } catch (err) {
+      throw this.toError(err, null);
+    }
+  }
+
+  /**
+   * Which of these runs this writer still holds at the epoch it claimed them with: one read.
+   * A run taken over by another writer (or released) is missing from the answer.
+   */
+  stillOwned(runIds: readonly string[]): Set<string> {
+    const me = this.writerOwner();
+    try {
+      const rows = cachedStatement(
+        this.db,
+        "SELECT id, epoch FROM runs WHERE owner = ? AND status = 'running'",
+      ).all(me) as Array<{ id: string; epoch: number }>;
+      const held = new Map(rows.map((r) => [r.id, r.epoch]));
+      return new Set(
+        runIds.filter((id) => held.has(id) && (this.epochs.get(id) ?? held.get(id)) === held.get(id)),
+      );
+    } catch (err) {
+      throw this.toError(err, null);
     }
   }
 
@@ -677,9 +817,10 @@ export class EventStore {
   }
 
   private takeRun(r: RunRecord, me: number): void {
-    this.stmt.takeRun.run(me, r.no);
+    r.epoch = this.stmt.takeRun.get(me, r.no) as number;
     r.owner = me;
     this.heads.delete(r.id);
+    this.epochs.set(r.id, r.epoch);
   }
 
   private writerOwner(): number {
@@ -899,6 +1040,7 @@ export class EventStore {
     const record: RunRecord = {
       no: 0,
       owner: this.ownerId,
+      epoch: 1,
       id,
       op: run.op,
       instance_uuid: run.instanceUuid ?? null,
@@ -915,6 +1057,7 @@ export class EventStore {
       error: null,
     };
     record.no = Number(this.stmt.insertRun.run(record).lastInsertRowid);
+    this.epochs.set(id, 1);
     this.txHeads.set(id, record);
     const data = { input: run.input, machine: run.machine, machineVersion: run.machineVersion };
     record.last_seq = this.appendOne({
@@ -926,8 +1069,10 @@ export class EventStore {
   }
 
   private remember(runId: string, head: RunHead): void {
-    if (head.status !== 'running') this.heads.delete(runId);
-    else if (this.heads.has(runId) || this.heads.size < MAX_CACHED_HEADS) this.heads.set(runId, head);
+    if (head.status !== 'running') {
+      this.heads.delete(runId);
+      this.epochs.delete(runId);
+    } else if (this.heads.has(runId) || this.heads.size < MAX_CACHED_HEADS) this.heads.set(runId, head);
   }
 
   /**
@@ -953,15 +1098,26 @@ export class EventStore {
   }
 
   private appendOne({ runId, expectedSeq, events, scrub }: AppendRequest): number {
-    const row =
-      this.txHeads.get(runId) ??
-      this.heads.get(runId) ??
-      (this.stmt.runForAppend.get(runId) as RunHead | undefined);
+    const cached = this.txHeads.get(runId) ?? this.heads.get(runId);
+    const read =
+      cached === undefined
+        ? (this.stmt.runForAppend.get(runId) as (RunHead & Pick<RunRecord, 'owner' | 'epoch'>) | undefined)
+        : undefined;
+    const row = cached ?? read;
     if (!row) throw new StoreRunNotFoundError(this.path, runId);
+    // Read from the file: a run taken by another writer is refused as such (the fence below would
+    // refuse it too), not as a sequence conflict with what its new owner appended.
+    if (read !== undefined && events.length > 0) {
+      const epoch = this.epochs.get(runId);
+      if (read.owner !== this.ownerId || (epoch !== undefined && read.epoch !== epoch))
+        throw new StoreRunNotOwnedError(this.path, runId);
+    }
     if (row.last_seq !== expectedSeq) {
       throw new StoreSequenceConflictError(this.path, runId, expectedSeq, row.last_seq);
     }
     if (events.length === 0) return expectedSeq;
+    // The claim this writer made of the run (null: none recorded here, the owner fence alone).
+    const epoch = this.epochs.get(runId) ?? null;
     const now = new Date().toISOString();
     let { last_seq: seq, last_id: prev, state, status, error, node_uuid: node, node_name: nodeName } = row;
     let id = this.txNextEventId;
@@ -1031,8 +1187,8 @@ export class EventStore {
     // transaction is kept.
     const moved =
       status !== row.status || node !== row.node_uuid || nodeName !== row.node_name || error !== row.error
-        ? this.stmt.updateRun.run(state, status, error, node, nodeName, prev, row.no, this.ownerId)
-        : this.stmt.advanceRun.run(state, prev, row.no, this.ownerId);
+        ? this.stmt.updateRun.run(state, status, error, node, nodeName, prev, row.no, this.ownerId, epoch)
+        : this.stmt.advanceRun.run(state, prev, row.no, this.ownerId, epoch);
     if (moved.changes !== 1) throw new StoreRunNotOwnedError(this.path, runId);
     this.txHeads.set(runId, {
       no: row.no,
@@ -1062,24 +1218,40 @@ function prepareStatements(db: Database.Database) {
     events: cachedStatement(db, STREAM),
     runForAppend: cachedStatement(
       db,
-      'SELECT no, last_id, (SELECT seq FROM events WHERE id = runs.last_id) AS last_seq, state, status, error, node_uuid, node_name FROM runs WHERE id = ?',
+      'SELECT no, owner, epoch, last_id, (SELECT seq FROM events WHERE id = runs.last_id) AS last_seq, state, status, error, node_uuid, node_name FROM runs WHERE id = ?',
     ),
     insertRun: cachedStatement(
       db,
       'INSERT INTO runs (owner, id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, state, created_at, error, last_id) VALUES (@owner, @id, @op, @instance_uuid, @node_uuid, @node_name, @machine, @machine_version, @status, @state, @created_at, @error, @last_id)',
     ),
-    advanceRun: cachedStatement(db, 'UPDATE runs SET state = ?, last_id = ? WHERE no = ? AND owner = ?'),
+    advanceRun: cachedStatement(
+      db,
+      'UPDATE runs SET state = ?, last_id = ? WHERE no = ? AND owner = ? AND epoch = coalesce(?, epoch)',
+    ),
     updateRun: cachedStatement(
       db,
-      'UPDATE runs SET state = ?, status = ?, error = ?, node_uuid = ?, node_name = ?, last_id = ? WHERE no = ? AND owner = ?',
+      'UPDATE runs SET state = ?, status = ?, error = ?, node_uuid = ?, node_name = ?, last_id = ? WHERE no = ? AND owner = ? AND epoch = coalesce(?, epoch)',
     ),
-    takeRun: cachedStatement(db, 'UPDATE runs SET owner = ? WHERE no = ?'),
+    takeRun: cachedStatement(
+      db,
+      'UPDATE runs SET owner = ?, epoch = epoch + 1 WHERE no = ? RETURNING epoch',
+    ).pluck(),
     holders: cachedStatement(
       db,
       `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' AND owner IS NOT NULL AND owner != @me
          AND (instance_uuid = @instance OR node_uuid = @node OR node_name = @node) ORDER BY created_at LIMIT 20`,
     ),
   };
+}
+
+/** An owner as a takeover note records it. */
+function ownerFacts(row: OwnerRow): JsonObject {
+  return { replica: row.replica, pid: row.pid, host: row.host };
+}
+
+function describeOwner(o: JsonObject): string {
+  const where = `pid ${String(o['pid'])}${typeof o['host'] === 'string' ? ` on ${o['host']}` : ''}`;
+  return typeof o['replica'] === 'string' ? `replica ${o['replica']} (${where})` : where;
 }
 
 /**

@@ -13,6 +13,9 @@
 //    is older than the lease. SQLite in WAL mode is only shared between processes of one host,
 //    so this is a file moved or copied from another machine; the lease just keeps such runs
 //    from being stranded forever, and an owner on another host renews it while it is open.
+//  - a replica (issue 18: the writer names itself and its lease; `replica`, `lease_ms`): its
+//    heartbeat lease only, on any host. A replica stopped (SIGSTOP, a long GC pause) is gone
+//    once its lease runs out although its pid lives: its runs go to the replicas that renew.
 
 import type Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
@@ -31,6 +34,16 @@ export interface OwnerRow {
   pid_start: string | null;
   since: string;
   renewed_at: string;
+  /** The replica's name when this owner is one (then live by its lease only). */
+  replica: string | null;
+  /** The replica's heartbeat lease. */
+  lease_ms: number | null;
+}
+
+/** A writer that runs as a replica: its name and heartbeat lease. */
+export interface ReplicaIdentity {
+  id: string;
+  leaseMs: number;
 }
 
 /**
@@ -79,6 +92,7 @@ export function isAlive(pid: number, pidStart: string | null): boolean {
 /** Whether the owner may still be driving its runs (see the header for the rule). */
 export function ownerLive(path: string, row: OwnerRow, leaseMs: number, now = Date.now()): boolean {
   if (givenUp.has(`${path}#${row.id}`)) return false;
+  if (row.lease_ms !== null) return Date.parse(row.renewed_at) + row.lease_ms > now;
   if (row.host === hostname()) {
     const boot = bootId();
     if (row.boot_id !== null && boot !== null && row.boot_id !== boot) return false;
@@ -95,7 +109,13 @@ export function toOwner(row: OwnerRow): RunOwner {
  * Registers this writer as an owner, and forgets owners that are gone: their unfinished runs
  * lose their owner (resumable by anyone) and their rows are deleted. One immediate transaction.
  */
-export function registerOwner(db: Database.Database, path: string, leaseMs: number, now: string): number {
+export function registerOwner(
+  db: Database.Database,
+  path: string,
+  leaseMs: number,
+  now: string,
+  replica: ReplicaIdentity | null = null,
+): number {
   return db
     .transaction((): number => {
       const rows = cachedStatement(db, 'SELECT * FROM owners').all() as OwnerRow[];
@@ -111,8 +131,17 @@ export function registerOwner(db: Database.Database, path: string, leaseMs: numb
       }
       const id = cachedStatement(
         db,
-        'INSERT INTO owners (pid, host, boot_id, pid_start, since, renewed_at) VALUES (?, ?, ?, ?, ?, ?)',
-      ).run(process.pid, hostname(), bootId(), processStartTime(process.pid), now, now).lastInsertRowid;
+        'INSERT INTO owners (pid, host, boot_id, pid_start, since, renewed_at, replica, lease_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ).run(
+        process.pid,
+        hostname(),
+        bootId(),
+        processStartTime(process.pid),
+        now,
+        now,
+        replica?.id ?? null,
+        replica?.leaseMs ?? null,
+      ).lastInsertRowid;
       return Number(id);
     })
     .immediate();
@@ -125,6 +154,42 @@ export function renewOwner(db: Database.Database, id: number): void {
   } catch {
     // A busy or full file: the lease runs on; the next renewal tries again.
   }
+}
+
+/**
+ * A replica's heartbeat: renews its lease as of `now`. Should its row be gone (a writer that
+ * opened meanwhile found the lease run out and forgot it, releasing its runs), the row is written
+ * again under the same id: the replica is live again, but owns none of the runs it had. Throws
+ * what SQLite throws (a busy file): the caller counts the beat as missed.
+ */
+export function heartbeatOwner(
+  db: Database.Database,
+  id: number,
+  replica: ReplicaIdentity,
+  since: string,
+  now: string,
+): 'renewed' | 'rejoined' {
+  return db
+    .transaction((): 'renewed' | 'rejoined' => {
+      const renewed = cachedStatement(db, 'UPDATE owners SET renewed_at = ? WHERE id = ?').run(now, id);
+      if (renewed.changes === 1) return 'renewed';
+      cachedStatement(
+        db,
+        'INSERT INTO owners (id, pid, host, boot_id, pid_start, since, renewed_at, replica, lease_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ).run(
+        id,
+        process.pid,
+        hostname(),
+        bootId(),
+        processStartTime(process.pid),
+        since,
+        now,
+        replica.id,
+        replica.leaseMs,
+      );
+      return 'rejoined';
+    })
+    .immediate();
 }
 
 /**

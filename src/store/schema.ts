@@ -195,6 +195,23 @@ const MIGRATIONS: readonly Migration[] = [
       DROP TABLE IF EXISTS writer;
     `);
   },
+  // 7: replicas (issue 18). A run's `epoch` counts the claims of it: every claim or takeover
+  // adds one, and an append is fenced by (owner, epoch), so a writer acts only on the claim it
+  // made. An owner row of a replica names it (`replica`) and carries its heartbeat lease
+  // (`lease_ms`): such an owner is live only while `renewed_at` is younger than that lease,
+  // whatever its pid says (a stopped process loses its runs).
+  // Each column is added only where missing: a file rebuilt to an older version by hand (tests
+  // do) may keep it.
+  (db) => {
+    const add = (table: string, column: string, type: string): void => {
+      const columns = db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
+      if (!columns.some((c) => c.name === column))
+        db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+    };
+    add('runs', 'epoch', 'INTEGER NOT NULL DEFAULT 1');
+    add('owners', 'replica', 'TEXT');
+    add('owners', 'lease_ms', 'INTEGER');
+  },
 ];
 
 /** The schema version this code writes. */

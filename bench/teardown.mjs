@@ -2,6 +2,7 @@
 //   npm run build && node bench/teardown.mjs [--sizes 1,100,1000,10000] [--clean-ms 3000]
 //                                            [--poll-ms 2000] [--delete-ms 100] [--connections 8]
 //                                            [--no-floor] [--token T] [--observe off,on]
+//                                            [--dist dist,/tmp/old/dist]
 //
 // N concurrent teardowns (waitForAvailable, so each run waits out deleting and cleaning)
 // against the simulator running in a child process, so the engine's CPU is measured alone
@@ -26,14 +27,23 @@
 // them; the registry is scraped once at the end). The ratio of engine CPU per teardown, on/off,
 // is printed. `metrics` and `tracing`: one of the two alone. Without --observe: the engine's
 // defaults (metrics on, tracing through the global no-op).
+//
+// CPU (issue 20): per size, the engine's CPU per teardown (this process, user + system, every
+// thread), the simulator's (the child), and the bare client's (the floor pass), with the ratio
+// engine / bare client the goal is judged on (<= 2) and the wall ratio engine / floor.
+//
+// --dist A,B: the engine is loaded from each of these builds in turn (paths of `dist` directories;
+// relative to the repository), one pass each per size and mode, in this one process: an old and
+// a new build compared in one run (give them alternating, A,B,A,B, so neither always runs on a
+// colder process). The simulator and the floor are this repository's build.
 import { fork } from 'node:child_process';
 import { openConnection } from '../dist/store/sqlite.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -41,7 +51,7 @@ import { benchArgs } from './args.mjs';
 
 const USAGE = `usage: npm run build && node bench/teardown.mjs [--sizes 1,100,1000,10000] [--clean-ms 3000]
        [--poll-ms 2000] [--delete-ms 100] [--connections 8] [--no-floor] [--token T]
-       [--observe off,on]`;
+       [--observe off,on] [--dist dist,OTHER/dist]`;
 const args = benchArgs(USAGE, {
   sizes: { kind: 'ints', default: [1, 100, 1000, 10000], min: 1 },
   'clean-ms': { kind: 'int', default: 3000 },
@@ -51,6 +61,7 @@ const args = benchArgs(USAGE, {
   'no-floor': { kind: 'flag' },
   token: { kind: 'string', default: undefined },
   observe: { kind: 'list', default: ['default'], values: ['off', 'on', 'metrics', 'tracing', 'default'] },
+  dist: { kind: 'list', default: ['dist'] },
   serve: { kind: 'flag' }, // internal: the simulator child
 });
 const SIZES = args.sizes;
@@ -104,7 +115,12 @@ async function serve() {
 }
 
 async function main() {
-  const { Engine } = await import('../dist/engine/engine.js');
+  const repo = fileURLToPath(new URL('..', import.meta.url));
+  const engines = new Map();
+  for (const d of new Set(args.dist)) {
+    const { Engine } = await import(pathToFileURL(resolve(repo, d, 'engine/engine.js')).href);
+    engines.set(d, Engine);
+  }
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc');
   const child = fork(fileURLToPath(import.meta.url), ['--serve'], { stdio: 'inherit' });
@@ -130,7 +146,9 @@ async function main() {
   );
 
   const rows = [];
-  for (const [n, mode] of SIZES.flatMap((size) => args.observe.map((m) => [size, m]))) {
+  const passes = SIZES.flatMap((size) => args.observe.flatMap((m) => args.dist.map((d) => [size, m, d])));
+  for (const [n, mode, dist] of passes) {
+    const Engine = engines.get(dist);
     const observed = await observeOptions(mode);
     const { url } = await ask({ cmd: 'start', n, deleteMs: DELETE_MS, cleanMs: CLEAN_MS });
     const dir = mkdtempSync(join(tmpdir(), 'ironledger-bench-'));
@@ -145,6 +163,8 @@ async function main() {
       pollIntervalMs: POLL_MS,
       ...observed.options,
     });
+    let commits = 0;
+    engine.on('store.commit', () => void commits++);
     gc();
     const heap0 = process.memoryUsage().heapUsed;
     const rss0 = process.memoryUsage().rss;
@@ -243,6 +263,10 @@ async function main() {
     rows.push({
       n,
       mode,
+      dist,
+      commitsPerRun: commits / n,
+      userMsPerRun: cpu.user / 1000 / n,
+      systemMsPerRun: cpu.system / 1000 / n,
       statuses,
       wallMs,
       startedMs,
@@ -275,7 +299,9 @@ async function main() {
       ),
     });
     const r = rows.at(-1);
-    console.log(`\nN = ${fmt(n)}, observe ${mode}: ${JSON.stringify(r.statuses)}`);
+    console.log(
+      `\nN = ${fmt(n)}, observe ${mode}${args.dist.length > 1 ? `, engine from ${dist}` : ''}: ${JSON.stringify(r.statuses)}`,
+    );
     if (scraped) console.log(scraped);
     console.log(`  simulator requests by route: ${JSON.stringify(r.byRoute)}`);
     console.log(`  failed attempts recorded by the runs, by code: ${JSON.stringify(r.failedAttempts)}`);
@@ -288,12 +314,21 @@ async function main() {
     console.log(
       `  heap: live ${fmt(r.heapPerRun / 1024, 1)} KB/run after gc with ${fmt(inFlightAtSample)} in flight (${sampledWhen}); peak (with garbage) ${fmt(r.peakHeapPerRun / 1024, 1)} KB/run; rss +${fmt(r.rssDeltaMb, 1)} MB; sim CPU ${fmt(r.simCpuMsPerRun, 2)} ms/run`,
     );
+    console.log(
+      `  engine CPU ${fmt(r.cpuMsPerRun, 2)} ms/run (user ${fmt(r.userMsPerRun, 2)}, system ${fmt(r.systemMsPerRun, 2)}); ${fmt(r.eventsPerRun, 1)} events and ${fmt(r.commitsPerRun, 2)} store commits per teardown`,
+    );
     if (FLOOR) {
       const { url: floorUrl } = await ask({ cmd: 'start', n, deleteMs: DELETE_MS, cleanMs: CLEAN_MS });
+      const fsim0 = await ask({ cmd: 'stats' });
       const f = await floorRun(floorUrl, n);
+      const fsim1 = await ask({ cmd: 'stats' });
       r.floorMs = f.wallMs;
+      r.floorCpuMsPerRun = f.cpuMsPerRun;
       console.log(
-        `  floor (bare undici client, same requests, same sweep): all waiting at ${fmt(f.allWaitingMs)} ms, done at ${fmt(f.wallMs)} ms, ratio ${fmt(f.wallMs / r.targetMs, 2)}, client CPU ${fmt(f.cpuMsPerRun, 2)} ms/run`,
+        `  floor (bare undici client, same requests, same sweep): all waiting at ${fmt(f.allWaitingMs)} ms, done at ${fmt(f.wallMs)} ms, ratio ${fmt(f.wallMs / r.targetMs, 2)}, client CPU ${fmt(f.cpuMsPerRun, 2)} ms/run, sim CPU ${fmt((fsim1.cpuMs - fsim0.cpuMs) / n, 2)} ms/run`,
+      );
+      console.log(
+        `  CPU per teardown: engine ${fmt(r.cpuMsPerRun, 2)} ms / bare client ${fmt(f.cpuMsPerRun, 2)} ms = ${fmt(r.cpuMsPerRun / f.cpuMsPerRun, 2)} (goal <= 2); wall engine / floor ${fmt(r.wallMs)} / ${fmt(f.wallMs)} ms = ${fmt(r.wallMs / f.wallMs, 2)}`,
       );
     }
   }
@@ -302,6 +337,7 @@ async function main() {
   const cols = [
     ['N', (r) => fmt(r.n)],
     ['observe', (r) => r.mode],
+    ...(args.dist.length > 1 ? [['engine', (r) => r.dist]] : []),
     ['done', (r) => `${r.statuses.succeeded ?? 0}/${r.n}`],
     ['wall ms', (r) => fmt(r.wallMs)],
     ['sim+poll ms', (r) => fmt(r.targetMs)],
@@ -313,15 +349,31 @@ async function main() {
     ['list pages/tick', (r) => fmt(r.ticks ? r.listPages / r.ticks : NaN, 2)],
     ['GETs/tick', (r) => fmt(r.ticks ? r.nodeGets / r.ticks : NaN, 2)],
     ['CPU ms/run', (r) => fmt(r.cpuMsPerRun, 2)],
+    ['sim CPU', (r) => fmt(r.simCpuMsPerRun, 2)],
+    ['client CPU', (r) => fmt(r.floorCpuMsPerRun, 2)],
+    ['CPU vs client', (r) => fmt(r.cpuMsPerRun / r.floorCpuMsPerRun, 2)],
     ['KB/run live', (r) => fmt(r.heapPerRun / 1024, 1)],
     ['KB/run peak', (r) => fmt(r.peakHeapPerRun / 1024, 1)],
     ['events/run', (r) => fmt(r.eventsPerRun, 1)],
+    ['commits/run', (r) => fmt(r.commitsPerRun, 2)],
   ];
   const widths = cols.map(([h, f]) => Math.max(h.length, ...rows.map((r) => f(r).length)));
   console.log(`\n${cols.map(([h], i) => h.padStart(widths[i])).join('  ')}`);
   for (const r of rows) console.log(cols.map(([, f], i) => f(r).padStart(widths[i])).join('  '));
   // Modes given more than once (off,on,off,on: neither pass always runs on a colder process) are averaged.
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  // Builds given with --dist (each pass against the floor of its own pass): mean per build.
+  for (const n of SIZES) {
+    if (args.dist.length < 2) break;
+    for (const d of engines.keys()) {
+      const mine = rows.filter((r) => r.n === n && r.dist === d);
+      const cpu = mean(mine.map((r) => r.cpuMsPerRun));
+      const vs = mean(mine.map((r) => r.cpuMsPerRun / r.floorCpuMsPerRun));
+      console.log(
+        `N = ${fmt(n)}, engine from ${d} (${mine.length} passes): CPU per teardown ${fmt(cpu, 2)} ms, ${fmt(vs, 2)}x the bare client's; wall ${fmt(mean(mine.map((r) => r.wallMs)))} ms, ${fmt(mean(mine.map((r) => r.wallMs / r.floorMs)), 2)}x the floor's`,
+      );
+    }
+  }
   for (const n of SIZES) {
     const off = rows.filter((r) => r.n === n && r.mode === 'off');
     const on = rows.filter((r) => r.n === n && r.mode === 'on');
@@ -339,6 +391,9 @@ Goals (issue 6):
                                                                 'floor ratio': the same for a bare client (no engine)
   while waiting, at most one list request per tick in total  -> 'list pages/tick' <= 1 and 'GETs/tick' ~0 at scale
   under 50 KB memory per in-flight run                       -> 'KB/run live' < 50
+Goal (issue 20): at N = 1,000 and 10,000, engine CPU per teardown <= 2x the bare client's, every
+  event recorded                                             -> 'CPU vs client' <= 2 ('events/run' unchanged)
+  and the wall ratio to the floor                           -> 'vs floor'
 load now: ${loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}`);

@@ -36,9 +36,13 @@
 // relative to the repository), one pass each per size and mode, in this one process: an old and
 // a new build compared in one run (give them alternating, A,B,A,B, so neither always runs on a
 // colder process). The simulator and the floor are this repository's build.
+//
+// --client-floor: after the floor, the same teardown requests and sweep once more, the three
+// requests sent through the library's IronicClient (this repository's build) instead of bare
+// undici: what the client alone costs, without the engine.
 import { fork } from 'node:child_process';
 import { openConnection } from '../dist/store/sqlite.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -51,7 +55,7 @@ import { benchArgs } from './args.mjs';
 
 const USAGE = `usage: npm run build && node bench/teardown.mjs [--sizes 1,100,1000,10000] [--clean-ms 3000]
        [--poll-ms 2000] [--delete-ms 100] [--connections 8] [--no-floor] [--token T]
-       [--observe off,on] [--dist dist,OTHER/dist]`;
+       [--observe off,on] [--dist dist,OTHER/dist] [--client-floor]`;
 const args = benchArgs(USAGE, {
   sizes: { kind: 'ints', default: [1, 100, 1000, 10000], min: 1 },
   'clean-ms': { kind: 'int', default: 3000 },
@@ -59,6 +63,7 @@ const args = benchArgs(USAGE, {
   'delete-ms': { kind: 'int', default: 100 },
   connections: { kind: 'int', default: 8, min: 1 },
   'no-floor': { kind: 'flag' },
+  'client-floor': { kind: 'flag' },
   token: { kind: 'string', default: undefined },
   observe: { kind: 'list', default: ['default'], values: ['off', 'on', 'metrics', 'tracing', 'default'] },
   dist: { kind: 'list', default: ['dist'] },
@@ -164,7 +169,12 @@ async function main() {
       ...observed.options,
     });
     let commits = 0;
-    engine.on('store.commit', () => void commits++);
+    let commitMs = 0;
+    engine.on('store.commit', (c) => {
+      commits++;
+      commitMs += c.ms;
+    });
+    const threads0 = threadCpuMs();
     gc();
     const heap0 = process.memoryUsage().heapUsed;
     const rss0 = process.memoryUsage().rss;
@@ -206,6 +216,7 @@ async function main() {
     // first run has finished if that comes first (at 10,000 the early runs end before the last
     // ones start waiting), collect and divide by the runs still in flight.
     let heapPerRun = NaN;
+    let forced = { cpuMs: 0, main: 0, other: 0 };
     let peakHeap = heap0;
     let inFlightAtSample = 0;
     let sampledWhen = '';
@@ -220,7 +231,14 @@ async function main() {
         if (Number.isNaN(allWaitingMs) && done === 0) return;
         clearInterval(check);
         sampledWhen = done === 0 ? 'all waiting' : `first done, ${fmt(waitedAt.length)} waiting`;
+        // This full collection is the bench's, not the engine's: its CPU (100-200 ms at 1,000
+        // runs in flight, every thread) is taken out of the engine's figures below.
+        const g0 = process.cpuUsage();
+        const t0 = threadCpuMs();
         gc();
+        const g = process.cpuUsage(g0);
+        const t1 = threadCpuMs();
+        forced = { cpuMs: (g.user + g.system) / 1000, main: t1.main - t0.main, other: t1.other - t0.other };
         const used = process.memoryUsage().heapUsed;
         inFlightAtSample = n - done;
         heapPerRun = inFlightAtSample > 0 ? (used - heap0) / inFlightAtSample : NaN;
@@ -232,6 +250,7 @@ async function main() {
     clearInterval(sampler);
     const wallMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
+    const threads1 = threadCpuMs();
     const sim1 = await ask({ cmd: 'stats' });
     const rss1 = process.memoryUsage().rss;
     const stats = engine.stats();
@@ -265,6 +284,10 @@ async function main() {
       mode,
       dist,
       commitsPerRun: commits / n,
+      commitMsPerRun: commitMs / n,
+      mainThreadMsPerRun: (threads1.main - threads0.main - forced.main) / n,
+      otherThreadsMsPerRun: (threads1.other - threads0.other - forced.other) / n,
+      forcedGcMs: forced.cpuMs,
       userMsPerRun: cpu.user / 1000 / n,
       systemMsPerRun: cpu.system / 1000 / n,
       statuses,
@@ -285,7 +308,7 @@ async function main() {
       pagesPerSweep: sweepTicks ? listPages / sweepTicks : NaN,
       engineSide: stats.watcher.getRequests + stats.watcher.listSweeps,
       engineRequests: stats.ironicRequests,
-      cpuMsPerRun: (cpu.user + cpu.system) / 1000 / n,
+      cpuMsPerRun: ((cpu.user + cpu.system) / 1000 - forced.cpuMs) / n,
       simCpuMsPerRun: (sim1.cpuMs - sim0.cpuMs) / n,
       heapPerRun,
       peakHeapPerRun: (peakHeap - heap0) / n,
@@ -315,7 +338,7 @@ async function main() {
       `  heap: live ${fmt(r.heapPerRun / 1024, 1)} KB/run after gc with ${fmt(inFlightAtSample)} in flight (${sampledWhen}); peak (with garbage) ${fmt(r.peakHeapPerRun / 1024, 1)} KB/run; rss +${fmt(r.rssDeltaMb, 1)} MB; sim CPU ${fmt(r.simCpuMsPerRun, 2)} ms/run`,
     );
     console.log(
-      `  engine CPU ${fmt(r.cpuMsPerRun, 2)} ms/run (user ${fmt(r.userMsPerRun, 2)}, system ${fmt(r.systemMsPerRun, 2)}); ${fmt(r.eventsPerRun, 1)} events and ${fmt(r.commitsPerRun, 2)} store commits per teardown`,
+      `  engine CPU ${fmt(r.cpuMsPerRun, 2)} ms/run (the bench's own heap-sample gc, ${fmt(r.forcedGcMs)} ms, taken out; all of it: user ${fmt(r.userMsPerRun, 2)}, system ${fmt(r.systemMsPerRun, 2)}); main thread ${fmt(r.mainThreadMsPerRun, 2)}, other threads (GC helpers, libuv pool, WAL checkpointer) ${fmt(r.otherThreadsMsPerRun, 2)}; ${fmt(r.eventsPerRun, 1)} events and ${fmt(r.commitsPerRun, 2)} store commits per teardown (${fmt(r.commitMsPerRun, 2)} ms of commits)`,
     );
     if (FLOOR) {
       const { url: floorUrl } = await ask({ cmd: 'start', n, deleteMs: DELETE_MS, cleanMs: CLEAN_MS });
@@ -327,6 +350,14 @@ async function main() {
       console.log(
         `  floor (bare undici client, same requests, same sweep): all waiting at ${fmt(f.allWaitingMs)} ms, done at ${fmt(f.wallMs)} ms, ratio ${fmt(f.wallMs / r.targetMs, 2)}, client CPU ${fmt(f.cpuMsPerRun, 2)} ms/run, sim CPU ${fmt((fsim1.cpuMs - fsim0.cpuMs) / n, 2)} ms/run`,
       );
+      if (args['client-floor']) {
+        const { url: clientUrl } = await ask({ cmd: 'start', n, deleteMs: DELETE_MS, cleanMs: CLEAN_MS });
+        const c = await floorRun(clientUrl, n, true);
+        r.clientCpuMsPerRun = c.cpuMsPerRun;
+        console.log(
+          `  the same through IronicClient (no engine): done at ${fmt(c.wallMs)} ms, client CPU ${fmt(c.cpuMsPerRun, 2)} ms/run`,
+        );
+      }
       console.log(
         `  CPU per teardown: engine ${fmt(r.cpuMsPerRun, 2)} ms / bare client ${fmt(f.cpuMsPerRun, 2)} ms = ${fmt(r.cpuMsPerRun / f.cpuMsPerRun, 2)} (goal <= 2); wall engine / floor ${fmt(r.wallMs)} / ${fmt(f.wallMs)} ms = ${fmt(r.wallMs / f.wallMs, 2)}`,
       );
@@ -403,8 +434,10 @@ load now: ${loadavg()
  * The floor: the Ironic requests of N teardowns from a bare undici client (same pool size), then
  * one paged list sweep per poll tick until every node is available. No store, no machines.
  */
-async function floorRun(url, n) {
+async function floorRun(url, n, viaClient = false) {
   const pool = new Pool(url, { connections: CONNECTIONS });
+  const { IronicClient } = await import('../dist/ironic/client.js');
+  const client = viaClient ? await IronicClient.connect({ url, connections: CONNECTIONS }) : null;
   const headers = { accept: 'application/json', 'x-openstack-ironic-api-version': '1.82' };
   const call = async (method, path, body) => {
     const res = await pool.request({
@@ -443,7 +476,16 @@ async function floorRun(url, n) {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let allWaitingMs = 0;
+  const viaLibrary = async (i) => {
+    const node = await client.getNodeByInstance(instanceOf(i), { fields: ['uuid', 'provision_state'] });
+    await client.detachVif(node.uuid, `vif-${i}`);
+    await client.setProvisionState(node.uuid, 'deleted');
+    allWaitingMs = performance.now() - t0;
+    ticker ??= setInterval(() => void sweep(), POLL_MS);
+    await new Promise((resolve) => waiting.set(node.uuid, resolve));
+  };
   const teardown = async (i) => {
+    if (client) return viaLibrary(i);
     const { nodes } = await call(
       'GET',
       `/v1/nodes?instance_uuid=${instanceOf(i)}&fields=uuid,provision_state`,
@@ -460,6 +502,7 @@ async function floorRun(url, n) {
   const cpu = process.cpuUsage(cpu0);
   clearInterval(ticker);
   await pool.close();
+  await client?.close();
   return { wallMs, allWaitingMs, cpuMsPerRun: (cpu.user + cpu.system) / 1000 / n };
 }
 
@@ -502,4 +545,28 @@ async function observeOptions(mode) {
       return `  observe ${mode}: ${spans} spans exported, registry text ${text.length} bytes; sample:\n${sample.map((l) => `    ${l}`).join('\n')}`;
     },
   };
+}
+
+/** CPU ms of this process's main thread and of all its other threads, from /proc (Linux; else 0s). */
+function threadCpuMs() {
+  const out = { main: 0, other: 0 };
+  let tasks = [];
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    let stat;
+    try {
+      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // a thread that ended meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 10 ms
+    if (Number(tid) === process.pid) out.main += ms;
+    else out.other += ms;
+  }
+  return out;
 }

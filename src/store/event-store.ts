@@ -1048,6 +1048,14 @@ export class EventStore {
   }
 }
 
+/**
+ * The running runs of other writers that hold an instance or node (findHolder). `+status` keeps
+ * SQLite off runs_by_status, which it would walk for the ORDER BY: every running run, twice per
+ * new run (O(N^2) over N concurrent starts); the instance and node indexes find the few rows.
+ */
+export const HOLDERS_SQL = `SELECT ${RUN_COLUMNS} FROM runs WHERE +status = 'running' AND owner IS NOT NULL AND owner != @me
+         AND (instance_uuid = @instance OR node_uuid = @node OR node_name = @node) ORDER BY created_at LIMIT 20`;
+
 function prepareStatements(db: Database.Database) {
   return {
     run: cachedStatement(db, `SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`),
@@ -1074,11 +1082,7 @@ function prepareStatements(db: Database.Database) {
       'UPDATE runs SET state = ?, status = ?, error = ?, node_uuid = ?, node_name = ?, last_id = ? WHERE no = ? AND owner = ?',
     ),
     takeRun: cachedStatement(db, 'UPDATE runs SET owner = ? WHERE no = ?'),
-    holders: cachedStatement(
-      db,
-      `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' AND owner IS NOT NULL AND owner != @me
-         AND (instance_uuid = @instance OR node_uuid = @node OR node_name = @node) ORDER BY created_at LIMIT 20`,
-    ),
+    holders: cachedStatement(db, HOLDERS_SQL),
   };
 }
 

@@ -308,6 +308,8 @@ export class EventStore {
    * UPDATE finds another owner and the whole transaction rolls back.
    */
   private readonly heads = new Map<string, RunHead>();
+  /** The owners as the transaction in progress first read them (for the rows it creates). */
+  private txOwners: Map<number, { row: OwnerRow; live: boolean }> | null = null;
   /** Rows written by the transaction in progress; merged into `heads` only if it commits. */
   private txHeads = new Map<string, RunHead>();
   /**
@@ -462,6 +464,7 @@ export class EventStore {
     const started = this.onCommit === undefined ? 0 : performance.now();
     try {
       this.txHeads = new Map();
+      this.txOwners = null;
       result = this.writeTx(creates, appends);
     } catch (err) {
       // Taken by another process: what this writer remembered of the run is no longer its own.
@@ -702,11 +705,14 @@ export class EventStore {
   }
 
   /** Rows as callers see them: each running run with its live owner, if any. */
-  private toRows(records: RunRecord[]): RunRow[] {
+  private toRows(
+    records: RunRecord[],
+    ownersOf: () => Map<number, { row: OwnerRow; live: boolean }> = () => this.owners(),
+  ): RunRow[] {
     let owners: Map<number, { row: OwnerRow; live: boolean }> | null = null;
     return records.map((r) => {
       if (r.status !== 'running' || r.owner === null) return toRun(r, null);
-      owners ??= this.owners();
+      owners ??= ownersOf();
       const o = owners.get(r.owner);
       return toRun(r, o?.live ? toOwner(o.row) : null);
     });
@@ -922,7 +928,9 @@ export class EventStore {
       expectedSeq: 0,
       events: [{ kind: 'run.started', at, data }],
     });
-    return this.toRows([record])[0] as RunRow;
+    // Read once per transaction, not per run created in it: a flush of 10,000 starts read the
+    // owners table and each owner's /proc entry 10,000 times.
+    return this.toRows([record], () => (this.txOwners ??= this.owners()))[0] as RunRow;
   }
 
   private remember(runId: string, head: RunHead): void {

@@ -2,6 +2,7 @@
 //   npm run build && node bench/teardown.mjs [--sizes 1,100,1000,10000] [--clean-ms 3000]
 //                                            [--poll-ms 2000] [--delete-ms 100] [--connections 8]
 //                                            [--no-floor] [--token T] [--observe off,on]
+//                                            [--dist dist,/tmp/old/dist]
 //
 // N concurrent teardowns (waitForAvailable, so each run waits out deleting and cleaning)
 // against the simulator running in a child process, so the engine's CPU is measured alone
@@ -26,14 +27,27 @@
 // them; the registry is scraped once at the end). The ratio of engine CPU per teardown, on/off,
 // is printed. `metrics` and `tracing`: one of the two alone. Without --observe: the engine's
 // defaults (metrics on, tracing through the global no-op).
+//
+// CPU (issue 20): per size, the engine's CPU per teardown (this process, user + system, every
+// thread), the simulator's (the child), and the bare client's (the floor pass), with the ratio
+// engine / bare client the goal is judged on (<= 2) and the wall ratio engine / floor.
+//
+// --dist A,B: the engine is loaded from each of these builds in turn (paths of `dist` directories;
+// relative to the repository), one pass each per size and mode, in this one process: an old and
+// a new build compared in one run (give them alternating, A,B,A,B, so neither always runs on a
+// colder process). The simulator and the floor are this repository's build.
+//
+// --client-floor: after the floor, the same teardown requests and sweep once more, the three
+// requests sent through the library's IronicClient (this repository's build) instead of bare
+// undici: what the client alone costs, without the engine.
 import { fork } from 'node:child_process';
 import { openConnection } from '../dist/store/sqlite.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -41,7 +55,7 @@ import { benchArgs } from './args.mjs';
 
 const USAGE = `usage: npm run build && node bench/teardown.mjs [--sizes 1,100,1000,10000] [--clean-ms 3000]
        [--poll-ms 2000] [--delete-ms 100] [--connections 8] [--no-floor] [--token T]
-       [--observe off,on]`;
+       [--observe off,on] [--dist dist,OTHER/dist] [--client-floor]`;
 const args = benchArgs(USAGE, {
   sizes: { kind: 'ints', default: [1, 100, 1000, 10000], min: 1 },
   'clean-ms': { kind: 'int', default: 3000 },
@@ -49,8 +63,10 @@ const args = benchArgs(USAGE, {
   'delete-ms': { kind: 'int', default: 100 },
   connections: { kind: 'int', default: 8, min: 1 },
   'no-floor': { kind: 'flag' },
+  'client-floor': { kind: 'flag' },
   token: { kind: 'string', default: undefined },
   observe: { kind: 'list', default: ['default'], values: ['off', 'on', 'metrics', 'tracing', 'default'] },
+  dist: { kind: 'list', default: ['dist'] },
   serve: { kind: 'flag' }, // internal: the simulator child
 });
 const SIZES = args.sizes;
@@ -104,7 +120,12 @@ async function serve() {
 }
 
 async function main() {
-  const { Engine } = await import('../dist/engine/engine.js');
+  const repo = fileURLToPath(new URL('..', import.meta.url));
+  const engines = new Map();
+  for (const d of new Set(args.dist)) {
+    const { Engine } = await import(pathToFileURL(resolve(repo, d, 'engine/engine.js')).href);
+    engines.set(d, Engine);
+  }
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc');
   const child = fork(fileURLToPath(import.meta.url), ['--serve'], { stdio: 'inherit' });
@@ -130,7 +151,9 @@ async function main() {
   );
 
   const rows = [];
-  for (const [n, mode] of SIZES.flatMap((size) => args.observe.map((m) => [size, m]))) {
+  const passes = SIZES.flatMap((size) => args.observe.flatMap((m) => args.dist.map((d) => [size, m, d])));
+  for (const [n, mode, dist] of passes) {
+    const Engine = engines.get(dist);
     const observed = await observeOptions(mode);
     const { url } = await ask({ cmd: 'start', n, deleteMs: DELETE_MS, cleanMs: CLEAN_MS });
     const dir = mkdtempSync(join(tmpdir(), 'ironledger-bench-'));
@@ -145,6 +168,13 @@ async function main() {
       pollIntervalMs: POLL_MS,
       ...observed.options,
     });
+    let commits = 0;
+    let commitMs = 0;
+    engine.on('store.commit', (c) => {
+      commits++;
+      commitMs += c.ms;
+    });
+    const threads0 = threadCpuMs();
     gc();
     const heap0 = process.memoryUsage().heapUsed;
     const rss0 = process.memoryUsage().rss;
@@ -186,6 +216,7 @@ async function main() {
     // first run has finished if that comes first (at 10,000 the early runs end before the last
     // ones start waiting), collect and divide by the runs still in flight.
     let heapPerRun = NaN;
+    let forced = { cpuMs: 0, main: 0, other: 0 };
     let peakHeap = heap0;
     let inFlightAtSample = 0;
     let sampledWhen = '';
@@ -200,7 +231,14 @@ async function main() {
         if (Number.isNaN(allWaitingMs) && done === 0) return;
         clearInterval(check);
         sampledWhen = done === 0 ? 'all waiting' : `first done, ${fmt(waitedAt.length)} waiting`;
+        // This full collection is the bench's, not the engine's: its CPU (100-200 ms at 1,000
+        // runs in flight, every thread) is taken out of the engine's figures below.
+        const g0 = process.cpuUsage();
+        const t0 = threadCpuMs();
         gc();
+        const g = process.cpuUsage(g0);
+        const t1 = threadCpuMs();
+        forced = { cpuMs: (g.user + g.system) / 1000, main: t1.main - t0.main, other: t1.other - t0.other };
         const used = process.memoryUsage().heapUsed;
         inFlightAtSample = n - done;
         heapPerRun = inFlightAtSample > 0 ? (used - heap0) / inFlightAtSample : NaN;
@@ -212,6 +250,7 @@ async function main() {
     clearInterval(sampler);
     const wallMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
+    const threads1 = threadCpuMs();
     const sim1 = await ask({ cmd: 'stats' });
     const rss1 = process.memoryUsage().rss;
     const stats = engine.stats();
@@ -243,6 +282,14 @@ async function main() {
     rows.push({
       n,
       mode,
+      dist,
+      commitsPerRun: commits / n,
+      commitMsPerRun: commitMs / n,
+      mainThreadMsPerRun: (threads1.main - threads0.main - forced.main) / n,
+      otherThreadsMsPerRun: (threads1.other - threads0.other - forced.other) / n,
+      forcedGcMs: forced.cpuMs,
+      userMsPerRun: cpu.user / 1000 / n,
+      systemMsPerRun: cpu.system / 1000 / n,
       statuses,
       wallMs,
       startedMs,
@@ -261,7 +308,7 @@ async function main() {
       pagesPerSweep: sweepTicks ? listPages / sweepTicks : NaN,
       engineSide: stats.watcher.getRequests + stats.watcher.listSweeps,
       engineRequests: stats.ironicRequests,
-      cpuMsPerRun: (cpu.user + cpu.system) / 1000 / n,
+      cpuMsPerRun: ((cpu.user + cpu.system) / 1000 - forced.cpuMs) / n,
       simCpuMsPerRun: (sim1.cpuMs - sim0.cpuMs) / n,
       heapPerRun,
       peakHeapPerRun: (peakHeap - heap0) / n,
@@ -275,7 +322,9 @@ async function main() {
       ),
     });
     const r = rows.at(-1);
-    console.log(`\nN = ${fmt(n)}, observe ${mode}: ${JSON.stringify(r.statuses)}`);
+    console.log(
+      `\nN = ${fmt(n)}, observe ${mode}${args.dist.length > 1 ? `, engine from ${dist}` : ''}: ${JSON.stringify(r.statuses)}`,
+    );
     if (scraped) console.log(scraped);
     console.log(`  simulator requests by route: ${JSON.stringify(r.byRoute)}`);
     console.log(`  failed attempts recorded by the runs, by code: ${JSON.stringify(r.failedAttempts)}`);
@@ -288,12 +337,29 @@ async function main() {
     console.log(
       `  heap: live ${fmt(r.heapPerRun / 1024, 1)} KB/run after gc with ${fmt(inFlightAtSample)} in flight (${sampledWhen}); peak (with garbage) ${fmt(r.peakHeapPerRun / 1024, 1)} KB/run; rss +${fmt(r.rssDeltaMb, 1)} MB; sim CPU ${fmt(r.simCpuMsPerRun, 2)} ms/run`,
     );
+    console.log(
+      `  engine CPU ${fmt(r.cpuMsPerRun, 2)} ms/run (the bench's own heap-sample gc, ${fmt(r.forcedGcMs)} ms, taken out; all of it: user ${fmt(r.userMsPerRun, 2)}, system ${fmt(r.systemMsPerRun, 2)}); main thread ${fmt(r.mainThreadMsPerRun, 2)}, other threads (GC helpers, libuv pool, WAL checkpointer) ${fmt(r.otherThreadsMsPerRun, 2)}; ${fmt(r.eventsPerRun, 1)} events and ${fmt(r.commitsPerRun, 2)} store commits per teardown (${fmt(r.commitMsPerRun, 2)} ms of commits)`,
+    );
     if (FLOOR) {
       const { url: floorUrl } = await ask({ cmd: 'start', n, deleteMs: DELETE_MS, cleanMs: CLEAN_MS });
+      const fsim0 = await ask({ cmd: 'stats' });
       const f = await floorRun(floorUrl, n);
+      const fsim1 = await ask({ cmd: 'stats' });
       r.floorMs = f.wallMs;
+      r.floorCpuMsPerRun = f.cpuMsPerRun;
       console.log(
-        `  floor (bare undici client, same requests, same sweep): all waiting at ${fmt(f.allWaitingMs)} ms, done at ${fmt(f.wallMs)} ms, ratio ${fmt(f.wallMs / r.targetMs, 2)}, client CPU ${fmt(f.cpuMsPerRun, 2)} ms/run`,
+        `  floor (bare undici client, same requests, same sweep): all waiting at ${fmt(f.allWaitingMs)} ms, done at ${fmt(f.wallMs)} ms, ratio ${fmt(f.wallMs / r.targetMs, 2)}, client CPU ${fmt(f.cpuMsPerRun, 2)} ms/run, sim CPU ${fmt((fsim1.cpuMs - fsim0.cpuMs) / n, 2)} ms/run`,
+      );
+      if (args['client-floor']) {
+        const { url: clientUrl } = await ask({ cmd: 'start', n, deleteMs: DELETE_MS, cleanMs: CLEAN_MS });
+        const c = await floorRun(clientUrl, n, true);
+        r.clientCpuMsPerRun = c.cpuMsPerRun;
+        console.log(
+          `  the same through IronicClient (no engine): done at ${fmt(c.wallMs)} ms, client CPU ${fmt(c.cpuMsPerRun, 2)} ms/run`,
+        );
+      }
+      console.log(
+        `  CPU per teardown: engine ${fmt(r.cpuMsPerRun, 2)} ms / bare client ${fmt(f.cpuMsPerRun, 2)} ms = ${fmt(r.cpuMsPerRun / f.cpuMsPerRun, 2)} (goal <= 2); wall engine / floor ${fmt(r.wallMs)} / ${fmt(f.wallMs)} ms = ${fmt(r.wallMs / f.wallMs, 2)}`,
       );
     }
   }
@@ -302,6 +368,7 @@ async function main() {
   const cols = [
     ['N', (r) => fmt(r.n)],
     ['observe', (r) => r.mode],
+    ...(args.dist.length > 1 ? [['engine', (r) => r.dist]] : []),
     ['done', (r) => `${r.statuses.succeeded ?? 0}/${r.n}`],
     ['wall ms', (r) => fmt(r.wallMs)],
     ['sim+poll ms', (r) => fmt(r.targetMs)],
@@ -313,15 +380,31 @@ async function main() {
     ['list pages/tick', (r) => fmt(r.ticks ? r.listPages / r.ticks : NaN, 2)],
     ['GETs/tick', (r) => fmt(r.ticks ? r.nodeGets / r.ticks : NaN, 2)],
     ['CPU ms/run', (r) => fmt(r.cpuMsPerRun, 2)],
+    ['sim CPU', (r) => fmt(r.simCpuMsPerRun, 2)],
+    ['client CPU', (r) => fmt(r.floorCpuMsPerRun, 2)],
+    ['CPU vs client', (r) => fmt(r.cpuMsPerRun / r.floorCpuMsPerRun, 2)],
     ['KB/run live', (r) => fmt(r.heapPerRun / 1024, 1)],
     ['KB/run peak', (r) => fmt(r.peakHeapPerRun / 1024, 1)],
     ['events/run', (r) => fmt(r.eventsPerRun, 1)],
+    ['commits/run', (r) => fmt(r.commitsPerRun, 2)],
   ];
   const widths = cols.map(([h, f]) => Math.max(h.length, ...rows.map((r) => f(r).length)));
   console.log(`\n${cols.map(([h], i) => h.padStart(widths[i])).join('  ')}`);
   for (const r of rows) console.log(cols.map(([, f], i) => f(r).padStart(widths[i])).join('  '));
   // Modes given more than once (off,on,off,on: neither pass always runs on a colder process) are averaged.
   const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  // Builds given with --dist (each pass against the floor of its own pass): mean per build.
+  for (const n of SIZES) {
+    if (args.dist.length < 2) break;
+    for (const d of engines.keys()) {
+      const mine = rows.filter((r) => r.n === n && r.dist === d);
+      const cpu = mean(mine.map((r) => r.cpuMsPerRun));
+      const vs = mean(mine.map((r) => r.cpuMsPerRun / r.floorCpuMsPerRun));
+      console.log(
+        `N = ${fmt(n)}, engine from ${d} (${mine.length} passes): CPU per teardown ${fmt(cpu, 2)} ms, ${fmt(vs, 2)}x the bare client's; wall ${fmt(mean(mine.map((r) => r.wallMs)))} ms, ${fmt(mean(mine.map((r) => r.wallMs / r.floorMs)), 2)}x the floor's`,
+      );
+    }
+  }
   for (const n of SIZES) {
     const off = rows.filter((r) => r.n === n && r.mode === 'off');
     const on = rows.filter((r) => r.n === n && r.mode === 'on');
@@ -339,6 +422,9 @@ Goals (issue 6):
                                                                 'floor ratio': the same for a bare client (no engine)
   while waiting, at most one list request per tick in total  -> 'list pages/tick' <= 1 and 'GETs/tick' ~0 at scale
   under 50 KB memory per in-flight run                       -> 'KB/run live' < 50
+Goal (issue 20): at N = 1,000 and 10,000, engine CPU per teardown <= 2x the bare client's, every
+  event recorded                                             -> 'CPU vs client' <= 2 ('events/run' unchanged)
+  and the wall ratio to the floor                           -> 'vs floor'
 load now: ${loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}`);
@@ -348,8 +434,10 @@ load now: ${loadavg()
  * The floor: the Ironic requests of N teardowns from a bare undici client (same pool size), then
  * one paged list sweep per poll tick until every node is available. No store, no machines.
  */
-async function floorRun(url, n) {
+async function floorRun(url, n, viaClient = false) {
   const pool = new Pool(url, { connections: CONNECTIONS });
+  const { IronicClient } = await import('../dist/ironic/client.js');
+  const client = viaClient ? await IronicClient.connect({ url, connections: CONNECTIONS }) : null;
   const headers = { accept: 'application/json', 'x-openstack-ironic-api-version': '1.82' };
   const call = async (method, path, body) => {
     const res = await pool.request({
@@ -388,7 +476,16 @@ async function floorRun(url, n) {
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let allWaitingMs = 0;
+  const viaLibrary = async (i) => {
+    const node = await client.getNodeByInstance(instanceOf(i), { fields: ['uuid', 'provision_state'] });
+    await client.detachVif(node.uuid, `vif-${i}`);
+    await client.setProvisionState(node.uuid, 'deleted');
+    allWaitingMs = performance.now() - t0;
+    ticker ??= setInterval(() => void sweep(), POLL_MS);
+    await new Promise((resolve) => waiting.set(node.uuid, resolve));
+  };
   const teardown = async (i) => {
+    if (client) return viaLibrary(i);
     const { nodes } = await call(
       'GET',
       `/v1/nodes?instance_uuid=${instanceOf(i)}&fields=uuid,provision_state`,
@@ -405,6 +502,7 @@ async function floorRun(url, n) {
   const cpu = process.cpuUsage(cpu0);
   clearInterval(ticker);
   await pool.close();
+  await client?.close();
   return { wallMs, allWaitingMs, cpuMsPerRun: (cpu.user + cpu.system) / 1000 / n };
 }
 
@@ -447,4 +545,28 @@ async function observeOptions(mode) {
       return `  observe ${mode}: ${spans} spans exported, registry text ${text.length} bytes; sample:\n${sample.map((l) => `    ${l}`).join('\n')}`;
     },
   };
+}
+
+/** CPU ms of this process's main thread and of all its other threads, from /proc (Linux; else 0s). */
+function threadCpuMs() {
+  const out = { main: 0, other: 0 };
+  let tasks = [];
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    let stat;
+    try {
+      stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // a thread that ended meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 10 ms
+    if (Number(tid) === process.pid) out.main += ms;
+    else out.other += ms;
+  }
+  return out;
 }

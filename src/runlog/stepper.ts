@@ -1,6 +1,6 @@
 // XState's pure `transition(machine, snapshot, event)` builds a whole inert actor for every call
 // (createActor eagerly computes the machine's initial snapshot), which costs 4-6x the transition
-// itself. A stepper builds that inert scope once per run and reuses it: same ActorLogic calls,
+// itself. A stepper builds that inert scope once per machine and reuses it: same ActorLogic calls,
 // same collected actions, nothing executed. Measured in bench/store.mjs.
 //
 // The scope's `self` is an actor of an inert stand-in logic, not of the machine: it is only the
@@ -44,7 +44,25 @@ function registersSystemIds(node: AnyStateNode): boolean {
   );
 }
 
+/**
+ * One stepper per machine, shared by every run of it (the engine's thousands of runs in flight
+ * and replay). A step is synchronous and keeps nothing between calls but the inert scope, whose
+ * children are never started, so never registered with its system: sharing it changes no result
+ * (test/runlog/stepper.test.ts steps interleaved runs against XState's own functions). Per run it
+ * saved an actor and an actor system built and kept for the run's lifetime.
+ */
+const steppers = new WeakMap<AnyStateMachine, MachineStepper>();
+
 export function machineStepper(machine: AnyStateMachine): MachineStepper {
+  let stepper = steppers.get(machine);
+  if (stepper === undefined) {
+    stepper = newStepper(machine);
+    steppers.set(machine, stepper);
+  }
+  return stepper;
+}
+
+function newStepper(machine: AnyStateMachine): MachineStepper {
   if (registersSystemIds(machine.root)) {
     return {
       initialTransition: (input) => initialTransition(machine, input) as Step,

@@ -318,6 +318,8 @@ export class EventStore {
    * UPDATE finds another owner and the whole transaction rolls back.
    */
   private readonly heads = new Map<string, RunHead>();
+  /** The owners as the transaction in progress first read them (for the rows it creates). */
+  private txOwners: Map<number, { row: OwnerRow; live: boolean }> | null = null;
   /** Rows written by the transaction in progress; merged into `heads` only if it commits. */
   private txHeads = new Map<string, RunHead>();
   /**
@@ -487,6 +489,7 @@ export class EventStore {
     const started = this.onCommit === undefined ? 0 : performance.now();
     try {
       this.txHeads = new Map();
+      this.txOwners = null;
       result = this.writeTx(creates, appends);
     } catch (err) {
       // Taken by another process: what this writer remembered of the run is no longer its own.
@@ -843,11 +846,14 @@ export class EventStore {
   }
 
   /** Rows as callers see them: each running run with its live owner, if any. */
-  private toRows(records: RunRecord[]): RunRow[] {
+  private toRows(
+    records: RunRecord[],
+    ownersOf: () => Map<number, { row: OwnerRow; live: boolean }> = () => this.owners(),
+  ): RunRow[] {
     let owners: Map<number, { row: OwnerRow; live: boolean }> | null = null;
     return records.map((r) => {
       if (r.status !== 'running' || r.owner === null) return toRun(r, null);
-      owners ??= this.owners();
+      owners ??= ownersOf();
       const o = owners.get(r.owner);
       return toRun(r, o?.live ? toOwner(o.row) : null);
     });
@@ -1065,7 +1071,9 @@ export class EventStore {
       expectedSeq: 0,
       events: [{ kind: 'run.started', at, data }],
     });
-    return this.toRows([record])[0] as RunRow;
+    // Read once per transaction, not per run created in it: a flush of 10,000 starts read the
+    // owners table and each owner's /proc entry 10,000 times.
+    return this.toRows([record], () => (this.txOwners ??= this.owners()))[0] as RunRow;
   }
 
   private remember(runId: string, head: RunHead): void {
@@ -1204,6 +1212,14 @@ export class EventStore {
   }
 }
 
+/**
+ * The running runs of other writers that hold an instance or node (findHolder). `+status` keeps
+ * SQLite off runs_by_status, which it would walk for the ORDER BY: every running run, twice per
+ * new run (O(N^2) over N concurrent starts); the instance and node indexes find the few rows.
+ */
+export const HOLDERS_SQL = `SELECT ${RUN_COLUMNS} FROM runs WHERE +status = 'running' AND owner IS NOT NULL AND owner != @me
+         AND (instance_uuid = @instance OR node_uuid = @node OR node_name = @node) ORDER BY created_at LIMIT 20`;
+
 function prepareStatements(db: Database.Database) {
   return {
     run: cachedStatement(db, `SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`),
@@ -1236,11 +1252,7 @@ function prepareStatements(db: Database.Database) {
       db,
       'UPDATE runs SET owner = ?, epoch = epoch + 1 WHERE no = ? RETURNING epoch',
     ).pluck(),
-    holders: cachedStatement(
-      db,
-      `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' AND owner IS NOT NULL AND owner != @me
-         AND (instance_uuid = @instance OR node_uuid = @node OR node_name = @node) ORDER BY created_at LIMIT 20`,
-    ),
+    holders: cachedStatement(db, HOLDERS_SQL),
   };
 }
 

@@ -16,6 +16,8 @@ import { answerEvent, driveMachine, stepTime } from '../machines/drive.js';
 import { lifecycles, type OpName } from '../../src/machines/index.js';
 import { INPUTS, spaceFor } from '../machines/model.js';
 
+type Step = [AnyMachineSnapshot, ExecutableAction[]];
+
 /** What a step means to the engine and to replay: state, context, status, output, effects to run or stop. */
 function observable([snapshot, actions]: [AnyMachineSnapshot, ExecutableAction[]]) {
   return {
@@ -67,6 +69,57 @@ describe('machineStepper', () => {
       store.close();
       tmp.cleanup();
     }
+  });
+
+  it('is one stepper per machine, and runs stepped interleaved through it compute what xstate computes for each', () => {
+    // The engine steps thousands of runs of one machine in turns; the stepper they share must keep
+    // nothing of one run that another run's step could see.
+    const machine = lifecycles.destroy.machine;
+    expect(machineStepper(machine)).toBe(machineStepper(machine));
+    expect(machineStepper(machine)).not.toBe(machineStepper(lifecycles.deploy.machine));
+    const runs = INPUTS.destroy.flatMap((input) =>
+      [0, 1, 2].map((seed) => {
+        let n = 0;
+        const run = driveMachine(
+          machine,
+          input,
+          (call, trace, state) => {
+            const answers = spaceFor('destroy')(call, trace, state);
+            const chosen = answers[(seed * 5 + n++) % answers.length];
+            if (chosen === undefined) throw new Error('empty answer space');
+            return chosen.answer;
+          },
+          400,
+        );
+        const events = run.trace.map(
+          ({ call, answer }, i) => answerEvent(call, answer, stepTime(i)) as EventObject,
+        );
+        return { input, events, fast: null as Step | null, reference: null as Step | null };
+      }),
+    );
+    expect(runs.length).toBeGreaterThan(3);
+    let steps = 0;
+    for (let i = 0; ; i++) {
+      let stepped = false;
+      for (const run of runs) {
+        // Each run takes its next step through its own call to machineStepper, as each Run does.
+        const stepper = machineStepper(machine);
+        if (run.fast === null || run.reference === null) {
+          run.fast = stepper.initialTransition(run.input);
+          run.reference = initialTransition(machine, run.input) as Step;
+        } else {
+          const event = run.events[i - 1];
+          if (event === undefined) continue;
+          run.fast = stepper.transition(run.fast[0], event);
+          run.reference = transition(machine, run.reference[0], event) as Step;
+        }
+        expect(observable(run.fast)).toEqual(observable(run.reference));
+        stepped = true;
+        steps++;
+      }
+      if (!stepped) break;
+    }
+    expect(steps).toBeGreaterThan(runs.length * 3);
   });
 
   it('computes what xstate computes for every lifecycle machine, over many answer sequences', () => {

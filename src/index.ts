@@ -83,6 +83,9 @@ export type {
 export type { FilteringHooks, RunSecrets } from './machines/effect-context.js';
 export type { ConfigDrivePlan } from './machines/effect-types.js';
 export { EventStore } from './store/event-store.js';
+// The store the engine and CLI use: SQLite (a file) or PostgreSQL (a postgres:// URL).
+export { openRunStore, SqliteRunStore, isPostgresUrl, maskDbUrl } from './store/run-store.js';
+export type { RunStore, RunStoreOptions } from './store/run-store.js';
 // The run log: what a run's stream holds (typed by kind), reading it as a timeline, replaying it.
 export { buildTimeline } from './runlog/timeline.js';
 export type { Timeline } from './runlog/timeline.js';

@@ -6,50 +6,12 @@
 import { EventStore, type CommitObserver, type StoreOptions, type WriteResult } from './event-store.js';
 import type { StoreError } from './errors.js';
 import type { AppendRequest, NewEvent, NewRun, RunFilters, RunOwner, RunRow, StoredEvent } from './types.js';
+import type { HolderClaim, RunStore, RunStoreOptions } from './run-store-types.js';
+import { isPostgresUrl } from './db-url.js';
 
 export type { WriteResult, CommitObserver };
-
-export interface HolderClaim {
-  instance?: string | null;
-  nodeUuid?: string | null;
-  nodeName?: string | null;
-}
-
-/** What the engine and the CLI need of a store; every call is asynchronous. */
-export interface RunStore {
-  readonly backend: 'sqlite' | 'postgres';
-  /** Where the store is, fit for messages and logs: a file path, or a URL with no password. */
-  readonly path: string;
-  readonly mode: 'writer' | 'reader';
-  /** The error that made this store unusable, or null. */
-  readonly failure: StoreError | null;
-  /** The SQLite store underneath, for callers that must read synchronously; null on PostgreSQL. */
-  readonly local: EventStore | null;
-  write(creates: ReadonlyArray<NewRun>, appends: ReadonlyArray<AppendRequest>): Promise<WriteResult>;
-  createRun(run: NewRun): Promise<{ run: RunRow; seq: number }>;
-  append(runId: string, expectedSeq: number, events: readonly NewEvent[]): Promise<number>;
-  appendBatch(batch: ReadonlyArray<AppendRequest>): Promise<number[]>;
-  readStream(runId: string, fromSeq?: number): Promise<StoredEvent[]>;
-  getRun(id: string): Promise<RunRow | undefined>;
-  resolveRunId(idOrPrefix: string): Promise<string>;
-  listRuns(filters?: RunFilters): Promise<RunRow[]>;
-  unfinishedRuns(): Promise<RunRow[]>;
-  claimUnfinishedRuns(): Promise<RunRow[]>;
-  claimRun(idOrPrefix: string): Promise<RunRow>;
-  releaseRun(runId: string): Promise<void>;
-  heldBy(claim: HolderClaim): Promise<RunRow | undefined>;
-  liveOwners(): Promise<RunOwner[]>;
-  integrityCheck(): Promise<string[]>;
-  /** Throws STORE_CORRUPT when the store cannot be trusted to resume from. */
-  verify(): Promise<void>;
-  /** Gives back the runs this writer owns and closes. Idempotent, never fails. */
-  close(): Promise<void>;
-}
-
-export interface RunStoreOptions extends StoreOptions {
-  /** PostgreSQL: the schema to use (created when missing); default `public`. */
-  schema?: string;
-}
+export type { HolderClaim, RunStore, RunStoreOptions } from './run-store-types.js';
+export { isPostgresUrl, maskDbUrl } from './db-url.js';
 
 /** Today's EventStore behind the asynchronous interface: each call runs at once, synchronously. */
 export class SqliteRunStore implements RunStore {
@@ -119,27 +81,6 @@ export class SqliteRunStore implements RunStore {
   }
   async close(): Promise<void> {
     this.local.close();
-  }
-}
-
-/** Whether `db` names a PostgreSQL server rather than a SQLite file. */
-export function isPostgresUrl(db: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(db);
-}
-
-/** The URL with its password (if any) replaced by `***`: what messages and logs may show. */
-export function maskDbUrl(db: string): string {
-  if (!isPostgresUrl(db)) return db;
-  try {
-    const u = new URL(db);
-    if (u.password !== '') u.password = '***';
-    for (const key of [...u.searchParams.keys()]) {
-      if (/pass|secret|token/i.test(key)) u.searchParams.set(key, '***');
-    }
-    return u.toString();
-  } catch {
-    // Not parseable: show the scheme and nothing that could hold a password.
-    return db.replace(/\/\/.*@/, '//***@');
   }
 }
 

@@ -30,8 +30,9 @@ import {
 } from '../errors.js';
 import { redact } from '../redact.js';
 import { bootId, DEFAULT_OWNER_LEASE_MS, isAlive, processStartTime } from '../owners.js';
-import type { HolderClaim, RunStore, RunStoreOptions, WriteResult, CommitObserver } from '../run-store.js';
-import { maskDbUrl } from '../run-store.js';
+import type { CommitObserver, WriteResult } from '../event-store.js';
+import type { HolderClaim, RunStore, RunStoreOptions } from '../run-store-types.js';
+import { maskDbUrl } from '../db-url.js';
 import {
   EVENT_KINDS,
   EVENT_PAYLOAD_VERSION,

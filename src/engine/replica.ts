@@ -6,7 +6,7 @@
 //
 // Fencing. Appends are fenced in the store by (owner, epoch); Ironic requests are not appends, so
 // before any request the replica checks its own lease locally: when its last successful beat is
-// older than half the lease (it was paused, or the file was busy) it sends nothing until it has
+// older than two thirds of the lease (it was paused, or the file was busy) it sends nothing until it has
 // beaten again and re-validated every run it drives by appending a `lease-check` note to each.
 // The append of a run another replica took is refused by the store's fence, and that run is
 // stopped at once (its effects aborted, no further request); the runs it still owns go on.
@@ -115,7 +115,7 @@ export class Replica {
    * it has beaten again and re-validated its runs (those taken by another replica are stopped).
    */
   guard(): Promise<void> | null {
-    if (this.revalidating === null && Date.now() - this.lastBeat <= this.leaseMs / 2) return null;
+    if (this.revalidating === null && Date.now() - this.lastBeat <= (this.leaseMs * 2) / 3) return null;
     return this.revalidate();
   }
 
@@ -205,7 +205,7 @@ export class Replica {
     const runs = this.host.driven();
     this.host.log.warn(
       { replica: this.id, gapMs, runs: runs.length },
-      'replica: no heartbeat for longer than half the lease; sending nothing until its runs are re-validated',
+      'replica: no heartbeat for longer than two thirds of the lease; sending nothing until its runs are re-validated',
     );
     if (runs.length === 0) return;
     const refused = await this.host.check(

@@ -165,8 +165,8 @@ interface RunRecord {
   no: number;
   /** owners.id of the process driving the run; null when nobody does. */
   owner: number | null;
-  /** Claims of the run so far: 1 when created, one more per claim or takeover. */
-  epoch: number;
+  /** Claims of the run so far (1 when created, one more per claim or takeover); read only by a take. */
+  epoch?: number;
   id: string;
   op: string;
   instance_uuid: string | null;
@@ -197,7 +197,7 @@ interface EventRecord {
 }
 
 /** A run's last seq and update time are those of its head event (one row-id lookup). */
-const RUN_COLUMNS = `no, owner, epoch, id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, state, created_at, error, last_id,
+const RUN_COLUMNS = `no, owner, id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, state, created_at, error, last_id,
   (SELECT seq FROM events WHERE id = runs.last_id) AS last_seq, (SELECT at FROM events WHERE id = runs.last_id) AS updated_at`;
 
 /**
@@ -726,6 +726,8 @@ export class EventStore {
           const owners = this.owners();
           const mine = owners.get(me)?.row;
           const out: RunRecord[] = [];
+          // Forgotten (its lease ran out) and not yet back: it takes nothing until it has beaten.
+          if (mine === undefined) return out;
           for (const r of this.stmt.unfinished.all() as RunRecord[]) {
             if (r.owner === me) continue;
             const prev = r.owner === null ? undefined : owners.get(r.owner);
@@ -733,12 +735,12 @@ export class EventStore {
             if (!select(toRun(r, null))) continue;
             this.takeRun(r, me);
             const from = prev === undefined ? null : ownerFacts(prev.row);
-            const to = mine === undefined ? { pid: process.pid } : ownerFacts(mine);
+            const to = ownerFacts(mine);
             const expired =
               prev?.row.lease_ms != null
                 ? new Date(Date.parse(prev.row.renewed_at) + prev.row.lease_ms).toISOString()
                 : null;
-            const message = `taken over by ${describeOwner(to)} at epoch ${r.epoch}: ${
+            const message = `taken over by ${describeOwner(to)} at epoch ${String(r.epoch)}: ${
               from === null
                 ? 'nobody drove it'
                 : `${describeOwner(from)} ${expired === null ? 'is gone' : `missed its heartbeats (lease ran out at ${expired})`}`
@@ -750,7 +752,7 @@ export class EventStore {
                 {
                   kind: 'note',
                   type: 'takeover',
-                  data: { level: 'warn', message, from, to, epoch: r.epoch, leaseExpiredAt: expired },
+                  data: { level: 'warn', message, from, to, epoch: r.epoch ?? null, leaseExpiredAt: expired },
                 },
               ],
             });
@@ -1115,7 +1117,7 @@ export class EventStore {
     if (!row) throw new StoreRunNotFoundError(this.path, runId);
     // Read from the file: a run taken by another writer is refused as such (the fence below would
     // refuse it too), not as a sequence conflict with what its new owner appended.
-    if (read !== undefined && events.length > 0) {
+    if (read !== undefined && events.length > 0 && this.ownerId !== null) {
       const epoch = this.epochs.get(runId);
       if (read.owner !== this.ownerId || (epoch !== undefined && read.epoch !== epoch))
         throw new StoreRunNotOwnedError(this.path, runId);
@@ -1221,6 +1223,22 @@ export const HOLDERS_SQL = `SELECT ${RUN_COLUMNS} FROM runs WHERE +status = 'run
          AND (instance_uuid = @instance OR node_uuid = @node OR node_name = @node) ORDER BY created_at LIMIT 20`;
 
 function prepareStatements(db: Database.Database) {
+  // Statements of writers only, prepared at first use: a reader may read a version 6 file, which
+  // lacks the columns they name (runs.epoch).
+  const once = (sql: string, pluck = false): (() => Database.Statement) => {
+    let stmt: Database.Statement | undefined;
+    return () => (stmt ??= pluck ? cachedStatement(db, sql).pluck() : cachedStatement(db, sql));
+  };
+  const runForAppend = once(
+    'SELECT no, owner, epoch, last_id, (SELECT seq FROM events WHERE id = runs.last_id) AS last_seq, state, status, error, node_uuid, node_name FROM runs WHERE id = ?',
+  );
+  const advanceRun = once(
+    'UPDATE runs SET state = ?, last_id = ? WHERE no = ? AND owner = ? AND epoch = coalesce(?, epoch)',
+  );
+  const updateRun = once(
+    'UPDATE runs SET state = ?, status = ?, error = ?, node_uuid = ?, node_name = ?, last_id = ? WHERE no = ? AND owner = ? AND epoch = coalesce(?, epoch)',
+  );
+  const takeRun = once('UPDATE runs SET owner = ?, epoch = epoch + 1 WHERE no = ? RETURNING epoch', true);
   return {
     run: cachedStatement(db, `SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`),
     runsByPrefix: cachedStatement(
@@ -1232,26 +1250,22 @@ function prepareStatements(db: Database.Database) {
       `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY created_at, id`,
     ),
     events: cachedStatement(db, STREAM),
-    runForAppend: cachedStatement(
-      db,
-      'SELECT no, owner, epoch, last_id, (SELECT seq FROM events WHERE id = runs.last_id) AS last_seq, state, status, error, node_uuid, node_name FROM runs WHERE id = ?',
-    ),
+    get runForAppend(): Database.Statement {
+      return runForAppend();
+    },
     insertRun: cachedStatement(
       db,
       'INSERT INTO runs (owner, id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, state, created_at, error, last_id) VALUES (@owner, @id, @op, @instance_uuid, @node_uuid, @node_name, @machine, @machine_version, @status, @state, @created_at, @error, @last_id)',
     ),
-    advanceRun: cachedStatement(
-      db,
-      'UPDATE runs SET state = ?, last_id = ? WHERE no = ? AND owner = ? AND epoch = coalesce(?, epoch)',
-    ),
-    updateRun: cachedStatement(
-      db,
-      'UPDATE runs SET state = ?, status = ?, error = ?, node_uuid = ?, node_name = ?, last_id = ? WHERE no = ? AND owner = ? AND epoch = coalesce(?, epoch)',
-    ),
-    takeRun: cachedStatement(
-      db,
-      'UPDATE runs SET owner = ?, epoch = epoch + 1 WHERE no = ? RETURNING epoch',
-    ).pluck(),
+    get advanceRun(): Database.Statement {
+      return advanceRun();
+    },
+    get updateRun(): Database.Statement {
+      return updateRun();
+    },
+    get takeRun(): Database.Statement {
+      return takeRun();
+    },
     holders: cachedStatement(db, HOLDERS_SQL),
   };
 }

@@ -92,7 +92,8 @@ export function isAlive(pid: number, pidStart: string | null): boolean {
 /** Whether the owner may still be driving its runs (see the header for the rule). */
 export function ownerLive(path: string, row: OwnerRow, leaseMs: number, now = Date.now()): boolean {
   if (givenUp.has(`${path}#${row.id}`)) return false;
-  if (row.lease_ms !== null) return Date.parse(row.renewed_at) + row.lease_ms > now;
+  // `!= null`: a reader of a version 6 file has no such column.
+  if (row.lease_ms != null) return Date.parse(row.renewed_at) + row.lease_ms > now;
   if (row.host === hostname()) {
     const boot = bootId();
     if (row.boot_id !== null && boot !== null && row.boot_id !== boot) return false;

@@ -232,9 +232,15 @@ export function migrate(db: Database.Database, path: string): void {
   }).immediate();
 }
 
-/** A reader never changes the file: it accepts exactly the version it understands. */
+/**
+ * The oldest version a reader reads as it is: 7 only added columns that takes and fences use
+ * (runs.epoch, owners.replica/lease_ms), which a reader never reads.
+ */
+const OLDEST_READABLE_VERSION = 6;
+
+/** A reader never changes the file: it accepts the versions it understands. */
 export function checkReadable(db: Database.Database, path: string): void {
   const found = schemaVersion(db);
   if (found > SCHEMA_VERSION) throw new StoreSchemaTooNewError(path, found, SCHEMA_VERSION);
-  if (found < SCHEMA_VERSION) throw new StoreSchemaOutdatedError(path, found, SCHEMA_VERSION);
+  if (found < OLDEST_READABLE_VERSION) throw new StoreSchemaOutdatedError(path, found, SCHEMA_VERSION);
 }

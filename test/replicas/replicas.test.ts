@@ -19,7 +19,7 @@ const repo = resolve(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const DIST = pathToFileURL(join(repo, 'dist') + '/').href;
 const SIM_SCRIPT = fileURLToPath(new URL('./fixtures/sim-server.mjs', import.meta.url));
 const REPLICA_SCRIPT = fileURLToPath(new URL('./fixtures/replica.mjs', import.meta.url));
-const LEASE_MS = 2_000;
+const LEASE_MS = 3_000;
 const TICK_MS = Math.floor(LEASE_MS / 3);
 const POLL_MS = 400;
 
@@ -278,8 +278,11 @@ describe('replicas on one shared store', () => {
     // Paused during its runs' waits: every one of them is watching its node.
     for (;;) {
       const streams = streamsOf(db);
-      const waiting = victimRuns.filter((id) =>
-        streams.get(id)!.events.some((e) => e.kind === 'transition' && (e.to ?? '').includes('watching')),
+      const waiting = victimRuns.filter(
+        (id) =>
+          // A run's row is written with the next commit after the command returned.
+          streams.get(id)?.events.some((e) => e.kind === 'transition' && (e.to ?? '').includes('watching')) ??
+          false,
       );
       if (waiting.length === victimRuns.length) break;
       await new Promise((r) => setTimeout(r, 200));
@@ -334,7 +337,9 @@ describe('replicas on one shared store', () => {
     const streams = streamsOf(db);
     for (const id of [...replicas.values()].flatMap((r) => [...r.runs.keys()])) {
       assertGapFreeAndReplays(streams.get(id)!);
-      expect(streams.get(id)!.events.filter((e) => e.type === 'lease-check')).toEqual([]);
+      // The stopped replica's lease-check notes for the runs taken from it were refused.
+      if (victim.runs.has(id))
+        expect(streams.get(id)!.events.filter((e) => e.type === 'lease-check')).toEqual([]);
     }
 
     // The simulator saw no request from the stopped replica after it was continued, and none for
@@ -350,6 +355,8 @@ describe('replicas on one shared store', () => {
       ),
     ).toEqual([]);
     // It held back until it had beaten again and re-validated its runs, and said so.
-    expect(victim.proc.logs('no heartbeat for longer than half the lease').length).toBeGreaterThan(0);
+    expect(victim.proc.logs('no heartbeat for longer than two thirds of the lease').length).toBeGreaterThan(
+      0,
+    );
   }, 180_000);
 });

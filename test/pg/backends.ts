@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { it } from 'vitest';
 import { openRunStore, type RunStore, type RunStoreOptions } from '../../src/store/run-store.js';
+import { openConnection } from '../../src/store/sqlite.js';
 
 export const PG_URL = process.env['PG_URL'];
 
@@ -17,6 +18,8 @@ export interface Backend {
   /** A new, empty store location (file path or URL with its own schema). */
   fresh(): string;
   open(db: string, opts?: RunStoreOptions): Promise<RunStore>;
+  /** Runs SQL on the store behind the store's back (damage for the integrity check to find). */
+  tamper(db: string, sql: string): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -30,6 +33,14 @@ function sqlite(): Backend {
       return join(dir, 'store.db');
     },
     open: (db, opts) => openRunStore(db, opts),
+    async tamper(db, sql) {
+      const conn = openConnection(db);
+      try {
+        conn.exec(sql);
+      } finally {
+        conn.close();
+      }
+    },
     async cleanup() {
       for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
     },
@@ -53,6 +64,18 @@ function postgres(): Backend {
       return url;
     },
     open: (db, opts) => openRunStore(db, opts),
+    async tamper(db, sql) {
+      const u = new URL(db);
+      const schema = u.searchParams.get('schema') as string;
+      u.searchParams.delete('schema');
+      const client = new pg.Client({ connectionString: u.toString(), options: `-c search_path="${schema}"` });
+      await client.connect();
+      try {
+        await client.query(sql);
+      } finally {
+        await client.end();
+      }
+    },
     async cleanup() {
       const drop = schemas.splice(0);
       if (drop.length === 0) return;

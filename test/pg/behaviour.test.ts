@@ -222,6 +222,22 @@ describe.each(backends())('store behaviour on $name', (b: Backend) => {
     await reader.verify();
   });
 
+  it('finds a stream with an event missing: integrityCheck names that run and no other', async () => {
+    const db = b.fresh();
+    const store = await openStore(db);
+    await store.createRun(spec(ID(1)));
+    await store.append(ID(1), 1, [note('a'), note('b'), note('c')]);
+    await store.createRun(spec(ID(2)));
+    expect(await store.integrityCheck()).toEqual(['ok']);
+    await b.tamper(db, 'DELETE FROM events WHERE seq = 3');
+    const report = await store.integrityCheck();
+    expect(report).not.toEqual(['ok']);
+    expect(report.join('\n')).toContain(ID(1));
+    expect(report.join('\n')).not.toContain(ID(2));
+    const reader = await openStore(db, { mode: 'reader' });
+    expect(await reader.integrityCheck()).toEqual(report);
+  });
+
   it('fails closed calls with STORE_CLOSED', async () => {
     const store = await b.open(b.fresh());
     await store.close();

@@ -214,7 +214,7 @@ describe.runIf(PG_URL)('engine on a PostgreSQL store', () => {
     try {
       const h = first.deploy(deployInput(2, node));
       // Let the run be created and start waiting for `active`.
-      for (let i = 0; i < 200 && (await first.stats()).eventsAppended < 3; i++)
+      for (let i = 0; i < 200 && first.stats().eventsAppended < 3; i++)
         await new Promise((r) => setTimeout(r, 10));
       const refused = await second.deploy(deployInput(2, node)).done;
       expect(refused.status).toBe('failed');
@@ -228,6 +228,40 @@ describe.runIf(PG_URL)('engine on a PostgreSQL store', () => {
     } finally {
       await first.close();
       await second.close();
+    }
+    await replayAll(db);
+  });
+
+  it('refuses a command for an instance with an unfinished run, and supersedes it when asked', async () => {
+    const s = await sim();
+    const db = freshPgUrl();
+    const node = s.addNode({ provisionState: 'available' }).uuid;
+    const opts = { db, ironic: { url: s.url, retryIntervalMs: 10, maxRetries: 20 }, pollIntervalMs: 20 };
+    const first = await Engine.open(opts);
+    const h = first.deploy(deployInput(3, node));
+    for (let i = 0; i < 200 && first.stats().eventsAppended < 3; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    await first.close({ deadlineMs: 0 });
+    expect((await h.done).status).toBe('interrupted');
+    const second = await Engine.open(opts);
+    try {
+      const refused = await second.destroy({ instance: INSTANCE(3), vifs: ['vif-3'] }).done;
+      expect(refused.status).toBe('failed');
+      expect(refused.error).toMatchObject({ code: 'RUN_NOT_RECORDED', cause: 'ENGINE_UNFINISHED_RUN' });
+      const replaced = await second.destroy({ instance: INSTANCE(3), vifs: ['vif-3'] }, { supersede: true })
+        .done;
+      expect(replaced.status).toBe('succeeded');
+    } finally {
+      await second.close();
+    }
+    const store = await openRunStore(db, { mode: 'reader' });
+    try {
+      const old = await store.getRun(h.id);
+      expect(old).toMatchObject({ status: 'cancelled', error: { code: 'RUN_SUPERSEDED' } });
+      // The refused command left nothing in the store.
+      expect((await store.listRuns()).map((r) => r.op)).toEqual(['destroy', 'deploy']);
+    } finally {
+      await store.close();
     }
     await replayAll(db);
   });

@@ -352,7 +352,11 @@ describe('engine: a failed sweep under many waiting runs', () => {
   });
 
   it('records a retried sweep page in the stream of every run that sweep served', async () => {
-    world = await makeWorld({ deleteMs: 20, cleanMs: 300 }, { listThreshold: 4 });
+    // Every waiting run must be back at the watcher when the faulted sweep goes out: between two
+    // observations a run commits the one it got, which under load took longer than a 20 ms tick
+    // (the last run then missed the faulted sweep). A 200 ms tick, and cleaning long enough that
+    // no node is done before that sweep, keep the test about the record, not the machine's load.
+    world = await makeWorld({ deleteMs: 20, cleanMs: 3000 }, { listThreshold: 4, pollIntervalMs: 200 });
     const w = world;
     const runs = 8;
     for (let i = 0; i < runs; i++)

@@ -8,7 +8,6 @@ import { pino } from 'pino';
 import { clientOptionsOf, IronicClient, type IronicClientOptions } from '../ironic/client.js';
 import { cloudSettingsFromConfig, type CloudConfigObject } from '../ironic/cloud-config.js';
 import { isUuid } from '../ironic/validate.js';
-import type { IronicApi } from '../ironic/types.js';
 import { effects as defaultEffects } from '../machines/effects.js';
 import type { EffectImpl, FilteringHooks, RunSecrets } from '../machines/effect-context.js';
 import {
@@ -27,9 +26,8 @@ import {
 } from '../machines/index.js';
 import type { StoreError } from '../store/errors.js';
 import { isPostgresUrl, maskDbUrl, openRunStore, type RunStore } from '../store/run-store.js';
-import { decodeEvent, encodeEvents } from '../runlog/events.js';
+import { encodeEvents } from '../runlog/events.js';
 import { finishedEvent } from '../runlog/record.js';
-import { replayRun } from '../runlog/replay.js';
 import { Scrubber } from '../store/scrub.js';
 import type { JsonObject, RunRow, StoredEvent } from '../store/types.js';
 import type { EventStore } from '../store/event-store.js';
@@ -37,6 +35,8 @@ import { EngineError } from './errors.js';
 import { Admission, lockKeys } from './admission.js';
 import { EffectHost } from './effect-host.js';
 import { Recorder } from './recorder.js';
+import { planResume } from './resume-plan.js';
+import { ReplicaFence } from './replica-fence.js';
 import { Run, type RunProgress, type RunResult } from './run.js';
 import { NodeWatcher } from './watcher.js';
 import { Replica, type ReplicaOptions } from './replica.js';
@@ -173,6 +173,8 @@ export class Engine {
   private readonly telemetry: EngineTelemetry;
   /** Replica mode's heartbeat, ring and takeover; null for a plain engine. */
   private readonly replica: Replica | null;
+  /** Replica mode's fencing of this engine's runs and requests; null for a plain engine. */
+  private readonly fence: ReplicaFence | null;
 
   private constructor(
     private readonly store: RunStore,
@@ -193,23 +195,27 @@ export class Engine {
       },
       (runId, span) => this.host.recordSpan(runId, span),
     );
+    // The replica protocol and the engine's side of its fencing need each other.
+    let fence: ReplicaFence | null = null;
     this.replica =
       opts.replica === undefined
         ? null
         : new Replica(opts.replica, {
             store: this.syncStore('replica', 'resumeAllRuns'),
             log,
-            driven: (all) => this.drivenRuns(all),
-            check: (runIds, message) => this.checkOwnership(runIds, message),
-            fence: (runId, err) => this.fenced(runId, err),
+            driven: (all) => fence?.driven(all) ?? [],
+            check: (runIds, message) => fence?.check(runIds, message) ?? Promise.resolve(new Map()),
+            fence: (runId, err) => fence?.fence(runId, err),
             resumeTaken: (rows) => this.resumeTakenOver(rows),
           });
+    this.fence = fence =
+      this.replica === null ? null : new ReplicaFence(this.replica, this.runs, this.recorder);
     const watched = client.withObserver((a) => {
       this.totalRequests++;
       this.telemetry.request(null, a);
     });
     this.watcher = new NodeWatcher({
-      ironic: this.replica === null ? watched : this.guarded(watched, null),
+      ironic: this.fence === null ? watched : this.fence.guard(watched, null),
       ...(this.replica === null ? {} : { beforeTick: () => this.replica?.guard() ?? null }),
       intervalMs: opts.pollIntervalMs ?? 2000,
       listThreshold: opts.listThreshold ?? 16,
@@ -227,7 +233,7 @@ export class Engine {
         this.runs.get(runId)?.countRequest();
         this.telemetry.request(runId, a);
       },
-      ...(this.replica === null ? {} : { wrapApi: (api, runId) => this.guarded(api, runId) }),
+      ...(fence === null ? {} : { wrapApi: (api, runId) => fence.guard(api, runId) }),
     });
     // A Keystone token renewed later joins every scrubber in use, shared or a run's own.
     client.onNewSecret((token) => {
@@ -400,77 +406,6 @@ export class Engine {
     }
   }
 
-  /** Replica mode: the runs this engine drives (started and not ended; `all`: any it holds). */
-  private drivenRuns(all = false): string[] {
-    const out: string[] = [];
-    for (const run of this.runs.values()) {
-      if (all || (!run.isFinished && this.recorder.lastSeq(run.id) !== undefined)) out.push(run.id);
-    }
-    return out;
-  }
-
-  /**
-   * Replica mode, after a gap in its heartbeats: appends a `lease-check` note to each run, now,
-   * and answers with the error of each append the store refused (its fence: another replica took
-   * the run over meanwhile).
-   */
-  private async checkOwnership(runIds: string[], message: string): Promise<Map<string, unknown>> {
-    const appends = runIds.map((runId) =>
-      this.recorder.append(
-        runId,
-        encodeEvents([{ kind: 'note', type: 'lease-check', data: { level: 'warn', message } }]),
-      ),
-    );
-    this.recorder.flush();
-    const settled = await Promise.allSettled(appends);
-    const refused = new Map<string, unknown>();
-    settled.forEach((s, i) => {
-      if (s.status === 'rejected' && this.runs.get(runIds[i]!)?.isFinished === false)
-        refused.set(runIds[i]!, s.reason);
-    });
-    return refused;
-  }
-
-  /** Replica mode: another replica took this run over; it is stopped now (no further request). */
-  private fenced(runId: string, err: unknown): void {
-    const run = this.runs.get(runId);
-    // Interrupted with the store's refusal as its cause; admit() logs why it stopped.
-    if (run && !run.isFinished) run.fail(err);
-  }
-
-  /**
-   * Replica mode: a view of the client that sends nothing while this replica's lease may have run
-   * out (replica.guard), and nothing more for a run once it was stopped as taken over.
-   */
-  private guarded(api: IronicApi, runId: string | null): IronicApi {
-    const replica = this.replica;
-    if (replica === null) return api;
-    const assertStillOurs = (): void => {
-      const run = runId === null ? undefined : this.runs.get(runId);
-      if (runId !== null && (run === undefined || run.isFinished)) {
-        throw new EngineError(
-          'ENGINE_RUN_TAKEN_OVER',
-          `Run ${runId} is no longer driven by replica ${replica.id}; nothing sent.`,
-          { runId },
-        );
-      }
-    };
-    return new Proxy(api, {
-      get(target, prop, receiver) {
-        const value: unknown = Reflect.get(target, prop, receiver);
-        if (typeof value !== 'function') return value;
-        return (...args: unknown[]): unknown => {
-          const gate = replica.guard();
-          if (gate === null) return (value as (...a: unknown[]) => unknown).apply(target, args);
-          return gate.then(() => {
-            assertStillOurs();
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
-          });
-        };
-      },
-    });
-  }
-
   /** Resumes runs this engine has just taken; one that cannot go on is skipped and given back. */
   private resumeRows(local: EventStore, rows: RunRow[]): RunHandle[] {
     const handles: RunHandle[] = [];
@@ -581,30 +516,7 @@ export class Engine {
   }
 
   private resumeOwned(row: RunRow, events: StoredEvent[]): RunHandle {
-    const lifecycle = this.lifecycleOf(row);
-    const first = events[0] && decodeEvent(events[0]);
-    const input = first?.kind === 'run.started' ? first.data.input : {};
-    const replay = events.some((e) => e.kind === 'transition') ? replayRun(lifecycle.machine, events) : null;
-    if (replay && !replay.matches) {
-      const d = replay.divergence;
-      const versions =
-        row.machineVersion === lifecycle.version
-          ? `v${lifecycle.version}`
-          : `v${lifecycle.version} (the run was recorded with v${row.machineVersion})`;
-      throw new EngineError(
-        'RUN_DIVERGED',
-        `Run ${row.id} no longer matches machine ${row.machine} ${versions} at seq ${d?.seq ?? '?'}: ${d?.reason ?? 'unknown'}; not resumed.`,
-        {
-          runId: row.id,
-          divergence: d,
-          recordedVersion: row.machineVersion,
-          machineVersion: lifecycle.version,
-        },
-      );
-    }
-    // The node the machine works on, which a teardown may have found by instance after a wrong
-    // hint: that is the node to lock, not the one the run row was created with.
-    const node = nodeOfContext(replay?.snapshot) ?? row.nodeUuid ?? row.nodeName;
+    const { lifecycle, input, replay, node } = planResume(row, events, this.machines);
     const run = this.newRun(row.id, lifecycle, row.instanceUuid, node);
     this.recorder.track(row.id, row.lastSeq);
     // The run's own secrets died with the process that had them; the client's are live.
@@ -943,29 +855,6 @@ export class Engine {
       this.log.warn({ runId, node, holder }, 'node learned mid-run already has another run');
   }
 
-  /** The machine version the run was recorded with: a run resumes with the definition it ran. */
-  private lifecycleOf(row: RunRow): Lifecycle {
-    const registered = this.machines.versions(row.op);
-    if (registered.length === 0) {
-      throw new EngineError(
-        'RUN_UNKNOWN_MACHINE',
-        `Run ${row.id} uses an operation this version does not know: ${row.op}.`,
-        {
-          runId: row.id,
-        },
-      );
-    }
-    const lifecycle = this.machines.get(row.op, row.machineVersion);
-    if (!lifecycle) {
-      throw new EngineError(
-        'RUN_VERSION_UNREGISTERED',
-        `Run ${row.id} was recorded with ${row.machine} v${row.machineVersion}, which this build no longer registers (${row.op}: v${registered.join(', v')}); not resumed. Resume it with a build that has v${row.machineVersion}.`,
-        { runId: row.id, op: row.op, recordedVersion: row.machineVersion, registeredVersions: registered },
-      );
-    }
-    return lifecycle;
-  }
-
   private toHandle(run: Run): RunHandle {
     return {
       id: run.id,
@@ -1014,11 +903,6 @@ export class Engine {
       for (const run of this.runs.values()) run.fail(err);
     });
   }
-}
-
-function nodeOfContext(snapshot: { context?: unknown } | null | undefined): string | null {
-  const node = (snapshot?.context as { node?: unknown } | undefined)?.node;
-  return typeof node === 'string' && node !== '' ? node : null;
 }
 
 function delay(ms: number): Promise<void> {

@@ -49,6 +49,7 @@ import {
   type JsonObject,
   type NewEvent,
   type NewRun,
+  type ReplicaIdentity,
   type RunFilters,
   type RunOwner,
   type RunRow,
@@ -64,7 +65,6 @@ import {
   renewOwner,
   toOwner,
   type OwnerRow,
-  type ReplicaIdentity,
 } from './owners.js';
 
 export interface StoreOptions {

@@ -20,7 +20,7 @@
 import type Database from 'better-sqlite3';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { RunOwner } from './types.js';
+import type { ReplicaIdentity, RunOwner } from './types.js';
 import { cachedStatement } from './sqlite.js';
 
 /** Default lease of an owner on another host: renewed every third of it while its store is open. */
@@ -40,11 +40,9 @@ export interface OwnerRow {
   lease_ms: number | null;
 }
 
-/** A writer that runs as a replica: its name and heartbeat lease. */
-export interface ReplicaIdentity {
-  id: string;
-  leaseMs: number;
-}
+// Declared in types.ts: the store's public options name it, and this module's declarations
+// carry better-sqlite3's types, which a package user does not install.
+export type { ReplicaIdentity } from './types.js';
 
 /**
  * Owner rows (by `path#id`) this process closed without being able to release (a full disk, a

@@ -58,6 +58,12 @@ export interface StoredEvent {
   v: number;
 }
 
+/** A writer that runs as a replica: its name and heartbeat lease. */
+export interface ReplicaIdentity {
+  id: string;
+  leaseMs: number;
+}
+
 /** The live process driving a run. */
 export interface RunOwner {
   pid: number;

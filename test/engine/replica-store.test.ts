@@ -8,7 +8,7 @@ describe('replica mode and the store', () => {
     const secret = 's3cr3t-pw';
     const open = Engine.open({
       db: `postgres://ironledger:${secret}@127.0.0.1:1/ironledger`,
-      ironic: { endpoint: 'http://127.0.0.1:1' },
+      ironic: { url: 'http://127.0.0.1:1' },
       replica: { id: 'r1' },
     });
     const err = await open.then(

@@ -1220,7 +1220,7 @@ export class EventStore {
  * new run (O(N^2) over N concurrent starts); the instance and node indexes find the few rows.
  */
 export const HOLDERS_SQL = `SELECT ${RUN_COLUMNS} FROM runs WHERE +status = 'running' AND owner IS NOT NULL AND owner != @me
-         AND (instance_uuid = @instance OR node_uuid = @node OR node_name = @node) ORDER BY created_at LIMIT 20`;
+         AND (instance_uuid = @instance OR node_uuid = @node OR node_name = @node) ORDER BY created_at, no LIMIT 20`;
 
 function prepareStatements(db: Database.Database) {
   // Statements of writers only, prepared at first use: a reader may read a version 6 file, which

@@ -1,7 +1,7 @@
 // Every new run asks who holds its instance or node (engine.start, then again in the transaction
 // that creates it). The answer must come from the instance and node indexes, not from a walk over
 // every running run: with 10,000 teardowns in flight that walk was done twice per start.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openConnection } from '../../src/store/sqlite.js';
 import { EventStore, HOLDERS_SQL } from '../../src/store/event-store.js';
 import { StoreRunHeldError } from '../../src/store/errors.js';
@@ -13,6 +13,7 @@ beforeEach(() => {
   tmp = tempDb();
 });
 afterEach(() => {
+  vi.useRealTimers();
   for (const s of stores.splice(0)) s.close();
   tmp.cleanup();
 });
@@ -55,6 +56,9 @@ describe('the holder of an instance or node', () => {
   });
 
   it("is another live writer's running run, by instance, node UUID or node name, oldest first; never the asker's own or a finished one", () => {
+    // Runs created in the same millisecond (the clock frozen here; a fast machine does it by
+    // itself) are still told apart by the order they were created in.
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-12-07T12:00:00.000Z') });
     const theirs = open();
     const mine = open();
     const first = newRun(theirs, 'inst-a', { uuid: 'node-uuid-a' });

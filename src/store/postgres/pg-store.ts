@@ -576,7 +576,7 @@ export class PgRunStore implements RunStore {
     if (instance === null && node === null) return undefined;
     const r = await q.query<RunRecord>(
       `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' AND owner IS NOT NULL AND owner <> $1
-         AND (instance_uuid = $2 OR node_uuid = $3 OR node_name = $3) ORDER BY created_at LIMIT 20`,
+         AND (instance_uuid = $2 OR node_uuid = $3 OR node_name = $3) ORDER BY created_at, no LIMIT 20`,
       [me, instance, node],
     );
     return r.rows.find((row) => row.owner !== null && owners.get(row.owner)?.live === true);

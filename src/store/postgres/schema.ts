@@ -12,7 +12,7 @@ import { StoreError, StoreSchemaOutdatedError, StoreSchemaTooNewError } from '..
 /** Advisory lock key taken by migrations (any constant; "ironledger" in ASCII, truncated). */
 export const MIGRATION_LOCK = 0x69726f6e;
 
-const MIGRATIONS: readonly string[] = [
+export const PG_MIGRATIONS: readonly string[] = [
   // 1: owners (one per open writer), runs with their summary columns (head seq and time kept on
   // the row, updated in the append's transaction), and gap-free streams keyed by (run, seq).
   `
@@ -62,9 +62,17 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (run_no, seq)
   );
   `,
+  // 2: replicas (issue 18), as SQLite's version 7. A run's `epoch` counts the claims of it (every
+  // claim or takeover adds one) so an append can be fenced by (owner, epoch); an owner row of a
+  // replica names it (`replica`) and carries its heartbeat lease (`lease_ms`).
+  `
+  ALTER TABLE runs ADD COLUMN epoch integer NOT NULL DEFAULT 1;
+  ALTER TABLE owners ADD COLUMN replica text;
+  ALTER TABLE owners ADD COLUMN lease_ms integer;
+  `,
 ];
 
-export const PG_SCHEMA_VERSION = MIGRATIONS.length;
+export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
 
 function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -92,7 +100,7 @@ export async function migrate(client: PoolClient, where: string, schema: string 
       found = 0;
     }
     if (found > PG_SCHEMA_VERSION) throw new StoreSchemaTooNewError(where, found, PG_SCHEMA_VERSION);
-    for (let v = found; v < PG_SCHEMA_VERSION; v++) await client.query(MIGRATIONS[v] as string);
+    for (let v = found; v < PG_SCHEMA_VERSION; v++) await client.query(PG_MIGRATIONS[v] as string);
     if (found !== PG_SCHEMA_VERSION) {
       await client.query('UPDATE schema_version SET version = $1', [PG_SCHEMA_VERSION]);
     }

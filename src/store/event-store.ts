@@ -590,7 +590,7 @@ export class EventStore {
     add('instance_uuid = ?', filters.instance);
     add('created_at >= ?', filters.since);
     add('created_at < ?', filters.until);
-    let sql = `SELECT ${RUN_COLUMNS} FROM runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC`;
+    let sql = `SELECT ${RUN_COLUMNS} FROM runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, no DESC`;
     if (filters.limit !== undefined) {
       sql += ' LIMIT ?';
       args.push(Math.max(0, Math.floor(filters.limit)));
@@ -1247,7 +1247,7 @@ function prepareStatements(db: Database.Database) {
     ),
     unfinished: cachedStatement(
       db,
-      `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY created_at, id`,
+      `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY created_at, no`,
     ),
     events: cachedStatement(db, STREAM),
     get runForAppend(): Database.Statement {

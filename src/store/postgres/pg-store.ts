@@ -673,7 +673,7 @@ export class PgRunStore implements RunStore {
       add((n) => `instance_uuid = ${n}`, filters.instance);
       add((n) => `created_at >= ${n}`, filters.since);
       add((n) => `created_at < ${n}`, filters.until);
-      let sql = `SELECT ${RUN_COLUMNS} FROM runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC`;
+      let sql = `SELECT ${RUN_COLUMNS} FROM runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, no DESC`;
       if (filters.limit !== undefined) {
         args.push(Math.max(0, Math.floor(filters.limit)));
         sql += ` LIMIT $${args.length}`;
@@ -689,7 +689,7 @@ export class PgRunStore implements RunStore {
     this.live();
     try {
       const r = await this.pool.query<RunRecord>(
-        `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY created_at, id`,
+        `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY created_at, no`,
       );
       return await this.rows(r.rows);
     } catch (err) {
@@ -702,7 +702,7 @@ export class PgRunStore implements RunStore {
     try {
       return await this.tx(async (c) => {
         const r = await c.query<RunRecord>(
-          `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY created_at, id FOR UPDATE`,
+          `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' ORDER BY created_at, no FOR UPDATE`,
         );
         const owners = await this.readOwners(c);
         const taken = r.rows.filter(

@@ -41,7 +41,8 @@ async function destroyUntilCleaning(
   );
   const row = await until('the teardown to wait in cleaning', () =>
     runRows(db).find(
-      (r) => r.instanceUuid === instance && r.status === 'running' && /clean/.test(r.state ?? ''),
+      (r) =>
+        r.instanceUuid === instance && r.status === 'running' && /watching\.cleaning/.test(r.state ?? ''),
     ),
   );
   return { running, runId: row.id };

@@ -42,13 +42,37 @@ afterAll(async () => {
 
 describe('--metrics-port', () => {
   it('serves the running command’s metrics in Prometheus text format on 127.0.0.1', async () => {
-    const node = sim.addNode({ provisionState: 'active', instanceUuid: INSTANCE(1) }).uuid;
+    const node = sim.addNode({
+      provisionState: 'active',
+      instanceUuid: INSTANCE(1),
+      ports: [{ address: '52:54:00:00:09:01', vifId: 'vif-metrics-1' }],
+    }).uuid;
+    // A slow VIF detach (as under load): the teardown's cleanup states (`cleanup.*`) last long
+    // enough to be seen, and must not pass for the wait in cleaning, when the provision
+    // request's 202 is not counted yet.
+    sim.faults.add({
+      node,
+      method: 'DELETE',
+      path: '/v1/nodes/*/vifs/*',
+      rate: 1,
+      kind: 'latency',
+      latencyMs: 600,
+    });
     const port = await freePort();
     const running = start(
-      args('--metrics-port', String(port), 'destroy', '--instance', INSTANCE(1), '--wait-for-available'),
+      args(
+        '--metrics-port',
+        String(port),
+        'destroy',
+        '--instance',
+        INSTANCE(1),
+        '--vif',
+        'vif-metrics-1',
+        '--wait-for-available',
+      ),
     );
     await until('the teardown to wait in cleaning', () =>
-      runRows(db).find((r) => r.instanceUuid === INSTANCE(1) && /clean/.test(r.state ?? '')),
+      runRows(db).find((r) => r.instanceUuid === INSTANCE(1) && /watching\.cleaning/.test(r.state ?? '')),
     );
     const res = await request(`http://127.0.0.1:${port}/metrics`);
     expect(res.statusCode).toBe(200);

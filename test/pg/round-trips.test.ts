@@ -199,7 +199,7 @@ describe.runIf(PG_URL)('postgres: one round trip per group commit', () => {
   it('keeps payloads byte for byte, key order and escapes included', async () => {
     const store = await open(fresh());
     await store.createRun(spec(ID(1)));
-    const data = { z: 1, a: 'quo"te \\ back\nslash \u0001 é 😀 \u2028', b: [1, { y: 2, x: 3 }] };
+    const data = { z: 1, a: 'quo"te \\ back\nslash \u0001 é 😀 \u2028 \ud800', b: [1, { y: 2, x: 3 }] };
     await store.append(ID(1), 1, [{ kind: 'note', data }]);
     const [, e] = await store.readStream(ID(1));
     expect(JSON.stringify(e?.data)).toBe(JSON.stringify(data));
@@ -224,7 +224,7 @@ describe.runIf(PG_URL)('postgres: one round trip per group commit', () => {
     try {
       const me = (await raw.query<{ id: number }>('SELECT id FROM owners')).rows[0]?.id;
       await raw.query('UPDATE runs SET epoch = 2');
-      const doc = (epoch: number | null) =>
+      const doc = (epoch: number | null, expected = 1) =>
         JSON.stringify({
           owner: me,
           leaseMs: 30_000,
@@ -234,28 +234,38 @@ describe.runIf(PG_URL)('postgres: one round trip per group commit', () => {
           appends: [
             {
               id: ID(1),
-              expected: 1,
+              expected,
               epoch,
-              events: [{ at: 'x', kind: 'note', type: null, from_state: null, to_state: null, data: '{}' }],
               state: null,
               finished: false,
               status: null,
               error: null,
               node_uuid: null,
               node_name: null,
-              last: 2,
+              last: expected + 1,
               updated_at: 'x',
             },
           ],
+          events: [
+            {
+              id: ID(1),
+              seq: expected + 1,
+              at: 'x',
+              kind: 'note',
+              type: null,
+              from_state: null,
+              to_state: null,
+              data: '{}',
+            },
+          ],
+          moving: 1,
         });
-      await expect(raw.query('SELECT ironledger_write($1::json)', [doc(1)])).rejects.toMatchObject({
+      await expect(raw.query('SELECT ironledger_write($1::jsonb)', [doc(1)])).rejects.toMatchObject({
         code: 'IL005',
       });
       expect((await store.readStream(ID(1))).length).toBe(1);
-      await raw.query('SELECT ironledger_write($1::json)', [doc(2)]);
-      await raw.query('SELECT ironledger_write($1::json)', [
-        doc(null).replace('"expected":1', '"expected":2').replace('"last":2', '"last":3'),
-      ]);
+      await raw.query('SELECT ironledger_write($1::jsonb)', [doc(2)]);
+      await raw.query('SELECT ironledger_write($1::jsonb)', [doc(null, 2)]);
       expect((await store.readStream(ID(1))).length).toBe(3);
     } finally {
       await raw.end();

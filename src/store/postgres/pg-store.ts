@@ -103,6 +103,9 @@ type Owners = Map<number, { row: OwnerRecord; live: boolean }>;
 
 /** One event as ironledger_write inserts it (`data`: the JSON text, stored as it is). */
 interface WriteEvent {
+  /** The run's id, and the event's place in its stream. */
+  id: string;
+  seq: number;
   at: string;
   kind: string;
   type: string | null;
@@ -118,7 +121,6 @@ interface WriteEntry {
   expected: number;
   /** The claim the appends are made under (replica mode); null: fenced by owner alone. */
   epoch: number | null;
-  events: WriteEvent[];
   state: string | null;
   finished: boolean;
   status: RunStatus | null;
@@ -146,6 +148,9 @@ interface WriteDoc {
     at: string;
   }>;
   appends: WriteEntry[];
+  events: WriteEvent[];
+  /** How many of `appends` have events (the rows the write moves). */
+  moving: number;
 }
 
 /** The facts of ironledger_write's STORE_RUN_HELD refusal (SQLSTATE IL002, DETAIL). */
@@ -425,7 +430,7 @@ export class PgRunStore implements RunStore {
         try {
           await this.pool.query({
             name: 'ironledger_write',
-            text: 'SELECT ironledger_write($1::json)',
+            text: 'SELECT ironledger_write($1::jsonb)',
             values: [JSON.stringify({ ...group.doc, exclude })],
           });
           break;
@@ -530,6 +535,7 @@ export class PgRunStore implements RunStore {
     }));
     // One entry per run, in the order first named; a run named again continues where it stood.
     const entries = new Map<string, WriteEntry>();
+    const events: WriteEvent[] = [];
     const seqs: number[] = [];
     for (const [i, req] of [...startEvents, ...appends].entries()) {
       let entry = entries.get(req.runId);
@@ -539,7 +545,6 @@ export class PgRunStore implements RunStore {
           expected: req.expectedSeq,
           // Replica mode fences by the epoch the run was claimed at (h/pgreplicas passes it here).
           epoch: null,
-          events: [],
           state: null,
           finished: false,
           status: null,
@@ -592,7 +597,9 @@ export class PgRunStore implements RunStore {
         if (entry.node_uuid === null && typeof n === 'string' && n !== '') entry.node_uuid = n;
         const name = data['nodeName'];
         if (entry.node_name === null && typeof name === 'string' && name !== '') entry.node_name = name;
-        entry.events.push({
+        events.push({
+          id: req.runId,
+          seq,
           at: eventAt,
           kind: e.kind,
           type: e.type ?? null,
@@ -630,6 +637,8 @@ export class PgRunStore implements RunStore {
         v: EVENT_PAYLOAD_VERSION,
         creates: runs,
         appends: [...entries.values()],
+        events,
+        moving: [...entries.values()].filter((e) => e.updated_at !== null).length,
       },
       result: { runs: created, seqs },
     };

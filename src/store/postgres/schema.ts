@@ -77,31 +77,32 @@ export const PG_MIGRATIONS: readonly string[] = [
   //    owners in `exclude` are not live: the client found their pid dead on its host) refuses;
   //  - appends (one entry per run, `expected` its head before, `epoch` null or the claim it was
   //    made under): the rows are locked in `no` order, checked in the order given (missing, not
-  //    owned at that epoch, head moved), their events go in as written (data is text, byte for
-  //    byte), and each row moves fenced by owner and epoch.
+  //    owned at that epoch, head moved), their events (`events`, numbered by the client) go in as
+  //    written (data is text, byte for byte), and the `moving` runs with events move, fenced by
+  //    owner and epoch.
   // A refusal raises SQLSTATE IL00x with its facts as JSON in DETAIL; the client maps it back to
   // the typed store error. Nothing of a refused write is kept.
   `
-  CREATE FUNCTION ironledger_write(g json) RETURNS void LANGUAGE plpgsql AS $fn$
+  CREATE FUNCTION ironledger_write(g jsonb) RETURNS void LANGUAGE plpgsql AS $fn$
   DECLARE
     me integer := (g->>'owner')::integer;
     lease double precision := (g->>'leaseMs')::double precision;
-    excluded integer[] := ARRAY(SELECT json_array_elements_text(g->'exclude')::integer);
+    excluded integer[] := ARRAY(SELECT jsonb_array_elements_text(g->'exclude')::integer);
     bad record;
     moved integer;
-    wanted integer;
+    wanted integer := (g->>'moving')::integer;
   BEGIN
-    IF json_array_length(g->'creates') > 0 THEN
+    IF jsonb_array_length(g->'creates') > 0 THEN
       PERFORM pg_advisory_xact_lock(1769107311);
       SELECT r.id INTO bad FROM runs r
-       WHERE r.id IN (SELECT c.id FROM json_to_recordset(g->'creates') AS c(id text)) LIMIT 1;
+       WHERE r.id IN (SELECT c.id FROM jsonb_to_recordset(g->'creates') AS c(id text)) LIMIT 1;
       IF FOUND THEN
         RAISE EXCEPTION 'run exists' USING ERRCODE = 'IL001', DETAIL = json_build_object('runId', bad.id)::text;
       END IF;
       SELECT c.ord, h.id AS holder, h.instance_uuid, o.id AS owner, o.pid, o.host, o.since, o.boot_id,
              o.pid_start, o.lease_ms
         INTO bad
-        FROM ROWS FROM (json_to_recordset(g->'creates') AS (id text, instance_uuid text, node_uuid text, node_name text)) WITH ORDINALITY
+        FROM ROWS FROM (jsonb_to_recordset(g->'creates') AS (id text, instance_uuid text, node_uuid text, node_name text)) WITH ORDINALITY
                AS c(id, instance_uuid, node_uuid, node_name, ord)
         CROSS JOIN LATERAL (
           SELECT h.id, h.instance_uuid, h.owner FROM runs h JOIN owners o ON o.id = h.owner
@@ -119,17 +120,17 @@ export const PG_MIGRATIONS: readonly string[] = [
                         created_at, updated_at)
       SELECT me, c.id, c.op, c.instance_uuid, c.node_uuid, c.node_name, c.machine, c.machine_version, 'running',
              c.at, c.at
-        FROM ROWS FROM (json_to_recordset(g->'creates') AS (id text, op text, instance_uuid text, node_uuid text, node_name text, machine text,
+        FROM ROWS FROM (jsonb_to_recordset(g->'creates') AS (id text, op text, instance_uuid text, node_uuid text, node_name text, machine text,
                     machine_version integer, at text)) WITH ORDINALITY
                AS c(id, op, instance_uuid, node_uuid, node_name, machine, machine_version, at, ord)
        ORDER BY c.ord;
     END IF;
-    IF json_array_length(g->'appends') > 0 THEN
-      PERFORM 1 FROM runs WHERE id IN (SELECT a.id FROM json_to_recordset(g->'appends') AS a(id text))
+    IF jsonb_array_length(g->'appends') > 0 THEN
+      PERFORM 1 FROM runs WHERE id IN (SELECT a.id FROM jsonb_to_recordset(g->'appends') AS a(id text))
         ORDER BY no FOR UPDATE;
       SELECT a.id, a.expected, r.no, r.last_seq, r.owner, r.epoch, a.epoch AS want
         INTO bad
-        FROM ROWS FROM (json_to_recordset(g->'appends') AS (id text, expected integer, epoch integer)) WITH ORDINALITY
+        FROM ROWS FROM (jsonb_to_recordset(g->'appends') AS (id text, expected integer, epoch integer)) WITH ORDINALITY
                AS a(id, expected, epoch, ord)
         LEFT JOIN runs r ON r.id = a.id
        WHERE r.no IS NULL OR r.owner IS DISTINCT FROM me OR r.epoch <> coalesce(a.epoch, r.epoch)
@@ -146,12 +147,10 @@ export const PG_MIGRATIONS: readonly string[] = [
         END IF;
       END IF;
       INSERT INTO events (run_no, seq, at, kind, type, from_state, to_state, data, v)
-      SELECT r.no, a.expected + e.ord::integer, e.at, e.kind, e.type, e.from_state, e.to_state, e.data,
-             (g->>'v')::integer
-        FROM json_to_recordset(g->'appends') AS a(id text, expected integer, events json)
-        JOIN runs r ON r.id = a.id
-        CROSS JOIN LATERAL ROWS FROM (json_to_recordset(a.events) AS (at text, kind text, type text, from_state text, to_state text, data text)) WITH ORDINALITY
-               AS e(at, kind, type, from_state, to_state, data, ord);
+      SELECT r.no, e.seq, e.at, e.kind, e.type, e.from_state, e.to_state, e.data, (g->>'v')::integer
+        FROM jsonb_to_recordset(g->'events')
+               AS e(id text, seq integer, at text, kind text, type text, from_state text, to_state text, data text)
+        JOIN runs r ON r.id = e.id;
       UPDATE runs r
          SET state = coalesce(a.state, r.state),
              status = CASE WHEN a.finished THEN a.status ELSE r.status END,
@@ -159,14 +158,12 @@ export const PG_MIGRATIONS: readonly string[] = [
              node_uuid = coalesce(r.node_uuid, a.node_uuid),
              node_name = coalesce(r.node_name, a.node_name),
              last_seq = a.last, updated_at = a.updated_at
-        FROM json_to_recordset(g->'appends')
+        FROM jsonb_to_recordset(g->'appends')
                AS a(id text, epoch integer, state text, finished boolean, status text, error text,
                     node_uuid text, node_name text, last integer, updated_at text)
        WHERE r.id = a.id AND a.updated_at IS NOT NULL
          AND r.owner = me AND r.epoch = coalesce(a.epoch, r.epoch);
       GET DIAGNOSTICS moved = ROW_COUNT;
-      SELECT count(*) INTO wanted FROM json_to_recordset(g->'appends') AS a(updated_at text)
-       WHERE a.updated_at IS NOT NULL;
       IF moved <> wanted THEN
         RAISE EXCEPTION 'run not owned' USING ERRCODE = 'IL005', DETAIL = json_build_object('runId', null)::text;
       END IF;

@@ -99,20 +99,28 @@ export const PG_MIGRATIONS: readonly string[] = [
       IF FOUND THEN
         RAISE EXCEPTION 'run exists' USING ERRCODE = 'IL001', DETAIL = json_build_object('runId', bad.id)::text;
       END IF;
-      SELECT c.ord, h.id AS holder, h.instance_uuid, o.id AS owner, o.pid, o.host, o.since, o.boot_id,
+      -- Each creation's candidates by plain equality, one indexed lookup per column and creation
+      -- (OFFSET 0 keeps each a per-creation index scan whatever the table's statistics say),
+      -- then the first creation, in order, with a live holder, and its oldest.
+      WITH c AS (
+        SELECT x.instance_uuid, coalesce(x.node_uuid, x.node_name) AS node, x.ord
+          FROM ROWS FROM (jsonb_to_recordset(g->'creates') AS (instance_uuid text, node_uuid text, node_name text))
+               WITH ORDINALITY AS x(instance_uuid, node_uuid, node_name, ord)
+      ), m AS (
+        SELECT c.ord, h.no FROM c CROSS JOIN LATERAL
+          (SELECT no FROM runs WHERE instance_uuid = c.instance_uuid OFFSET 0) h
+        UNION ALL
+        SELECT c.ord, h.no FROM c CROSS JOIN LATERAL (SELECT no FROM runs WHERE node_uuid = c.node OFFSET 0) h
+        UNION ALL
+        SELECT c.ord, h.no FROM c CROSS JOIN LATERAL (SELECT no FROM runs WHERE node_name = c.node OFFSET 0) h
+      )
+      SELECT m.ord, h.id AS holder, h.instance_uuid, o.id AS owner, o.pid, o.host, o.since, o.boot_id,
              o.pid_start, o.lease_ms
         INTO bad
-        FROM ROWS FROM (jsonb_to_recordset(g->'creates') AS (id text, instance_uuid text, node_uuid text, node_name text)) WITH ORDINALITY
-               AS c(id, instance_uuid, node_uuid, node_name, ord)
-        CROSS JOIN LATERAL (
-          SELECT h.id, h.instance_uuid, h.owner FROM runs h JOIN owners o ON o.id = h.owner
-           WHERE h.status = 'running' AND h.owner <> me AND NOT (h.owner = ANY (excluded))
-             AND (h.instance_uuid = c.instance_uuid OR h.node_uuid = coalesce(c.node_uuid, c.node_name)
-                  OR h.node_name = coalesce(c.node_uuid, c.node_name))
-             AND now() - o.renewed_at < coalesce(o.lease_ms, lease) * interval '1 millisecond'
-           ORDER BY h.created_at, h.no LIMIT 1) h
-        JOIN owners o ON o.id = h.owner
-       ORDER BY c.ord LIMIT 1;
+        FROM m JOIN runs h ON h.no = m.no JOIN owners o ON o.id = h.owner
+       WHERE h.status = 'running' AND h.owner <> me AND NOT (h.owner = ANY (excluded))
+         AND now() - o.renewed_at < coalesce(o.lease_ms, lease) * interval '1 millisecond'
+       ORDER BY m.ord, h.created_at, h.no LIMIT 1;
       IF FOUND THEN
         RAISE EXCEPTION 'run held' USING ERRCODE = 'IL002', DETAIL = row_to_json(bad)::text;
       END IF;

@@ -284,6 +284,12 @@ describe.runIf(PG_URL)('postgres: one round trip per group commit', () => {
       holder: ID(1),
       owner: { pid: process.pid },
     });
+    // A creation without an id is refused under the id made for it, as on SQLite.
+    const { id: _none, ...noId } = spec(ID(2), { instanceUuid: spec(ID(1)).instanceUuid });
+    await expect(second.createRun(noId)).rejects.toMatchObject({
+      code: 'STORE_RUN_HELD',
+      runId: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+    });
     // The first writer's row now names a process that has exited (its lease is still fresh).
     const dead = spawnSync(process.execPath, ['-e', '']).pid as number;
     const schema = schemas.at(-1) as string;

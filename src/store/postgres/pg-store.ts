@@ -421,8 +421,9 @@ export class PgRunStore implements RunStore {
     const started = performance.now();
     const one = creates.length + appends.length === 1;
     let result: WriteResult;
+    let group: { doc: WriteDoc; result: WriteResult } | null = null;
     try {
-      const group = this.group(me, creates, appends);
+      group = this.group(me, creates, appends);
       // Owners the server judged live but whose process is dead on this very host and boot: not
       // holders (exact, as readOwners judges them); the write goes again without them.
       const exclude: number[] = [];
@@ -431,7 +432,7 @@ export class PgRunStore implements RunStore {
           await this.pool.query({
             name: 'ironledger_write',
             text: 'SELECT ironledger_write($1::jsonb)',
-            values: [JSON.stringify({ ...group.doc, exclude })],
+            values: [JSON.stringify({ ...(group as { doc: WriteDoc }).doc, exclude })],
           });
           break;
         } catch (err) {
@@ -442,7 +443,10 @@ export class PgRunStore implements RunStore {
       }
       result = group.result;
     } catch (err) {
-      throw this.err(this.refusal(err, creates), one ? (creates[0]?.id ?? appends[0]?.runId ?? null) : null);
+      throw this.err(
+        this.refusal(err, creates, group?.doc.creates ?? []),
+        one ? (creates[0]?.id ?? appends[0]?.runId ?? null) : null,
+      );
     }
     if (this.onCommit !== undefined) {
       let events = creates.length;
@@ -453,7 +457,7 @@ export class PgRunStore implements RunStore {
   }
 
   /** A refusal raised by ironledger_write (SQLSTATE IL00x) as the typed store error it stands for. */
-  private refusal(err: unknown, creates: ReadonlyArray<NewRun>): unknown {
+  private refusal(err: unknown, creates: ReadonlyArray<NewRun>, sent: WriteDoc['creates']): unknown {
     const code = (err as { code?: unknown } | null)?.code;
     if (typeof code !== 'string' || !code.startsWith('IL')) return err;
     let facts: Record<string, unknown> = {};
@@ -473,7 +477,8 @@ export class PgRunStore implements RunStore {
           held.instance_uuid !== null && held.instance_uuid === (run.instanceUuid ?? null)
             ? `instance ${held.instance_uuid}`
             : `node ${run.nodeUuid ?? run.nodeName ?? '?'}`;
-        return new StoreRunHeldError(this.path, run.id ?? '?', what, held.holder, {
+        // The run's id as sent (given, or made for it here).
+        return new StoreRunHeldError(this.path, sent[held.ord - 1]?.id ?? '?', what, held.holder, {
           pid: held.pid,
           host: held.host,
           since: held.since,

@@ -1,10 +1,12 @@
 // The event store on PostgreSQL: the same behaviour as EventStore (SQLite), for engines on
 // several hosts sharing one log. Runs, gap-free streams keyed by (run, seq), and owners.
 //
-// Writes: one transaction per write(), whatever it holds: the runs it touches are locked and
-// read in one statement (sequence check and ownership), their events go in with ONE multi-row
-// INSERT (unnest of arrays), and the run rows move with ONE UPDATE fenced by owner. A handful of
-// round trips per group commit, never one per event.
+// Writes: ONE round trip per write(), whatever it holds (a group commit of many runs): the client
+// redacts, checks and numbers the events and works out each run's new row, and sends the whole
+// write as one JSON document to ironledger_write (PG migration 3), which runs as the statement's
+// own transaction: creations checked and inserted, the runs locked, their heads and ownership
+// checked, events inserted as written, rows moved fenced by owner (and epoch). A refusal comes
+// back as SQLSTATE IL00x and becomes the same typed error as on SQLite.
 //
 // Ownership: each writer registers an `owners` row and renews it every third of the lease. An
 // owner is gone once it has not renewed for the lease (the server's clock judges), or, on this
@@ -98,6 +100,97 @@ const RUN_COLUMNS =
   'no, owner, id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, state, last_seq, created_at, updated_at, error';
 
 type Owners = Map<number, { row: OwnerRecord; live: boolean }>;
+
+/** One event as ironledger_write inserts it (`data`: the JSON text, stored as it is). */
+interface WriteEvent {
+  /** The run's id, and the event's place in its stream. */
+  id: string;
+  seq: number;
+  at: string;
+  kind: string;
+  type: string | null;
+  from_state: string | null;
+  to_state: string | null;
+  data: string;
+}
+
+/** One run's appends of a write, merged, and what its row becomes (null: unchanged). */
+interface WriteEntry {
+  id: string;
+  /** The run's head before this write (the server refuses the write when it moved). */
+  expected: number;
+  /** The claim the appends are made under (replica mode); null: fenced by owner alone. */
+  epoch: number | null;
+  state: string | null;
+  finished: boolean;
+  status: RunStatus | null;
+  error: string | null;
+  node_uuid: string | null;
+  node_name: string | null;
+  last: number;
+  /** The last event's time; null when the entry has no events (the row is left as it is). */
+  updated_at: string | null;
+}
+
+/** The argument of ironledger_write (PG migration 3): a whole write() as one document. */
+interface WriteDoc {
+  owner: number;
+  leaseMs: number;
+  v: number;
+  creates: Array<{
+    id: string;
+    op: string;
+    instance_uuid: string | null;
+    node_uuid: string | null;
+    node_name: string | null;
+    machine: string;
+    machine_version: number;
+    at: string;
+  }>;
+  appends: WriteEntry[];
+  events: WriteEvent[];
+  /** How many of `appends` have events (the rows the write moves). */
+  moving: number;
+}
+
+/** The facts of ironledger_write's STORE_RUN_HELD refusal (SQLSTATE IL002, DETAIL). */
+interface HeldFacts {
+  /** Which creation (1-based) found a holder. */
+  ord: number;
+  holder: string;
+  instance_uuid: string | null;
+  owner: number;
+  pid: number;
+  host: string;
+  since: string;
+  boot_id: string | null;
+  pid_start: string | null;
+  lease_ms: number | null;
+}
+
+function heldFacts(err: unknown): HeldFacts | null {
+  const e = err as { code?: unknown; detail?: unknown } | null;
+  if (e?.code !== 'IL002' || typeof e.detail !== 'string') return null;
+  try {
+    return JSON.parse(e.detail) as HeldFacts;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether a holder's owner is a plain writer of this very host and boot whose process is dead:
+ * not live, whatever its lease says (as readOwners judges it). A replica lives by its lease alone.
+ */
+function deadHere(h: HeldFacts): boolean {
+  return (
+    h.lease_ms === null &&
+    h.host === hostname() &&
+    h.boot_id !== null &&
+    h.boot_id === bootId() &&
+    !isAlive(h.pid, h.pid_start)
+  );
+}
 
 function toOwner(o: OwnerRecord): RunOwner {
   return { pid: o.pid, host: o.host, since: o.since };
@@ -198,6 +291,8 @@ export class PgRunStore implements RunStore {
         [process.pid, hostname(), bootId(), processStartTime(process.pid), now],
       );
       await client.query('COMMIT');
+      // How runs created by this writer name their owner (no read per write).
+      this.selfRow = { pid: process.pid, host: hostname(), since: now };
       return (r.rows[0] as { id: number }).id;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -326,10 +421,32 @@ export class PgRunStore implements RunStore {
     const started = performance.now();
     const one = creates.length + appends.length === 1;
     let result: WriteResult;
+    let group: { doc: WriteDoc; result: WriteResult } | null = null;
     try {
-      result = await this.tx((c) => this.writeTx(c, me, creates, appends));
+      group = this.group(me, creates, appends);
+      // Owners the server judged live but whose process is dead on this very host and boot: not
+      // holders (exact, as readOwners judges them); the write goes again without them.
+      const exclude: number[] = [];
+      for (;;) {
+        try {
+          await this.pool.query({
+            name: 'ironledger_write',
+            text: 'SELECT ironledger_write($1::jsonb)',
+            values: [JSON.stringify({ ...(group as { doc: WriteDoc }).doc, exclude })],
+          });
+          break;
+        } catch (err) {
+          const held = heldFacts(err);
+          if (held === null || !deadHere(held) || exclude.includes(held.owner)) throw err;
+          exclude.push(held.owner);
+        }
+      }
+      result = group.result;
     } catch (err) {
-      throw this.err(err, one ? (creates[0]?.id ?? appends[0]?.runId ?? null) : null);
+      throw this.err(
+        this.refusal(err, creates, group?.doc.creates ?? []),
+        one ? (creates[0]?.id ?? appends[0]?.runId ?? null) : null,
+      );
     }
     if (this.onCommit !== undefined) {
       let events = creates.length;
@@ -339,123 +456,116 @@ export class PgRunStore implements RunStore {
     return result;
   }
 
-  private async writeTx(
-    c: pg.PoolClient,
+  /** A refusal raised by ironledger_write (SQLSTATE IL00x) as the typed store error it stands for. */
+  private refusal(err: unknown, creates: ReadonlyArray<NewRun>, sent: WriteDoc['creates']): unknown {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (typeof code !== 'string' || !code.startsWith('IL')) return err;
+    let facts: Record<string, unknown> = {};
+    try {
+      facts = JSON.parse(String((err as { detail?: unknown }).detail)) as Record<string, unknown>;
+    } catch {
+      // No facts: the codes below still say what happened.
+    }
+    const runId = typeof facts['runId'] === 'string' ? facts['runId'] : '?';
+    switch (code) {
+      case 'IL001':
+        return new StoreRunExistsError(this.path, runId);
+      case 'IL002': {
+        const held = heldFacts(err) as HeldFacts;
+        const run = creates[held.ord - 1] as NewRun;
+        const what =
+          held.instance_uuid !== null && held.instance_uuid === (run.instanceUuid ?? null)
+            ? `instance ${held.instance_uuid}`
+            : `node ${run.nodeUuid ?? run.nodeName ?? '?'}`;
+        // The run's id as sent (given, or made for it here).
+        return new StoreRunHeldError(this.path, sent[held.ord - 1]?.id ?? '?', what, held.holder, {
+          pid: held.pid,
+          host: held.host,
+          since: held.since,
+        });
+      }
+      case 'IL003':
+        return new StoreRunNotFoundError(this.path, runId);
+      case 'IL004':
+        return new StoreSequenceConflictError(
+          this.path,
+          runId,
+          Number(facts['expected']),
+          Number(facts['actual']),
+        );
+      case 'IL005':
+        return new StoreRunNotOwnedError(this.path, runId);
+      default:
+        return err;
+    }
+  }
+
+  /**
+   * The whole write as one document for ironledger_write (schema 3), and what it returns once
+   * committed. Everything that needs no row is done here: ids, redaction and scrubbing, the
+   * events' checks, their sequence numbers (the server checks each run's head is `expected`), and
+   * what each run's row becomes (state, status, error, node), so the server only checks and
+   * writes: one round trip, whatever the number of runs and events.
+   */
+  private group(
     me: number,
     creates: ReadonlyArray<NewRun>,
     appends: ReadonlyArray<AppendRequest>,
-  ): Promise<WriteResult> {
-    const heads = new Map<string, RunRecord>();
-    const createdIds: string[] = [];
-    const startEvents: AppendRequest[] = [];
-    if (creates.length > 0) {
-      // Creations are serialised between writers: the check for a live holder of the node or
-      // instance and the insert happen with no other creation in between.
-      await c.query('SELECT pg_advisory_xact_lock($1)', [0x69726f6f]);
-      const ids = creates.map((r) => r.id ?? randomUUID());
-      const existing = await c.query<{ id: string }>('SELECT id FROM runs WHERE id = ANY($1)', [ids]);
-      const first = existing.rows[0];
-      if (first) throw new StoreRunExistsError(this.path, first.id);
-      if (new Set(ids).size !== ids.length) {
-        throw new StoreRunExistsError(this.path, ids.find((id, i) => ids.indexOf(id) !== i) as string);
-      }
-      const owners = await this.readOwners(c);
-      for (const [i, run] of creates.entries()) {
-        const id = ids[i] as string;
-        const holder = await this.findHolder(
-          c,
-          {
-            instance: run.instanceUuid ?? null,
-            nodeUuid: run.nodeUuid ?? null,
-            nodeName: run.nodeName ?? null,
-          },
-          owners,
-          me,
-        );
-        if (holder) {
-          const what =
-            holder.instance_uuid !== null && holder.instance_uuid === (run.instanceUuid ?? null)
-              ? `instance ${holder.instance_uuid}`
-              : `node ${run.nodeUuid ?? run.nodeName ?? '?'}`;
-          const o = owners.get(holder.owner ?? -1)?.row;
-          throw new StoreRunHeldError(
-            this.path,
-            id,
-            what,
-            holder.id,
-            o ? toOwner(o) : { pid: 0, host: '?', since: '?' },
-          );
-        }
-      }
-      const at = creates.map((r) => r.at ?? new Date().toISOString());
-      const inserted = await c.query<RunRecord>(
-        `INSERT INTO runs (owner, id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, created_at, updated_at)
-         SELECT $1, u.id, u.op, u.instance_uuid, u.node_uuid, u.node_name, u.machine, u.machine_version, 'running', u.at, u.at
-           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::text[])
-             AS u(id, op, instance_uuid, node_uuid, node_name, machine, machine_version, at)
-         RETURNING ${RUN_COLUMNS}`,
-        [
-          me,
-          ids,
-          creates.map((r) => r.op),
-          creates.map((r) => r.instanceUuid ?? null),
-          creates.map((r) => r.nodeUuid ?? null),
-          creates.map((r) => r.nodeName ?? null),
-          creates.map((r) => r.machine),
-          creates.map((r) => r.machineVersion),
-          at,
-        ],
-      );
-      for (const row of inserted.rows) heads.set(row.id, row);
-      for (const [i, run] of creates.entries()) {
-        const id = ids[i] as string;
-        createdIds.push(id);
-        startEvents.push({
-          runId: id,
-          expectedSeq: 0,
-          events: [
-            {
-              kind: 'run.started',
-              at: at[i] as string,
-              data: { input: run.input, machine: run.machine, machineVersion: run.machineVersion },
-            },
-          ],
-        });
-      }
+  ): { doc: WriteDoc; result: WriteResult } {
+    const ids = creates.map((r) => r.id ?? randomUUID());
+    if (new Set(ids).size !== ids.length) {
+      throw new StoreRunExistsError(this.path, ids.find((id, i) => ids.indexOf(id) !== i) as string);
     }
-    const wanted = [...new Set(appends.map((a) => a.runId))].filter((id) => !heads.has(id));
-    if (wanted.length > 0) {
-      // Locked until commit: no other writer moves these runs meanwhile.
-      const found = await c.query<RunRecord>(
-        `SELECT ${RUN_COLUMNS} FROM runs WHERE id = ANY($1) ORDER BY no FOR UPDATE`,
-        [wanted],
-      );
-      for (const row of found.rows) heads.set(row.id, row);
-    }
-    const ev = {
-      run_no: [] as number[],
-      seq: [] as number[],
-      at: [] as string[],
-      kind: [] as string[],
-      type: [] as Array<string | null>,
-      from: [] as Array<string | null>,
-      to: [] as Array<string | null>,
-      data: [] as string[],
-    };
-    const touched = new Set<string>();
-    const created = new Map<string, RunRecord>();
+    const at = creates.map((r) => r.at ?? new Date().toISOString());
+    const runs: WriteDoc['creates'] = creates.map((r, i) => ({
+      id: ids[i] as string,
+      op: r.op,
+      instance_uuid: r.instanceUuid ?? null,
+      node_uuid: r.nodeUuid ?? null,
+      node_name: r.nodeName ?? null,
+      machine: r.machine,
+      machine_version: r.machineVersion,
+      at: at[i] as string,
+    }));
+    const startEvents: AppendRequest[] = creates.map((run, i) => ({
+      runId: ids[i] as string,
+      expectedSeq: 0,
+      events: [
+        {
+          kind: 'run.started',
+          at: at[i] as string,
+          data: { input: run.input, machine: run.machine, machineVersion: run.machineVersion },
+        },
+      ],
+    }));
+    // One entry per run, in the order first named; a run named again continues where it stood.
+    const entries = new Map<string, WriteEntry>();
+    const events: WriteEvent[] = [];
     const seqs: number[] = [];
-    const all = [...startEvents, ...appends];
-    for (const [i, req] of all.entries()) {
-      const row = heads.get(req.runId);
-      if (!row) throw new StoreRunNotFoundError(this.path, req.runId);
-      if (row.last_seq !== req.expectedSeq) {
-        throw new StoreSequenceConflictError(this.path, req.runId, req.expectedSeq, row.last_seq);
+    for (const [i, req] of [...startEvents, ...appends].entries()) {
+      let entry = entries.get(req.runId);
+      if (entry === undefined) {
+        entry = {
+          id: req.runId,
+          expected: req.expectedSeq,
+          // Replica mode fences by the epoch the run was claimed at (h/pgreplicas passes it here).
+          epoch: null,
+          state: null,
+          finished: false,
+          status: null,
+          error: null,
+          node_uuid: null,
+          node_name: null,
+          last: req.expectedSeq,
+          updated_at: null,
+        };
+        entries.set(req.runId, entry);
+      } else if (entry.last !== req.expectedSeq) {
+        throw new StoreSequenceConflictError(this.path, req.runId, req.expectedSeq, entry.last);
       }
-      if (row.owner !== me) throw new StoreRunNotOwnedError(this.path, req.runId);
       const now = new Date().toISOString();
       for (const e of req.events) {
-        const seq = row.last_seq + 1;
+        const seq = entry.last + 1;
         if (!KINDS.has(e.kind))
           throw new StoreInvalidEventError(this.path, req.runId, seq, `unknown kind ${String(e.kind)}`);
         let data = redact(e.data);
@@ -467,11 +577,11 @@ export class PgRunStore implements RunStore {
             json = JSON.stringify(data);
           }
         }
-        const at = e.at ?? now;
+        const eventAt = e.at ?? now;
         if (e.kind === 'transition') {
           if (typeof e.to !== 'string')
             throw new StoreInvalidEventError(this.path, req.runId, seq, 'transition without `to`');
-          row.state = e.to;
+          entry.state = e.to;
         } else if (e.kind === 'run.finished') {
           const s = data['status'];
           if (typeof s !== 'string' || !FINISH_STATUSES.has(s)) {
@@ -482,72 +592,61 @@ export class PgRunStore implements RunStore {
               'run.finished needs status succeeded|failed|cancelled',
             );
           }
-          row.status = s as RunStatus;
+          entry.finished = true;
+          entry.status = s as RunStatus;
           const err = data['error'];
-          row.error =
+          entry.error =
             err !== null && typeof err === 'object' && !Array.isArray(err) ? JSON.stringify(err) : null;
         }
         const n = data['nodeUuid'];
-        if (row.node_uuid === null && typeof n === 'string' && n !== '') row.node_uuid = n;
+        if (entry.node_uuid === null && typeof n === 'string' && n !== '') entry.node_uuid = n;
         const name = data['nodeName'];
-        if (row.node_name === null && typeof name === 'string' && name !== '') row.node_name = name;
-        ev.run_no.push(row.no);
-        ev.seq.push(seq);
-        ev.at.push(at);
-        ev.kind.push(e.kind);
-        ev.type.push(e.type ?? null);
-        ev.from.push(e.from ?? null);
-        ev.to.push(e.to ?? null);
-        ev.data.push(json);
-        row.last_seq = seq;
-        row.updated_at = at;
+        if (entry.node_name === null && typeof name === 'string' && name !== '') entry.node_name = name;
+        events.push({
+          id: req.runId,
+          seq,
+          at: eventAt,
+          kind: e.kind,
+          type: e.type ?? null,
+          from_state: e.from ?? null,
+          to_state: e.to ?? null,
+          data: json,
+        });
+        entry.last = seq;
+        entry.updated_at = eventAt;
       }
-      if (req.events.length > 0) touched.add(req.runId);
-      if (i >= startEvents.length) seqs.push(row.last_seq);
-      // A created run is returned as its creation left it (seq 1), as SQLite does.
-      if (i === startEvents.length - 1)
-        for (const id of createdIds) created.set(id, { ...(heads.get(id) as RunRecord) });
+      if (i >= startEvents.length) seqs.push(entry.last);
     }
-    if (ev.seq.length > 0) {
-      await c.query(
-        `INSERT INTO events (run_no, seq, at, kind, type, from_state, to_state, data, v)
-         SELECT u.*, $9::int FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) AS u`,
-        [ev.run_no, ev.seq, ev.at, ev.kind, ev.type, ev.from, ev.to, ev.data, EVENT_PAYLOAD_VERSION],
-      );
-    }
-    if (touched.size > 0) {
-      const rows = [...touched].map((id) => heads.get(id) as RunRecord);
-      // Fencing: a run moves only while this writer owns it; otherwise nothing of this
-      // transaction is kept.
-      const moved = await c.query<{ id: string }>(
-        `UPDATE runs r SET state = u.state, status = u.status, error = u.error, node_uuid = u.node_uuid,
-             node_name = u.node_name, last_seq = u.last_seq, updated_at = u.updated_at
-           FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::text[])
-             AS u(no, state, status, error, node_uuid, node_name, last_seq, updated_at)
-          WHERE r.no = u.no AND r.owner = $9
-          RETURNING r.id`,
-        [
-          rows.map((r) => r.no),
-          rows.map((r) => r.state),
-          rows.map((r) => r.status),
-          rows.map((r) => r.error),
-          rows.map((r) => r.node_uuid),
-          rows.map((r) => r.node_name),
-          rows.map((r) => r.last_seq),
-          rows.map((r) => r.updated_at),
-          me,
-        ],
-      );
-      if (moved.rows.length !== rows.length) {
-        const ok = new Set(moved.rows.map((r) => r.id));
-        throw new StoreRunNotOwnedError(this.path, rows.find((r) => !ok.has(r.id))?.id ?? '?');
-      }
-    }
-    const createdRows = createdIds.map((id) => created.get(id) as RunRecord);
-    const runs = this.toRows(createdRows, null);
-    // The owner of a run just created is this writer, named as it registered.
-    const self = await this.selfOwner(c, me);
-    return { runs: runs.map((r) => ({ ...r, owner: r.status === 'running' ? self : null })), seqs };
+    // A created run is returned as its creation left it (seq 1), owned by this writer.
+    const self = this.selfRow ?? { pid: process.pid, host: hostname(), since: '?' };
+    const created: RunRow[] = runs.map((r) => ({
+      id: r.id,
+      op: r.op,
+      instanceUuid: r.instance_uuid,
+      nodeUuid: r.node_uuid,
+      nodeName: r.node_name,
+      machine: r.machine,
+      machineVersion: r.machine_version,
+      status: 'running',
+      state: null,
+      lastSeq: 1,
+      createdAt: r.at,
+      updatedAt: r.at,
+      error: null,
+      owner: self,
+    }));
+    return {
+      doc: {
+        owner: me,
+        leaseMs: this.leaseMs,
+        v: EVENT_PAYLOAD_VERSION,
+        creates: runs,
+        appends: [...entries.values()],
+        events,
+        moving: [...entries.values()].filter((e) => e.updated_at !== null).length,
+      },
+      result: { runs: created, seqs },
+    };
   }
 
   private selfRow: RunOwner | null = null;

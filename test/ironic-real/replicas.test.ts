@@ -1,6 +1,7 @@
 // Replicas on the real Ironic (issue 18): three replica processes (the child test/replicas uses)
 // share one store and tear down N deployed fake-hardware nodes, spread by the ring; one replica
-// is SIGKILLed while its runs wait on Ironic (deleting / cleaning). The survivors take its runs
+// is SIGKILLed while its runs wait on Ironic (`deleting`), and in a second test while Ironic has
+// taken its `deleted` requests but their answers have not reached it. The survivors take its runs
 // over once its lease runs out and finish them. Ironic's OWN log is the witness: every request
 // line names the client address, and each replica's requests leave from an address of its own
 // (fixtures/replica-via.mjs), so the log shows who sent what, and when.
@@ -211,7 +212,7 @@ describe.skipIf(url === null || log === null)('replicas on the real Ironic', () 
     for (const { proc } of replicas.values()) proc.send({ cmd: 'wait', replicas: 3 });
     for (const { proc } of replicas.values()) await proc.next((l) => l.ready === true);
     const owners = new Map<string, ReplicaId>();
-    // The victim last: its runs start just before the test watches for the kill point.
+    // The victim last: its runs start right before the test watches for its kill point.
     const order = [...replicas].sort(([a], [b]) => Number(a === VICTIM) - Number(b === VICTIM));
     for (const [id, r] of order) {
       r.proc.send({ cmd: 'destroy', nodes });

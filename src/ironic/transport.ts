@@ -73,7 +73,10 @@ export interface TransportOptions {
    * cap (jittered like any wait, and never past the request's deadline). Default 4 x retryIntervalMs.
    */
   maxRetryIntervalMs?: number;
-  /** The User-Agent of every request (default `ironledger`): a replica names itself in Ironic's logs. */
+  /**
+   * The User-Agent of every request (default `ironledger`): a replica names itself. The simulator's
+   * request log records it; the real Ironic's log records only the client address.
+   */
   userAgent?: string;
 }
 

@@ -304,8 +304,8 @@ const r2 = (x) => (x === null || x === undefined ? null : Math.round(x * 100) / 
 // ---- where a run's wait went -----------------------------------------------------------------
 /**
  * Per run, from Ironic's log (ms): its provision PUT answered (202) -> Ironic's transition done
- * (`moved to` active / cleaning) -> the first poll Ironic answered after that (the poll that could
- * see it) -> the run's end (the engine's clock). Polls are the node's GETs and the watcher's list
+ * (`moved to` active / cleaning) -> the poll that ended the wait -> the run's end (the engine's
+ * clock). Polls are the node's GETs and the watcher's list
  * sweeps answered after the PUT. `novaMs`: when a Nova-style loop (seed: FixedIntervalLoopingCall,
  * first look at once, then every poll interval from the PUT's answer) would have looked after the
  * transition was done, on the same timeline (its requests taking no time).
@@ -331,7 +331,9 @@ function waitTimeline(name, requests, moves, runs, pollMs) {
             (q.path.startsWith('/v1/nodes?') && !q.path.includes('instance_uuid'))),
       )
       .sort((a, b) => a.end - b.end);
-    const seen = polls.find((q) => q.end >= done.at);
+    // The poll that ended the wait: the last one answered before the run ended (it may precede the
+    // `moved to` line: Ironic clears instance_uuid, which ends a destroy's wait, just before it).
+    const seen = polls.filter((q) => q.end <= run.endAt + 5).at(-1);
     rows.push({
       firstPollMs: polls.length ? polls[0].end - put.end : null,
       ironicMs: done.at - put.end,

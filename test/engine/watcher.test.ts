@@ -185,6 +185,27 @@ describe.each(MODES)('NodeWatcher, $mode', ({ mode, listThreshold, polls }) => {
       watcher.close();
     });
 
+    // Issue 20: a run that starts waiting joins the ticks already going (its first look comes at
+    // most one interval later) instead of getting a schedule of its own, which would add a tick,
+    // and so requests, for every run that starts waiting at its own moment.
+    it('gives a node that starts waiting mid-cadence its first look at the next tick, shared with the others', async () => {
+      const { api, log } = slowIronic(10);
+      const watcher = watcherOn(api);
+      watchForever(watcher, idents.slice(0, 4));
+      await vi.advanceTimersByTimeAsync(1700);
+      let firstLook: number | null = null;
+      const late = watcher.observe(idents[4]!).then((n) => {
+        firstLook = Date.now();
+        return n.uuid;
+      });
+      await vi.advanceTimersByTimeAsync(1400);
+      expect(await late).toBe(NODES[4]!.uuid);
+      expect(firstLook).toBe(2010);
+      expect(tickStarts(log.calls)).toEqual([1000, 2000, 3000]);
+      expect(polls(log.calls)).toHaveLength(mode === 'list sweeps' ? 3 : 4 + 5 + 4);
+      watcher.close();
+    });
+
     it('asks for its polls to jump the connection queue', async () => {
       const { api, log } = slowIronic(10);
       const watcher = watcherOn(api);

@@ -52,7 +52,8 @@ const USAGE = `usage: npm run bench:ironic-real -- [--n 1,10,50,200] [--poll 2,0
   --poll          engine poll and retry interval(s) in seconds, e.g. 2,0.2
   --deploy-delay  fake-hardware deploy_delay in whole seconds (Ironic's fake deploy and tear down)
   --no-config-drive  deploy without a config drive (by default each deploy sends one, as Nova does)
-  --connections   the client's keep-alive pool (default 8)`;
+  --connections   the client's keep-alive pool (default 8)
+  --keep-db       keep each case's run store (its path is printed) to read the event log after`;
 const args = benchArgs(USAGE, {
   n: { kind: 'ints', default: [1, 10, 50, 200], min: 1 },
   poll: { kind: 'string', default: '2,0.2' },
@@ -60,6 +61,7 @@ const args = benchArgs(USAGE, {
   'no-config-drive': { kind: 'flag' },
   connections: { kind: 'int', default: 8, min: 1 },
   json: { kind: 'flag' },
+  'keep-db': { kind: 'flag' },
 });
 const POLLS = args.poll.split(',').map((p) => {
   const s = Number(p);
@@ -299,8 +301,70 @@ function pct(values, p) {
 }
 const r2 = (x) => (x === null || x === undefined ? null : Math.round(x * 100) / 100);
 
+// ---- where a run's wait went -----------------------------------------------------------------
+/**
+ * Per run, from Ironic's log (ms): its provision PUT answered (202) -> Ironic's transition done
+ * (`moved to` active / cleaning) -> the poll that ended the wait -> the run's end (the engine's
+ * clock). Polls are the node's GETs and the watcher's list
+ * sweeps answered after the PUT. `novaMs`: when a Nova-style loop (seed: FixedIntervalLoopingCall,
+ * first look at once, then every poll interval from the PUT's answer) would have looked after the
+ * transition was done, on the same timeline (its requests taking no time).
+ */
+function waitTimeline(name, requests, moves, runs, pollMs) {
+  const toState = name === 'deploy' ? 'active' : 'cleaning';
+  const rows = [];
+  for (const run of runs) {
+    const node = run.result.node;
+    if (!node) continue;
+    const put = requests.find(
+      (q) => q.method === 'PUT' && q.path === `/v1/nodes/${node}/states/provision` && q.status === 202,
+    );
+    const done = moves.find((m) => m.node === node && m.to === toState);
+    if (!put || !done) continue;
+    const polls = requests
+      .filter(
+        (q) =>
+          q.method === 'GET' &&
+          q.start >= put.end - 1 &&
+          (q.path.startsWith(`/v1/nodes/${node}?`) ||
+            q.path === `/v1/nodes/${node}` ||
+            (q.path.startsWith('/v1/nodes?') && !q.path.includes('instance_uuid'))),
+      )
+      .sort((a, b) => a.end - b.end);
+    // The poll that ended the wait: the last one answered before the run ended (it may precede the
+    // `moved to` line: Ironic clears instance_uuid, which ends a destroy's wait, just before it).
+    const seen = polls.filter((q) => q.end <= run.endAt + 5).at(-1);
+    rows.push({
+      firstPollMs: polls.length ? polls[0].end - put.end : null,
+      ironicMs: done.at - put.end,
+      seenAfterDoneMs: seen ? seen.end - done.at : null,
+      endAfterSeenMs: seen ? run.endAt - seen.end : null,
+      putToEndMs: run.endAt - put.end,
+      polls: polls.filter((q) => !seen || q.end <= seen.end).length,
+      novaMs: Math.ceil(Math.max(0, done.at - put.end) / pollMs) * pollMs,
+    });
+  }
+  const med = (k) =>
+    r2(
+      pct(
+        rows.map((r) => r[k]).filter((v) => v !== null),
+        50,
+      ),
+    );
+  return {
+    runs: rows.length,
+    firstPollMs: med('firstPollMs'),
+    ironicMs: med('ironicMs'),
+    seenAfterDoneMs: med('seenAfterDoneMs'),
+    endAfterSeenMs: med('endAfterSeenMs'),
+    putToEndMs: med('putToEndMs'),
+    polls: med('polls'),
+    novaMs: med('novaMs'),
+  };
+}
+
 // ---- one phase: N runs at once ----------------------------------------------------------------
-async function phase(name, ironic, n, start) {
+async function phase(name, ironic, n, pollMs, start) {
   const port = Number(new URL(ironic.url).port);
   const logFrom = logSize(ironic.log);
   const connectionsBefore = connectionsTo(port);
@@ -321,7 +385,7 @@ async function phase(name, ironic, n, start) {
     Array.from({ length: n }, async (_, i) => {
       const s = performance.now();
       const result = await start(i).done;
-      return { ms: performance.now() - s, result };
+      return { ms: performance.now() - s, endAt: Date.now(), result };
     }),
   );
   const wallMs = performance.now() - t0;
@@ -372,6 +436,7 @@ async function phase(name, ironic, n, start) {
   const refusedByLimit = requests.filter(
     (q) => q.method === 'PUT' && q.path.endsWith('/states/provision') && q.status === 500,
   ).length;
+  const waits = waitTimeline(name, requests, moves, runs, pollMs);
   const busy = samples.length ? samples : [0];
   // Requests Ironic was serving at once (from each line's end and server time).
   const edges = requests.flatMap((q) => [
@@ -439,6 +504,7 @@ async function phase(name, ironic, n, start) {
       Object.entries(ironicStates).map(([k, v]) => [k, r2((100 * v) / Math.max(1, samples.length))]),
     ),
     engineCpuMsPerRun: r2((cpu.user + cpu.system) / 1000 / n),
+    wait: waits,
     load: { before: load0.map(r2), after: loadavg().map(r2) },
     kinds,
   };
@@ -465,7 +531,7 @@ async function runCase(n, pollS) {
     // The discovery request's log line is written after its answer: let it land before the phase.
     await new Promise((r) => setTimeout(r, 500));
     const instances = nodes.map(() => randomUUID());
-    const deploy = await phase('deploy', ironic, n, (i) =>
+    const deploy = await phase('deploy', ironic, n, pollMs, (i) =>
       engine.deploy({
         instance: instances[i],
         node: nodes[i],
@@ -481,7 +547,7 @@ async function runCase(n, pollS) {
         },
       }),
     );
-    const destroy = await phase('destroy', ironic, n, (i) =>
+    const destroy = await phase('destroy', ironic, n, pollMs, (i) =>
       engine.destroy({ instance: instances[i], vifs: [] }),
     );
     return {
@@ -497,7 +563,8 @@ async function runCase(n, pollS) {
     await closeSetup(ironic.url);
     await engine?.close();
     stopIronic();
-    rmSync(work, { recursive: true, force: true });
+    if (args['keep-db']) say(`  run store kept: ${join(work, 'runs.db')}`);
+    else rmSync(work, { recursive: true, force: true });
   }
 }
 
@@ -523,6 +590,10 @@ function printCase(c) {
         `          ${String(k.perRun).padStart(6)}/run  srv p50 ${String(k.serverMsP50).padStart(7)} ms p95 ${String(k.serverMsP95).padStart(7)} ms  ${k.kind}  [${st}] answered at ${k.doneS.join('/')} s`,
       );
     }
+    const w = p.wait;
+    say(
+      `          wait (p50 of ${w.runs} runs, ms after the provision PUT's 202): first poll ${w.firstPollMs} | Ironic done ${w.ironicMs} | seen ${w.seenAfterDoneMs} after done | run ended ${w.endAfterSeenMs} after seen (${w.putToEndMs} after the PUT) | ${w.polls} polls | a Nova-style loop (look at once, then every poll) would look at ${w.novaMs}`,
+    );
     if (p.firstFailure) say(`          first failure: ${JSON.stringify(p.firstFailure).slice(0, 300)}`);
   }
 }

@@ -32,6 +32,7 @@ import { redact } from '../redact.js';
 import { bootId, DEFAULT_OWNER_LEASE_MS, isAlive, processStartTime } from '../owners.js';
 import type { CommitObserver, WriteResult } from '../event-store.js';
 import type { HolderClaim, RunStore, RunStoreOptions } from '../run-store-types.js';
+import type { ReplicaIdentity } from '../types.js';
 import { maskDbUrl } from '../db-url.js';
 import {
   EVENT_KINDS,
@@ -71,6 +72,8 @@ interface RunRecord {
   created_at: string;
   updated_at: string;
   error: string | null;
+  /** Claims of the run so far (replica mode fences appends by it). */
+  epoch: number;
 }
 
 interface OwnerRecord {
@@ -81,6 +84,11 @@ interface OwnerRecord {
   pid_start: string | null;
   since: string;
   age_ms: number;
+  /** The replica's name when this owner is one (then live by its heartbeat lease only). */
+  replica: string | null;
+  lease_ms: number | null;
+  /** When a replica's lease runs out (ISO, the server's clock); null for a plain writer. */
+  lease_expires_at: string | null;
 }
 
 interface EventRecord {
@@ -95,7 +103,10 @@ interface EventRecord {
 }
 
 const RUN_COLUMNS =
-  'no, owner, id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, state, last_seq, created_at, updated_at, error';
+  'no, owner, id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, state, last_seq, created_at, updated_at, error, epoch';
+
+/** The server's now() as an ISO string in UTC, as the store writes times. */
+const NOW_ISO = `to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 type Owners = Map<number, { row: OwnerRecord; live: boolean }>;
 
@@ -128,6 +139,15 @@ export class PgRunStore implements RunStore {
   private closed = false;
   private failed: StoreError | null = null;
   private onCommit: CommitObserver | undefined;
+  /** The replica this writer runs as (issue 18), null for a plain writer. */
+  private replica: ReplicaIdentity | null = null;
+  /** When this writer registered (its owner row's `since`, written again should it rejoin). */
+  private since = '';
+  /**
+   * The epoch of each running run as this writer claimed (or created) it: its appends are
+   * fenced by it, so an append made for an earlier claim never lands after a later one.
+   */
+  private readonly epochs = new Map<string, number>();
   /** One write at a time: a second waits for the first (the recorder never overlaps them). */
   private writing: Promise<unknown> = Promise.resolve();
 
@@ -154,6 +174,7 @@ export class PgRunStore implements RunStore {
     const leaseMs = opts.ownerLeaseMs ?? DEFAULT_OWNER_LEASE_MS;
     const store = new PgRunStore(path, mode, pool, leaseMs);
     store.onCommit = opts.onCommit;
+    store.replica = opts.replica ?? null;
     try {
       const client = await pool.connect();
       try {
@@ -169,7 +190,8 @@ export class PgRunStore implements RunStore {
       await pool.end().catch(() => undefined);
       throw toPgStoreError(err, { path });
     }
-    if (store.ownerId !== null) {
+    // A replica's lease is renewed by its heartbeat() only: a paused replica must lose it.
+    if (store.ownerId !== null && store.replica === null) {
       store.renewTimer = setInterval(() => void store.renew(), Math.max(200, leaseMs / 3));
       store.renewTimer.unref();
     }
@@ -193,9 +215,18 @@ export class PgRunStore implements RunStore {
         await client.query('DELETE FROM owners WHERE id = ANY($1)', [gone]);
       }
       const now = new Date().toISOString();
+      this.since = now;
       const r = await client.query<{ id: number }>(
-        'INSERT INTO owners (pid, host, boot_id, pid_start, since) VALUES ($1, $2, $3, $4, $5) RETURNING id',
-        [process.pid, hostname(), bootId(), processStartTime(process.pid), now],
+        'INSERT INTO owners (pid, host, boot_id, pid_start, since, replica, lease_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
+        [
+          process.pid,
+          hostname(),
+          bootId(),
+          processStartTime(process.pid),
+          now,
+          this.replica?.id ?? null,
+          this.replica?.leaseMs ?? null,
+        ],
       );
       await client.query('COMMIT');
       return (r.rows[0] as { id: number }).id;
@@ -217,12 +248,17 @@ export class PgRunStore implements RunStore {
   /** Owners now, by id, with whether each is live (lease by the server's clock; pid on this host). */
   private async readOwners(q: pg.Pool | pg.PoolClient = this.pool): Promise<Owners> {
     const r = await q.query<OwnerRecord>(
-      'SELECT id, pid, host, boot_id, pid_start, since, (extract(epoch FROM now() - renewed_at) * 1000)::float8 AS age_ms FROM owners',
+      `SELECT id, pid, host, boot_id, pid_start, since, replica, lease_ms,
+              (extract(epoch FROM now() - renewed_at) * 1000)::float8 AS age_ms,
+              to_char((renewed_at + lease_ms * interval '1 millisecond') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS lease_expires_at
+         FROM owners`,
     );
     const here = hostname();
     const boot = bootId();
     return new Map(
       r.rows.map((row) => {
+        // A replica by its own heartbeat lease only, whatever its pid says (a paused process).
+        if (row.lease_ms !== null) return [row.id, { row, live: row.age_ms < row.lease_ms }];
         let live = row.age_ms < this.leaseMs;
         if (live && row.host === here && row.boot_id !== null && row.boot_id === boot) {
           live = isAlive(row.pid, row.pid_start);
@@ -331,6 +367,7 @@ export class PgRunStore implements RunStore {
     } catch (err) {
       throw this.err(err, one ? (creates[0]?.id ?? appends[0]?.runId ?? null) : null);
     }
+    this.noteEpochs(result, appends);
     if (this.onCommit !== undefined) {
       let events = creates.length;
       for (const a of appends) events += a.events.length;
@@ -449,10 +486,14 @@ export class PgRunStore implements RunStore {
     for (const [i, req] of all.entries()) {
       const row = heads.get(req.runId);
       if (!row) throw new StoreRunNotFoundError(this.path, req.runId);
+      // Fenced by (owner, epoch) on the row locked above, in this transaction (epoch: replica mode).
+      // Checked first: a run taken by another writer is refused as such, not as a sequence
+      // conflict with what its new owner appended (the takeover note), as on SQLite.
+      if (row.owner !== me || !this.holdsEpoch(req.runId, row.epoch))
+        throw new StoreRunNotOwnedError(this.path, req.runId);
       if (row.last_seq !== req.expectedSeq) {
         throw new StoreSequenceConflictError(this.path, req.runId, req.expectedSeq, row.last_seq);
       }
-      if (row.owner !== me) throw new StoreRunNotOwnedError(this.path, req.runId);
       const now = new Date().toISOString();
       for (const e of req.events) {
         const seq = row.last_seq + 1;
@@ -709,9 +750,17 @@ export class PgRunStore implements RunStore {
           (row) => row.owner === null || (row.owner !== me && owners.get(row.owner)?.live !== true),
         );
         if (taken.length > 0) {
-          await c.query('UPDATE runs SET owner = $1 WHERE no = ANY($2)', [me, taken.map((t) => t.no)]);
+          const epochs = await c.query<{ no: number; epoch: number }>(
+            'UPDATE runs SET owner = $1, epoch = epoch + 1 WHERE no = ANY($2) RETURNING no, epoch',
+            [me, taken.map((t) => t.no)],
+          );
+          const byNo = new Map(epochs.rows.map((e) => [e.no, e.epoch]));
+          for (const t of taken) t.epoch = byNo.get(t.no) ?? t.epoch;
         }
-        for (const t of taken) t.owner = me;
+        for (const t of taken) {
+          t.owner = me;
+          this.epochs.set(t.id, t.epoch);
+        }
         owners.set(me, { row: { ...(await this.selfOwnerRecord(c, me)) }, live: true });
         return this.toRows(taken, owners);
       });
@@ -722,7 +771,18 @@ export class PgRunStore implements RunStore {
 
   private async selfOwnerRecord(c: pg.PoolClient, me: number): Promise<OwnerRecord> {
     const o = await this.selfOwner(c, me);
-    return { id: me, pid: o.pid, host: o.host, since: o.since, boot_id: null, pid_start: null, age_ms: 0 };
+    return {
+      id: me,
+      pid: o.pid,
+      host: o.host,
+      since: o.since,
+      boot_id: null,
+      pid_start: null,
+      age_ms: 0,
+      replica: this.replica?.id ?? null,
+      lease_ms: this.replica?.leaseMs ?? null,
+      lease_expires_at: null,
+    };
   }
 
   async claimRun(idOrPrefix: string): Promise<RunRow> {
@@ -736,8 +796,13 @@ export class PgRunStore implements RunStore {
         if (r.status !== 'running' || r.owner === me) return this.toRows([r], owners)[0] as RunRow;
         const owner = r.owner === null ? undefined : owners.get(r.owner);
         if (owner?.live) throw new StoreRunOwnedError(this.path, r.id, toOwner(owner.row));
-        await c.query('UPDATE runs SET owner = $1 WHERE no = $2', [me, r.no]);
+        const e = await c.query<{ epoch: number }>(
+          'UPDATE runs SET owner = $1, epoch = epoch + 1 WHERE no = $2 RETURNING epoch',
+          [me, r.no],
+        );
         r.owner = me;
+        r.epoch = (e.rows[0] as { epoch: number }).epoch;
+        this.epochs.set(r.id, r.epoch);
         return this.toRows([r], owners)[0] as RunRow;
       });
     } catch (err) {
@@ -752,6 +817,7 @@ export class PgRunStore implements RunStore {
         "UPDATE runs SET owner = NULL WHERE id = $1 AND owner = $2 AND status = 'running'",
         [runId, me],
       );
+      this.epochs.delete(runId);
     } catch (err) {
       throw this.err(err, runId);
     }
@@ -811,6 +877,168 @@ export class PgRunStore implements RunStore {
     }
   }
 
+  // ---- Replica mode (issue 18) -------------------------------------------------------------
+  // Liveness of a replica is its heartbeat lease judged by the SERVER's clock (now() against
+  // renewed_at + lease_ms), never a host's. Takeover moves a run's owner, adds one to its epoch
+  // and appends the `takeover` note in one transaction; appends are fenced by (owner, epoch) in
+  // the write's transaction (writeTx, on the rows it locks).
+
+  /** Whether an append may land at the run's current epoch: the one this writer claimed it at. */
+  private holdsEpoch(runId: string, epoch: number): boolean {
+    const mine = this.epochs.get(runId);
+    return mine === undefined || mine === epoch;
+  }
+
+  /** After a commit: runs created are held at epoch 1; runs that ended are forgotten. */
+  private noteEpochs(result: WriteResult, appends: ReadonlyArray<AppendRequest>): void {
+    for (const r of result.runs) if (r.status === 'running') this.epochs.set(r.id, 1);
+    for (const a of appends) if (a.events.some((e) => e.kind === 'run.finished')) this.epochs.delete(a.runId);
+  }
+
+  async heartbeat(): Promise<{ at: number; rejoined: boolean }> {
+    const me = this.writerOwner();
+    // Taken before the renewal is sent: the lease the server records holds at least from then.
+    const at = Date.now();
+    try {
+      if (this.replica === null) {
+        await this.pool.query('UPDATE owners SET renewed_at = now() WHERE id = $1', [me]);
+        return { at, rejoined: false };
+      }
+      // Renewed, or (its row forgotten meanwhile, its runs released) written again under its id.
+      const r = await this.pool.query<{ inserted: boolean }>(
+        `INSERT INTO owners (id, pid, host, boot_id, pid_start, since, replica, lease_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (id) DO UPDATE SET renewed_at = now()
+         RETURNING (xmax = 0) AS inserted`,
+        [
+          me,
+          process.pid,
+          hostname(),
+          bootId(),
+          processStartTime(process.pid),
+          this.since,
+          this.replica.id,
+          this.replica.leaseMs,
+        ],
+      );
+      return { at, rejoined: r.rows[0]?.inserted === true };
+    } catch (err) {
+      throw this.err(err);
+    }
+  }
+
+  async liveReplicas(): Promise<string[]> {
+    this.live();
+    try {
+      const names = new Set<string>();
+      for (const { row, live } of (await this.readOwners()).values())
+        if (live && row.replica !== null) names.add(row.replica);
+      return [...names].sort();
+    } catch (err) {
+      throw this.err(err);
+    }
+  }
+
+  async takeOverRuns(select: (run: RunRow) => boolean): Promise<RunRow[]> {
+    const me = this.writerOwner();
+    try {
+      // Candidates, read without a lock: the unfinished runs of no live owner that `select` picks.
+      const seen = await this.readOwners();
+      if (!seen.has(me)) return []; // forgotten and not yet back: it takes nothing until it has beaten
+      const live = [...seen].filter(([id, o]) => o.live || id === me).map(([id]) => id);
+      const cand = await this.pool.query<RunRecord>(
+        `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' AND (owner IS NULL OR NOT (owner = ANY($1::int[])))
+          ORDER BY created_at, id`,
+        [live],
+      );
+      const picked = cand.rows.filter((r) => select(this.toRows([r], null)[0] as RunRow));
+      if (picked.length === 0) return [];
+      const { taken, owners } = await this.tx(async (c) => {
+        // Locked, then the owners read again: a run another replica took meanwhile (its owner
+        // row committed before its takeover) is seen live and left alone.
+        const locked = await c.query<RunRecord>(
+          `SELECT ${RUN_COLUMNS} FROM runs WHERE no = ANY($1) AND status = 'running' ORDER BY no FOR UPDATE`,
+          [picked.map((r) => r.no)],
+        );
+        const owners = await this.readOwners(c);
+        const mine = owners.get(me)?.row;
+        if (mine === undefined) return { taken: [] as RunRecord[], owners };
+        const rows = locked.rows.filter((r) => {
+          if (r.owner === me) return false;
+          if (r.owner !== null && owners.get(r.owner)?.live === true) return false;
+          return select(this.toRows([r], null)[0] as RunRow);
+        });
+        if (rows.length === 0) return { taken: rows, owners };
+        const moved = await c.query<{ no: number; epoch: number; last_seq: number; updated_at: string }>(
+          `UPDATE runs SET owner = $1, epoch = epoch + 1, last_seq = last_seq + 1, updated_at = ${NOW_ISO}
+            WHERE no = ANY($2) RETURNING no, epoch, last_seq, updated_at`,
+          [me, rows.map((r) => r.no)],
+        );
+        const byNo = new Map(moved.rows.map((m) => [m.no, m]));
+        const to = pgOwnerFacts(mine);
+        const data: string[] = [];
+        for (const r of rows) {
+          const m = byNo.get(r.no) as { epoch: number; last_seq: number; updated_at: string };
+          const prev = r.owner === null ? undefined : owners.get(r.owner)?.row;
+          const from = prev === undefined ? null : pgOwnerFacts(prev);
+          const expired = prev?.lease_expires_at ?? null;
+          // As EventStore.takeOverRuns words it.
+          const message = `taken over by ${describePgOwner(to)} at epoch ${String(m.epoch)}: ${
+            from === null
+              ? 'nobody drove it'
+              : `${describePgOwner(from)} ${expired === null ? 'is gone' : `missed its heartbeats (lease ran out at ${expired})`}`
+          }`;
+          data.push(
+            JSON.stringify(
+              redact({ level: 'warn', message, from, to, epoch: m.epoch, leaseExpiredAt: expired }),
+            ),
+          );
+          Object.assign(r, { owner: me, epoch: m.epoch, last_seq: m.last_seq, updated_at: m.updated_at });
+        }
+        await c.query(
+          `INSERT INTO events (run_no, seq, at, kind, type, from_state, to_state, data, v)
+           SELECT u.no, u.seq, u.at, 'note', 'takeover', NULL, NULL, u.data, $5::int
+             FROM unnest($1::int[], $2::int[], $3::text[], $4::text[]) AS u(no, seq, at, data)`,
+          [
+            rows.map((r) => r.no),
+            rows.map((r) => r.last_seq),
+            rows.map((r) => r.updated_at),
+            data,
+            EVENT_PAYLOAD_VERSION,
+          ],
+        );
+        return { taken: rows, owners };
+      });
+      for (const r of taken) this.epochs.set(r.id, r.epoch);
+      owners.set(me, { row: await this.selfOwnerRecordNow(me), live: true });
+      return this.toRows(taken, owners);
+    } catch (err) {
+      throw this.err(err);
+    }
+  }
+
+  private async selfOwnerRecordNow(me: number): Promise<OwnerRecord> {
+    const client = await this.pool.connect();
+    try {
+      return await this.selfOwnerRecord(client, me);
+    } finally {
+      client.release();
+    }
+  }
+
+  async stillOwned(runIds: readonly string[]): Promise<Set<string>> {
+    const me = this.writerOwner();
+    try {
+      const r = await this.pool.query<{ id: string; epoch: number }>(
+        "SELECT id, epoch FROM runs WHERE owner = $1 AND status = 'running' AND id = ANY($2)",
+        [me, [...runIds]],
+      );
+      return new Set(r.rows.filter((row) => this.holdsEpoch(row.id, row.epoch)).map((row) => row.id));
+    } catch (err) {
+      throw this.err(err);
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -835,4 +1063,14 @@ export class PgRunStore implements RunStore {
       await this.pool.end().catch(() => undefined);
     }
   }
+}
+
+/** An owner as a takeover note records it (as EventStore's ownerFacts). */
+function pgOwnerFacts(row: OwnerRecord): JsonObject {
+  return { replica: row.replica, pid: row.pid, host: row.host };
+}
+
+function describePgOwner(o: JsonObject): string {
+  const where = `pid ${String(o['pid'])}${typeof o['host'] === 'string' ? ` on ${o['host']}` : ''}`;
+  return typeof o['replica'] === 'string' ? `replica ${o['replica']} (${where})` : where;
 }

@@ -141,6 +141,11 @@ export class PgRunStore implements RunStore {
   private onCommit: CommitObserver | undefined;
   /** The replica this writer runs as (issue 18), null for a plain writer. */
   private replica: ReplicaIdentity | null = null;
+  /**
+   * A replica's own connection for its heartbeat and the live replicas: never queued behind the
+   * run's reads and writes on `pool` (a busy replica is not a gone one). Null for a plain writer.
+   */
+  private beatPool: pg.Pool | null = null;
   /** When this writer registered (its owner row's `since`, written again should it rejoin). */
   private since = '';
   /**
@@ -163,11 +168,21 @@ export class PgRunStore implements RunStore {
     const split = splitSchema(url);
     const schema = opts.schema ?? split.schema;
     const path = maskDbUrl(split.url) + (schema !== null ? ` (schema ${schema})` : '');
+    const options: string[] = [];
+    if (schema !== null) options.push(`-c search_path=${quoteIdent(schema)}`);
+    // A replica paused inside a transaction (SIGSTOP, a long GC pause) would hold its runs' row
+    // locks, and no other replica could take them over until it came back: the server ends such
+    // a session after a third of the lease (before the lease runs out), and with it the locks.
+    // The replica finds its connection gone when it resumes; nothing of that write was kept.
+    if (opts.replica !== undefined && mode === 'writer')
+      options.push(
+        `-c idle_in_transaction_session_timeout=${Math.max(100, Math.floor(opts.replica.leaseMs / 3))}`,
+      );
     const pool = new pg.Pool({
       connectionString: split.url,
       max: 4,
       connectionTimeoutMillis: opts.busyTimeoutMs ?? 10_000,
-      ...(schema !== null ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
+      ...(options.length > 0 ? { options: options.join(' ') } : {}),
     });
     // An idle connection the server dropped: the next query reconnects; never an unhandled error.
     pool.on('error', () => undefined);
@@ -175,6 +190,15 @@ export class PgRunStore implements RunStore {
     const store = new PgRunStore(path, mode, pool, leaseMs);
     store.onCommit = opts.onCommit;
     store.replica = opts.replica ?? null;
+    if (store.replica !== null && mode === 'writer') {
+      store.beatPool = new pg.Pool({
+        connectionString: split.url,
+        max: 1,
+        connectionTimeoutMillis: opts.busyTimeoutMs ?? 10_000,
+        ...(schema !== null ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
+      });
+      store.beatPool.on('error', () => undefined);
+    }
     try {
       const client = await pool.connect();
       try {
@@ -188,6 +212,7 @@ export class PgRunStore implements RunStore {
       }
     } catch (err) {
       await pool.end().catch(() => undefined);
+      await store.beatPool?.end().catch(() => undefined);
       throw toPgStoreError(err, { path });
     }
     // A replica's lease is renewed by its heartbeat() only: a paused replica must lose it.
@@ -905,7 +930,7 @@ export class PgRunStore implements RunStore {
         return { at, rejoined: false };
       }
       // Renewed, or (its row forgotten meanwhile, its runs released) written again under its id.
-      const r = await this.pool.query<{ inserted: boolean }>(
+      const r = await (this.beatPool ?? this.pool).query<{ inserted: boolean }>(
         `INSERT INTO owners (id, pid, host, boot_id, pid_start, since, replica, lease_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (id) DO UPDATE SET renewed_at = now()
@@ -931,7 +956,7 @@ export class PgRunStore implements RunStore {
     this.live();
     try {
       const names = new Set<string>();
-      for (const { row, live } of (await this.readOwners()).values())
+      for (const { row, live } of (await this.readOwners(this.beatPool ?? this.pool)).values())
         if (live && row.replica !== null) names.add(row.replica);
       return [...names].sort();
     } catch (err) {
@@ -1061,6 +1086,7 @@ export class PgRunStore implements RunStore {
       // The server is away: this owner's lease runs out and its runs become ownerless then.
     } finally {
       await this.pool.end().catch(() => undefined);
+      await this.beatPool?.end().catch(() => undefined);
     }
   }
 }

@@ -25,7 +25,7 @@ import {
   type RebuildInput,
 } from '../machines/index.js';
 import type { StoreError } from '../store/errors.js';
-import { isPostgresUrl, maskDbUrl, openRunStore, type RunStore } from '../store/run-store.js';
+import { maskDbUrl, openRunStore, type RunStore } from '../store/run-store.js';
 import { encodeEvents } from '../runlog/events.js';
 import { finishedEvent } from '../runlog/record.js';
 import { Scrubber } from '../store/scrub.js';
@@ -201,12 +201,12 @@ export class Engine {
       opts.replica === undefined
         ? null
         : new Replica(opts.replica, {
-            store: this.syncStore('replica', 'resumeAllRuns'),
+            store,
             log,
             driven: (all) => fence?.driven(all) ?? [],
             check: (runIds, message) => fence?.check(runIds, message) ?? Promise.resolve(new Map()),
             fence: (runId, err) => fence?.fence(runId, err),
-            resumeTaken: (rows) => this.resumeTakenOver(rows),
+            resumeTaken: (rows) => void this.resumeTakenOver(rows),
           });
     this.fence = fence =
       this.replica === null ? null : new ReplicaFence(this.replica, this.runs, this.recorder);
@@ -248,12 +248,6 @@ export class Engine {
     let onStoreFailure = (_err: StoreError): void => undefined;
     let onCommit = (_c: { events: number; runs: number; ms: number }): void => undefined;
     const replica = opts.replica === undefined ? null : Replica.validate(opts.replica);
-    if (replica !== null && isPostgresUrl(opts.db)) {
-      throw new EngineError(
-        'ENGINE_REPLICA_STORE',
-        `Replica mode runs on a SQLite store shared by the replicas of one host for now; ${maskDbUrl(opts.db)} is PostgreSQL.`,
-      );
-    }
     const store = await openRunStore(opts.db, {
       mode: 'writer',
       ...(replica === null ? {} : { replica }),
@@ -294,7 +288,7 @@ export class Engine {
       },
       'engine open',
     );
-    engine.replica?.start();
+    await engine.replica?.start();
     if (opts.resume) {
       try {
         await engine.resumeAllRuns();
@@ -393,14 +387,19 @@ export class Engine {
     const local = this.syncStore('resumeAll', 'resumeAllRuns');
     this.verifyStore();
     // A replica takes only the runs of gone owners whose node the ring gives it.
-    return this.resumeRows(local, this.replica?.takeOverRows() ?? local.claimUnfinishedRuns());
+    return this.resumeRows(local, this.replica?.takeOverRowsLocal(local) ?? local.claimUnfinishedRuns());
   }
 
   /** A replica's takeover round: resumes what it took; a store found unusable stops the engine's runs. */
-  private resumeTakenOver(rows: RunRow[]): void {
+  private async resumeTakenOver(rows: RunRow[]): Promise<void> {
     try {
-      this.verifyStore();
-      this.resumeRows(this.syncStore('resumeAll', 'resumeAllRuns'), rows);
+      if (this.store.local !== null) {
+        this.verifyStore();
+        this.resumeRows(this.store.local, rows);
+      } else {
+        await this.verifyStoreAsync();
+        await this.resumeRowsAsync(rows);
+      }
     } catch (err) {
       this.log.error({ err, runs: rows.length }, 'replica: could not resume the runs it took over');
     }
@@ -427,8 +426,16 @@ export class Engine {
     this.assertOpen();
     if (this.store.local !== null) return this.resumeAll();
     await this.verifyStoreAsync();
+    // A replica takes only the runs of gone owners whose node the ring gives it.
+    return this.resumeRowsAsync(
+      this.replica !== null ? await this.replica.takeOverRows() : await this.store.claimUnfinishedRuns(),
+    );
+  }
+
+  /** resumeRows() reading each stream asynchronously (any store). */
+  private async resumeRowsAsync(rows: RunRow[]): Promise<RunHandle[]> {
     const handles: RunHandle[] = [];
-    for (const row of await this.store.claimUnfinishedRuns()) {
+    for (const row of rows) {
       if (this.runs.has(row.id)) continue;
       try {
         const events = await this.store.readStream(row.id);

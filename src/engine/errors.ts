@@ -10,8 +10,6 @@ export type EngineErrorCode =
   | 'ENGINE_CLOSED'
   /** A synchronous method (resume, resumeAll) on a PostgreSQL store: use its async twin. */
   | 'ENGINE_STORE_ASYNC'
-  /** Replica mode was asked for on a PostgreSQL store (for now it runs on a shared SQLite file). */
-  | 'ENGINE_REPLICA_STORE'
   | 'ENGINE_INVALID_INPUT'
   | 'USER_DATA_TOO_LARGE'
   | 'ENGINE_UNKNOWN_EFFECT'

@@ -10,10 +10,14 @@
 // beaten again and re-validated every run it drives by appending a `lease-check` note to each.
 // The append of a run another replica took is refused by the store's fence, and that run is
 // stopped at once (its effects aborted, no further request); the runs it still owns go on.
+//
+// The store is the asynchronous RunStore: a SQLite file shared by the processes of one host, or
+// a PostgreSQL server shared by hosts (there the server's clock judges every lease).
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { HashRing } from '../inventory/hash-ring.js';
 import type { EventStore } from '../store/event-store.js';
+import type { RunStore } from '../store/run-store-types.js';
 import type { RunRow } from '../store/types.js';
 
 /** Default heartbeat lease of a replica. */
@@ -30,7 +34,7 @@ export interface ReplicaOptions {
 }
 
 export interface ReplicaHost {
-  store: EventStore;
+  store: RunStore;
   log: Logger;
   /** Runs this engine drives now (`all`: also those not started yet or ending). */
   driven(all?: boolean): string[];
@@ -60,6 +64,10 @@ export class Replica {
   private revalidating: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** A beat in progress (the store is asynchronous): the next tick does not start another. */
+  private beating = false;
+  /** A ring-and-takeover round in progress: the next tick does not start another. */
+  private rounding = false;
 
   constructor(
     opts: ReplicaOptions,
@@ -92,10 +100,11 @@ export class Replica {
   }
 
   /** Beats once (the store registered the row just now), builds the ring, and starts ticking. */
-  start(): void {
-    this.beat();
-    this.refreshRing();
-    this.timer = setInterval(() => this.tick(), this.tickMs);
+  async start(): Promise<void> {
+    await this.beat();
+    await this.refreshRing();
+    if (this.stopped) return;
+    this.timer = setInterval(() => void this.tick(), this.tickMs);
     this.timer.unref();
   }
 
@@ -122,15 +131,29 @@ export class Replica {
   /** The ownership rounds of one tick: beat (or re-validate after a gap), ring, takeover. */
   private tick(): void {
     if (this.stopped) return;
-    if (this.guard() !== null) return; // re-validating: the takeover waits for the next tick
-    this.beat();
-    this.refreshRing();
-    this.takeOver();
+    // A gap since the last beat starts a re-validation, which beats first: this tick adds nothing.
+    if (this.revalidating === null && this.guard() !== null) return;
+    // The beat goes on whatever else is in progress (a long takeover round, a re-validation whose
+    // lease-check appends wait on a busy store): a replica busy is not a replica gone.
+    if (!this.beating) {
+      this.beating = true;
+      void this.beat().finally(() => (this.beating = false));
+    }
+    // The takeover waits until its runs are re-validated.
+    if (this.revalidating === null && !this.rounding) {
+      this.rounding = true;
+      void this.round().finally(() => (this.rounding = false));
+    }
   }
 
-  private beat(): boolean {
+  private async round(): Promise<void> {
+    await this.refreshRing();
+    if (!this.stopped && this.revalidating === null) await this.takeOver();
+  }
+
+  private async beat(): Promise<boolean> {
     try {
-      const { at, rejoined } = this.host.store.heartbeat();
+      const { at, rejoined } = await this.host.store.heartbeat();
       this.lastBeat = at;
       if (rejoined)
         this.host.log.warn(
@@ -144,9 +167,9 @@ export class Replica {
     }
   }
 
-  private refreshRing(): void {
+  private async refreshRing(): Promise<void> {
     try {
-      const live = this.host.store.liveReplicas();
+      const live = await this.host.store.liveReplicas();
       if (!live.includes(this.id)) live.push(this.id);
       if (live.join('\n') !== this.members.join('\n')) {
         this.host.log.info({ replica: this.id, replicas: live }, 'replica: ring changed');
@@ -159,10 +182,10 @@ export class Replica {
   }
 
   /** Takes over the runs of gone replicas whose node this replica owns on the ring, and resumes them. */
-  private takeOver(): void {
+  private async takeOver(): Promise<void> {
     let taken: RunRow[];
     try {
-      taken = this.takeOverRows();
+      taken = await this.takeOverRows();
     } catch (err) {
       this.host.log.warn({ replica: this.id, err }, 'replica: takeover round failed; retrying next tick');
       return;
@@ -174,14 +197,27 @@ export class Replica {
    * Claims (epoch + 1, a `takeover` note in each stream) the unfinished runs no live owner holds
    * whose node the ring gives this replica; the caller resumes them.
    */
-  takeOverRows(): RunRow[] {
+  async takeOverRows(): Promise<RunRow[]> {
+    return this.tookOver(await this.host.store.takeOverRuns(this.takeable()));
+  }
+
+  /** takeOverRows() on the SQLite store underneath, synchronously (the engine's synchronous API). */
+  takeOverRowsLocal(local: EventStore): RunRow[] {
+    return this.tookOver(local.takeOverRuns(this.takeable()));
+  }
+
+  /** Which runs of gone owners this replica takes: those whose node the ring gives it. */
+  private takeable(): (row: RunRow) => boolean {
     const driven = new Set(this.host.driven(true));
-    const taken = this.host.store.takeOverRuns((row) => {
+    return (row) => {
       // A run this engine still has an actor for waits until that actor has stopped.
       if (driven.has(row.id)) return false;
       const key = ringKeyOfRun(row);
       return key === null || this.ownerOf(key) === this.id;
-    });
+    };
+  }
+
+  private tookOver(taken: RunRow[]): RunRow[] {
     if (taken.length > 0)
       this.host.log.warn(
         { replica: this.id, runs: taken.length, ring: this.members },
@@ -198,7 +234,7 @@ export class Replica {
   private async doRevalidate(): Promise<void> {
     const gapMs = Date.now() - this.lastBeat;
     // Beat first: from this commit on, no other replica may take what this one still holds.
-    while (!this.beat()) {
+    while (!(await this.beat())) {
       if (this.stopped) return;
       await new Promise((resolve) => setTimeout(resolve, Math.min(1000, this.tickMs)));
     }
@@ -213,6 +249,6 @@ export class Replica {
       `replica ${this.id} went ${gapMs} ms without a heartbeat (lease ${this.leaseMs} ms); still owns this run`,
     );
     for (const [runId, err] of refused) this.host.fence(runId, err);
-    this.refreshRing();
+    await this.refreshRing();
   }
 }

@@ -39,6 +39,23 @@ export interface RunStore {
   integrityCheck(): Promise<string[]>;
   /** Throws STORE_CORRUPT when the store cannot be trusted to resume from. */
   verify(): Promise<void>;
+  /**
+   * Replica mode (issue 18). A replica's heartbeat: renews this writer's lease; `at` is the time
+   * (this host's clock, taken before the renewal was sent) the lease holds from at the latest.
+   * `rejoined`: its owner row had been forgotten (its lease ran out and a writer that opened
+   * meanwhile released its runs); it is live again, owning none of them.
+   */
+  heartbeat(): Promise<{ at: number; rejoined: boolean }>;
+  /** The names of the replicas whose heartbeat lease holds now, sorted. */
+  liveReplicas(): Promise<string[]>;
+  /**
+   * Takes the unfinished runs no live writer owns that `select` picks, in one transaction: each
+   * run's epoch goes up by one and a `takeover` note is appended to its stream. Of two replicas
+   * taking over at once, each run goes to one. Returns each run as it is now (after the note).
+   */
+  takeOverRuns(select: (run: RunRow) => boolean): Promise<RunRow[]>;
+  /** Which of these runs this writer still holds at the epoch it claimed them with. */
+  stillOwned(runIds: readonly string[]): Promise<Set<string>>;
   /** Gives back the runs this writer owns and closes. Idempotent, never fails. */
   close(): Promise<void>;
 }

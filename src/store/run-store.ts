@@ -79,6 +79,18 @@ export class SqliteRunStore implements RunStore {
   async verify(): Promise<void> {
     this.local.verify();
   }
+  async heartbeat(): Promise<{ at: number; rejoined: boolean }> {
+    return this.local.heartbeat();
+  }
+  async liveReplicas(): Promise<string[]> {
+    return this.local.liveReplicas();
+  }
+  async takeOverRuns(select: (run: RunRow) => boolean): Promise<RunRow[]> {
+    return this.local.takeOverRuns(select);
+  }
+  async stillOwned(runIds: readonly string[]): Promise<Set<string>> {
+    return this.local.stillOwned(runIds);
+  }
   async close(): Promise<void> {
     this.local.close();
   }

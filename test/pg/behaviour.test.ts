@@ -238,6 +238,121 @@ describe.each(backends())('store behaviour on $name', (b: Backend) => {
     expect(await reader.integrityCheck()).toEqual(report);
   });
 
+  // Replica mode (issue 18): liveness by heartbeat lease only (judged by the server's clock on
+  // PostgreSQL), takeover with epoch + 1 and a note in the same transaction, and the fence.
+  const LEASE = 400;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const replica = (db: string, id: string): Promise<RunStore> =>
+    openStore(db, { replica: { id, leaseMs: LEASE } });
+
+  it('replicas beat and are live while their lease holds; a replica that stops beating is gone although its process lives', async () => {
+    const db = b.fresh();
+    const a = await replica(db, 'a');
+    const r2 = await replica(db, 'b');
+    await openStore(db); // a plain writer is no replica
+    expect(await a.liveReplicas()).toEqual(['a', 'b']);
+    const before = Date.now();
+    const beat = await a.heartbeat();
+    expect(beat.rejoined).toBe(false);
+    expect(beat.at).toBeGreaterThanOrEqual(before - 1);
+    expect(beat.at).toBeLessThanOrEqual(Date.now());
+    await sleep(LEASE + 100);
+    await r2.heartbeat();
+    expect(await r2.liveReplicas()).toEqual(['b']);
+    expect(await a.liveReplicas()).toEqual(['b']);
+    await a.heartbeat();
+    expect(await r2.liveReplicas()).toEqual(['a', 'b']);
+  });
+
+  it('takes over a gone replica’s runs with epoch + 1 and a takeover note; the old owner is fenced and writes nothing', async () => {
+    const db = b.fresh();
+    const a = await replica(db, 'a');
+    const r2 = await replica(db, 'b');
+    await a.createRun(spec(ID(1)));
+    expect(await a.append(ID(1), 1, [note('a1')])).toBe(2);
+    // A live replica's runs are not taken.
+    expect(await r2.takeOverRuns(() => true)).toEqual([]);
+    expect(await a.stillOwned([ID(1)])).toEqual(new Set([ID(1)]));
+    await sleep(LEASE + 100);
+    await r2.heartbeat();
+    const taken = await r2.takeOverRuns(() => true);
+    expect(taken.map((r) => [r.id, r.lastSeq, r.status])).toEqual([[ID(1), 3, 'running']]);
+    const last = (await r2.readStream(ID(1))).at(-1)!;
+    expect(last).toMatchObject({ seq: 3, kind: 'note', type: 'takeover' });
+    expect(last.data).toMatchObject({
+      level: 'warn',
+      epoch: 2,
+      from: { replica: 'a', pid: process.pid },
+      to: { replica: 'b', pid: process.pid },
+    });
+    expect(Date.parse(String(last.data['leaseExpiredAt']))).toBeLessThanOrEqual(Date.parse(last.at));
+    expect(String(last.data['message'])).toMatch(
+      /taken over by replica b .* at epoch 2: replica a .* missed its heartbeats/,
+    );
+    // The old owner beats again: live, but the run is no longer its own.
+    expect((await a.heartbeat()).rejoined).toBe(false);
+    expect(await a.stillOwned([ID(1)])).toEqual(new Set());
+    for (const seq of [2, 3])
+      await expect(a.append(ID(1), seq, [note('stale')])).rejects.toMatchObject({
+        code: 'STORE_RUN_NOT_OWNED',
+        runId: ID(1),
+      });
+    expect((await r2.readStream(ID(1))).map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(await r2.stillOwned([ID(1), ID(9)])).toEqual(new Set([ID(1)]));
+    expect(await r2.append(ID(1), 3, [note('b1')])).toBe(4);
+    // Nobody else takes it while its owner beats.
+    expect(await a.takeOverRuns(() => true)).toEqual([]);
+    expect(await r2.integrityCheck()).toEqual(['ok']);
+  });
+
+  it('takes only what `select` picks; of two replicas taking over at once, each run goes to one', async () => {
+    const db = b.fresh();
+    const a = await replica(db, 'a');
+    for (let i = 1; i <= 6; i++) await a.createRun(spec(ID(i), { nodeName: `n${i}` }));
+    const r2 = await replica(db, 'b');
+    const r3 = await replica(db, 'c');
+    await sleep(LEASE + 100);
+    await Promise.all([r2.heartbeat(), r3.heartbeat()]);
+    expect((await r2.takeOverRuns((r) => r.nodeName === 'n1')).map((r) => r.id)).toEqual([ID(1)]);
+    const [x, y] = await Promise.all([r2.takeOverRuns(() => true), r3.takeOverRuns(() => true)]);
+    const ids = [...x, ...y].map((r) => r.id).sort();
+    expect(ids).toEqual([2, 3, 4, 5, 6].map(ID));
+    for (let i = 2; i <= 6; i++) {
+      const notes = (await r2.readStream(ID(i))).filter((e) => e.type === 'takeover');
+      expect(notes).toHaveLength(1);
+      expect(notes[0]!.data['epoch']).toBe(2);
+    }
+  });
+
+  it('refuses an append made with a stale epoch (the run was claimed again meanwhile), and writes nothing of it', async () => {
+    const db = b.fresh();
+    const a = await replica(db, 'a');
+    await a.createRun(spec(ID(1)));
+    expect(await a.append(ID(1), 1, [note('a1')])).toBe(2);
+    // Another claim of the run behind this writer's back: same owner, the epoch moves on.
+    await b.tamper(db, `UPDATE runs SET epoch = epoch + 1 WHERE id = '${ID(1)}'`);
+    expect(await a.stillOwned([ID(1)])).toEqual(new Set());
+    await expect(a.append(ID(1), 2, [note('stale')])).rejects.toMatchObject({
+      code: 'STORE_RUN_NOT_OWNED',
+      runId: ID(1),
+    });
+    expect((await a.readStream(ID(1))).map((e) => e.seq)).toEqual([1, 2]);
+    expect((await a.getRun(ID(1)))?.lastSeq).toBe(2);
+  });
+
+  it('a replica forgotten by a writer that opened meanwhile rejoins owning none of its runs', async () => {
+    const db = b.fresh();
+    const a = await replica(db, 'a');
+    await a.createRun(spec(ID(1)));
+    await sleep(LEASE + 100);
+    const plain = await openStore(db);
+    expect((await plain.getRun(ID(1)))?.owner).toBeNull();
+    expect((await a.heartbeat()).rejoined).toBe(true);
+    expect(await plain.liveReplicas()).toEqual(['a']);
+    await expect(a.append(ID(1), 1, [note('gone')])).rejects.toMatchObject({ code: 'STORE_RUN_NOT_OWNED' });
+    expect(await a.stillOwned([ID(1)])).toEqual(new Set());
+  });
+
   it('fails closed calls with STORE_CLOSED', async () => {
     const store = await b.open(b.fresh());
     await store.close();

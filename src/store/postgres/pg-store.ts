@@ -34,6 +34,7 @@ import { redact } from '../redact.js';
 import { bootId, DEFAULT_OWNER_LEASE_MS, isAlive, processStartTime } from '../owners.js';
 import type { CommitObserver, WriteResult } from '../event-store.js';
 import type { HolderClaim, RunStore, RunStoreOptions } from '../run-store-types.js';
+import type { ReplicaIdentity } from '../types.js';
 import { maskDbUrl } from '../db-url.js';
 import {
   EVENT_KINDS,
@@ -73,6 +74,8 @@ interface RunRecord {
   created_at: string;
   updated_at: string;
   error: string | null;
+  /** Claims of the run so far (replica mode fences appends by it). */
+  epoch: number;
 }
 
 interface OwnerRecord {
@@ -83,6 +86,11 @@ interface OwnerRecord {
   pid_start: string | null;
   since: string;
   age_ms: number;
+  /** The replica's name when this owner is one (then live by its heartbeat lease only). */
+  replica: string | null;
+  lease_ms: number | null;
+  /** When a replica's lease runs out (ISO, the server's clock); null for a plain writer. */
+  lease_expires_at: string | null;
 }
 
 interface EventRecord {
@@ -97,7 +105,10 @@ interface EventRecord {
 }
 
 const RUN_COLUMNS =
-  'no, owner, id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, state, last_seq, created_at, updated_at, error';
+  'no, owner, id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, state, last_seq, created_at, updated_at, error, epoch';
+
+/** The server's now() as an ISO string in UTC, as the store writes times. */
+const NOW_ISO = `to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 type Owners = Map<number, { row: OwnerRecord; live: boolean }>;
 
@@ -221,6 +232,20 @@ export class PgRunStore implements RunStore {
   private closed = false;
   private failed: StoreError | null = null;
   private onCommit: CommitObserver | undefined;
+  /** The replica this writer runs as (issue 18), null for a plain writer. */
+  private replica: ReplicaIdentity | null = null;
+  /**
+   * A replica's own connection for its heartbeat and the live replicas: never queued behind the
+   * run's reads and writes on `pool` (a busy replica is not a gone one). Null for a plain writer.
+   */
+  private beatPool: pg.Pool | null = null;
+  /** When this writer registered (its owner row's `since`, written again should it rejoin). */
+  private since = '';
+  /**
+   * The epoch of each running run as this writer claimed (or created) it: its appends are
+   * fenced by it, so an append made for an earlier claim never lands after a later one.
+   */
+  private readonly epochs = new Map<string, number>();
   /** One write at a time: a second waits for the first (the recorder never overlaps them). */
   private writing: Promise<unknown> = Promise.resolve();
 
@@ -236,17 +261,37 @@ export class PgRunStore implements RunStore {
     const split = splitSchema(url);
     const schema = opts.schema ?? split.schema;
     const path = maskDbUrl(split.url) + (schema !== null ? ` (schema ${schema})` : '');
+    const options: string[] = [];
+    if (schema !== null) options.push(`-c search_path=${quoteIdent(schema)}`);
+    // A replica paused inside a transaction (SIGSTOP, a long GC pause) would hold its runs' row
+    // locks, and no other replica could take them over until it came back: the server ends such
+    // a session after a third of the lease (before the lease runs out), and with it the locks.
+    // The replica finds its connection gone when it resumes; nothing of that write was kept.
+    if (opts.replica !== undefined && mode === 'writer')
+      options.push(
+        `-c idle_in_transaction_session_timeout=${Math.max(100, Math.floor(opts.replica.leaseMs / 3))}`,
+      );
     const pool = new pg.Pool({
       connectionString: split.url,
       max: 4,
       connectionTimeoutMillis: opts.busyTimeoutMs ?? 10_000,
-      ...(schema !== null ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
+      ...(options.length > 0 ? { options: options.join(' ') } : {}),
     });
     // An idle connection the server dropped: the next query reconnects; never an unhandled error.
     pool.on('error', () => undefined);
     const leaseMs = opts.ownerLeaseMs ?? DEFAULT_OWNER_LEASE_MS;
     const store = new PgRunStore(path, mode, pool, leaseMs);
     store.onCommit = opts.onCommit;
+    store.replica = opts.replica ?? null;
+    if (store.replica !== null && mode === 'writer') {
+      store.beatPool = new pg.Pool({
+        connectionString: split.url,
+        max: 1,
+        connectionTimeoutMillis: opts.busyTimeoutMs ?? 10_000,
+        ...(schema !== null ? { options: `-c search_path=${quoteIdent(schema)}` } : {}),
+      });
+      store.beatPool.on('error', () => undefined);
+    }
     try {
       const client = await pool.connect();
       try {
@@ -260,9 +305,11 @@ export class PgRunStore implements RunStore {
       }
     } catch (err) {
       await pool.end().catch(() => undefined);
+      await store.beatPool?.end().catch(() => undefined);
       throw toPgStoreError(err, { path });
     }
-    if (store.ownerId !== null) {
+    // A replica's lease is renewed by its heartbeat() only: a paused replica must lose it.
+    if (store.ownerId !== null && store.replica === null) {
       store.renewTimer = setInterval(() => void store.renew(), Math.max(200, leaseMs / 3));
       store.renewTimer.unref();
     }
@@ -286,9 +333,18 @@ export class PgRunStore implements RunStore {
         await client.query('DELETE FROM owners WHERE id = ANY($1)', [gone]);
       }
       const now = new Date().toISOString();
+      this.since = now;
       const r = await client.query<{ id: number }>(
-        'INSERT INTO owners (pid, host, boot_id, pid_start, since) VALUES ($1, $2, $3, $4, $5) RETURNING id',
-        [process.pid, hostname(), bootId(), processStartTime(process.pid), now],
+        'INSERT INTO owners (pid, host, boot_id, pid_start, since, replica, lease_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id',
+        [
+          process.pid,
+          hostname(),
+          bootId(),
+          processStartTime(process.pid),
+          now,
+          this.replica?.id ?? null,
+          this.replica?.leaseMs ?? null,
+        ],
       );
       await client.query('COMMIT');
       // How runs created by this writer name their owner (no read per write).
@@ -312,12 +368,17 @@ export class PgRunStore implements RunStore {
   /** Owners now, by id, with whether each is live (lease by the server's clock; pid on this host). */
   private async readOwners(q: pg.Pool | pg.PoolClient = this.pool): Promise<Owners> {
     const r = await q.query<OwnerRecord>(
-      'SELECT id, pid, host, boot_id, pid_start, since, (extract(epoch FROM now() - renewed_at) * 1000)::float8 AS age_ms FROM owners',
+      `SELECT id, pid, host, boot_id, pid_start, since, replica, lease_ms,
+              (extract(epoch FROM now() - renewed_at) * 1000)::float8 AS age_ms,
+              to_char((renewed_at + lease_ms * interval '1 millisecond') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS lease_expires_at
+         FROM owners`,
     );
     const here = hostname();
     const boot = bootId();
     return new Map(
       r.rows.map((row) => {
+        // A replica by its own heartbeat lease only, whatever its pid says (a paused process).
+        if (row.lease_ms !== null) return [row.id, { row, live: row.age_ms < row.lease_ms }];
         let live = row.age_ms < this.leaseMs;
         if (live && row.host === here && row.boot_id !== null && row.boot_id === boot) {
           live = isAlive(row.pid, row.pid_start);
@@ -448,6 +509,7 @@ export class PgRunStore implements RunStore {
         one ? (creates[0]?.id ?? appends[0]?.runId ?? null) : null,
       );
     }
+    this.noteEpochs(result, appends);
     if (this.onCommit !== undefined) {
       let events = creates.length;
       for (const a of appends) events += a.events.length;
@@ -548,8 +610,9 @@ export class PgRunStore implements RunStore {
         entry = {
           id: req.runId,
           expected: req.expectedSeq,
-          // Replica mode fences by the epoch the run was claimed at (h/pgreplicas passes it here).
-          epoch: null,
+          // Replica mode: fenced by the epoch this writer claimed the run at (null: not claimed
+          // by this writer in replica mode, fenced by owner only).
+          epoch: this.epochs.get(req.runId) ?? null,
           state: null,
           finished: false,
           status: null,
@@ -808,9 +871,17 @@ export class PgRunStore implements RunStore {
           (row) => row.owner === null || (row.owner !== me && owners.get(row.owner)?.live !== true),
         );
         if (taken.length > 0) {
-          await c.query('UPDATE runs SET owner = $1 WHERE no = ANY($2)', [me, taken.map((t) => t.no)]);
+          const epochs = await c.query<{ no: number; epoch: number }>(
+            'UPDATE runs SET owner = $1, epoch = epoch + 1 WHERE no = ANY($2) RETURNING no, epoch',
+            [me, taken.map((t) => t.no)],
+          );
+          const byNo = new Map(epochs.rows.map((e) => [e.no, e.epoch]));
+          for (const t of taken) t.epoch = byNo.get(t.no) ?? t.epoch;
         }
-        for (const t of taken) t.owner = me;
+        for (const t of taken) {
+          t.owner = me;
+          this.epochs.set(t.id, t.epoch);
+        }
         owners.set(me, { row: { ...(await this.selfOwnerRecord(c, me)) }, live: true });
         return this.toRows(taken, owners);
       });
@@ -821,7 +892,18 @@ export class PgRunStore implements RunStore {
 
   private async selfOwnerRecord(c: pg.PoolClient, me: number): Promise<OwnerRecord> {
     const o = await this.selfOwner(c, me);
-    return { id: me, pid: o.pid, host: o.host, since: o.since, boot_id: null, pid_start: null, age_ms: 0 };
+    return {
+      id: me,
+      pid: o.pid,
+      host: o.host,
+      since: o.since,
+      boot_id: null,
+      pid_start: null,
+      age_ms: 0,
+      replica: this.replica?.id ?? null,
+      lease_ms: this.replica?.leaseMs ?? null,
+      lease_expires_at: null,
+    };
   }
 
   async claimRun(idOrPrefix: string): Promise<RunRow> {
@@ -835,8 +917,13 @@ export class PgRunStore implements RunStore {
         if (r.status !== 'running' || r.owner === me) return this.toRows([r], owners)[0] as RunRow;
         const owner = r.owner === null ? undefined : owners.get(r.owner);
         if (owner?.live) throw new StoreRunOwnedError(this.path, r.id, toOwner(owner.row));
-        await c.query('UPDATE runs SET owner = $1 WHERE no = $2', [me, r.no]);
+        const e = await c.query<{ epoch: number }>(
+          'UPDATE runs SET owner = $1, epoch = epoch + 1 WHERE no = $2 RETURNING epoch',
+          [me, r.no],
+        );
         r.owner = me;
+        r.epoch = (e.rows[0] as { epoch: number }).epoch;
+        this.epochs.set(r.id, r.epoch);
         return this.toRows([r], owners)[0] as RunRow;
       });
     } catch (err) {
@@ -851,6 +938,7 @@ export class PgRunStore implements RunStore {
         "UPDATE runs SET owner = NULL WHERE id = $1 AND owner = $2 AND status = 'running'",
         [runId, me],
       );
+      this.epochs.delete(runId);
     } catch (err) {
       throw this.err(err, runId);
     }
@@ -910,6 +998,168 @@ export class PgRunStore implements RunStore {
     }
   }
 
+  // ---- Replica mode (issue 18) -------------------------------------------------------------
+  // Liveness of a replica is its heartbeat lease judged by the SERVER's clock (now() against
+  // renewed_at + lease_ms), never a host's. Takeover moves a run's owner, adds one to its epoch
+  // and appends the `takeover` note in one transaction; appends are fenced by (owner, epoch) in
+  // the write's one statement (ironledger_write, on the rows it locks).
+
+  /** Whether an append may land at the run's current epoch: the one this writer claimed it at. */
+  private holdsEpoch(runId: string, epoch: number): boolean {
+    const mine = this.epochs.get(runId);
+    return mine === undefined || mine === epoch;
+  }
+
+  /** After a commit: runs created are held at epoch 1; runs that ended are forgotten. */
+  private noteEpochs(result: WriteResult, appends: ReadonlyArray<AppendRequest>): void {
+    for (const r of result.runs) if (r.status === 'running') this.epochs.set(r.id, 1);
+    for (const a of appends) if (a.events.some((e) => e.kind === 'run.finished')) this.epochs.delete(a.runId);
+  }
+
+  async heartbeat(): Promise<{ at: number; rejoined: boolean }> {
+    const me = this.writerOwner();
+    // Taken before the renewal is sent: the lease the server records holds at least from then.
+    const at = Date.now();
+    try {
+      if (this.replica === null) {
+        await this.pool.query('UPDATE owners SET renewed_at = now() WHERE id = $1', [me]);
+        return { at, rejoined: false };
+      }
+      // Renewed, or (its row forgotten meanwhile, its runs released) written again under its id.
+      const r = await (this.beatPool ?? this.pool).query<{ inserted: boolean }>(
+        `INSERT INTO owners (id, pid, host, boot_id, pid_start, since, replica, lease_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (id) DO UPDATE SET renewed_at = now()
+         RETURNING (xmax = 0) AS inserted`,
+        [
+          me,
+          process.pid,
+          hostname(),
+          bootId(),
+          processStartTime(process.pid),
+          this.since,
+          this.replica.id,
+          this.replica.leaseMs,
+        ],
+      );
+      return { at, rejoined: r.rows[0]?.inserted === true };
+    } catch (err) {
+      throw this.err(err);
+    }
+  }
+
+  async liveReplicas(): Promise<string[]> {
+    this.live();
+    try {
+      const names = new Set<string>();
+      for (const { row, live } of (await this.readOwners(this.beatPool ?? this.pool)).values())
+        if (live && row.replica !== null) names.add(row.replica);
+      return [...names].sort();
+    } catch (err) {
+      throw this.err(err);
+    }
+  }
+
+  async takeOverRuns(select: (run: RunRow) => boolean): Promise<RunRow[]> {
+    const me = this.writerOwner();
+    try {
+      // Candidates, read without a lock: the unfinished runs of no live owner that `select` picks.
+      const seen = await this.readOwners();
+      if (!seen.has(me)) return []; // forgotten and not yet back: it takes nothing until it has beaten
+      const live = [...seen].filter(([id, o]) => o.live || id === me).map(([id]) => id);
+      const cand = await this.pool.query<RunRecord>(
+        `SELECT ${RUN_COLUMNS} FROM runs WHERE status = 'running' AND (owner IS NULL OR NOT (owner = ANY($1::int[])))
+          ORDER BY created_at, id`,
+        [live],
+      );
+      const picked = cand.rows.filter((r) => select(this.toRows([r], null)[0] as RunRow));
+      if (picked.length === 0) return [];
+      const { taken, owners } = await this.tx(async (c) => {
+        // Locked, then the owners read again: a run another replica took meanwhile (its owner
+        // row committed before its takeover) is seen live and left alone.
+        const locked = await c.query<RunRecord>(
+          `SELECT ${RUN_COLUMNS} FROM runs WHERE no = ANY($1) AND status = 'running' ORDER BY no FOR UPDATE`,
+          [picked.map((r) => r.no)],
+        );
+        const owners = await this.readOwners(c);
+        const mine = owners.get(me)?.row;
+        if (mine === undefined) return { taken: [] as RunRecord[], owners };
+        const rows = locked.rows.filter((r) => {
+          if (r.owner === me) return false;
+          if (r.owner !== null && owners.get(r.owner)?.live === true) return false;
+          return select(this.toRows([r], null)[0] as RunRow);
+        });
+        if (rows.length === 0) return { taken: rows, owners };
+        const moved = await c.query<{ no: number; epoch: number; last_seq: number; updated_at: string }>(
+          `UPDATE runs SET owner = $1, epoch = epoch + 1, last_seq = last_seq + 1, updated_at = ${NOW_ISO}
+            WHERE no = ANY($2) RETURNING no, epoch, last_seq, updated_at`,
+          [me, rows.map((r) => r.no)],
+        );
+        const byNo = new Map(moved.rows.map((m) => [m.no, m]));
+        const to = pgOwnerFacts(mine);
+        const data: string[] = [];
+        for (const r of rows) {
+          const m = byNo.get(r.no) as { epoch: number; last_seq: number; updated_at: string };
+          const prev = r.owner === null ? undefined : owners.get(r.owner)?.row;
+          const from = prev === undefined ? null : pgOwnerFacts(prev);
+          const expired = prev?.lease_expires_at ?? null;
+          // As EventStore.takeOverRuns words it.
+          const message = `taken over by ${describePgOwner(to)} at epoch ${String(m.epoch)}: ${
+            from === null
+              ? 'nobody drove it'
+              : `${describePgOwner(from)} ${expired === null ? 'is gone' : `missed its heartbeats (lease ran out at ${expired})`}`
+          }`;
+          data.push(
+            JSON.stringify(
+              redact({ level: 'warn', message, from, to, epoch: m.epoch, leaseExpiredAt: expired }),
+            ),
+          );
+          Object.assign(r, { owner: me, epoch: m.epoch, last_seq: m.last_seq, updated_at: m.updated_at });
+        }
+        await c.query(
+          `INSERT INTO events (run_no, seq, at, kind, type, from_state, to_state, data, v)
+           SELECT u.no, u.seq, u.at, 'note', 'takeover', NULL, NULL, u.data, $5::int
+             FROM unnest($1::int[], $2::int[], $3::text[], $4::text[]) AS u(no, seq, at, data)`,
+          [
+            rows.map((r) => r.no),
+            rows.map((r) => r.last_seq),
+            rows.map((r) => r.updated_at),
+            data,
+            EVENT_PAYLOAD_VERSION,
+          ],
+        );
+        return { taken: rows, owners };
+      });
+      for (const r of taken) this.epochs.set(r.id, r.epoch);
+      owners.set(me, { row: await this.selfOwnerRecordNow(me), live: true });
+      return this.toRows(taken, owners);
+    } catch (err) {
+      throw this.err(err);
+    }
+  }
+
+  private async selfOwnerRecordNow(me: number): Promise<OwnerRecord> {
+    const client = await this.pool.connect();
+    try {
+      return await this.selfOwnerRecord(client, me);
+    } finally {
+      client.release();
+    }
+  }
+
+  async stillOwned(runIds: readonly string[]): Promise<Set<string>> {
+    const me = this.writerOwner();
+    try {
+      const r = await this.pool.query<{ id: string; epoch: number }>(
+        "SELECT id, epoch FROM runs WHERE owner = $1 AND status = 'running' AND id = ANY($2)",
+        [me, [...runIds]],
+      );
+      return new Set(r.rows.filter((row) => this.holdsEpoch(row.id, row.epoch)).map((row) => row.id));
+    } catch (err) {
+      throw this.err(err);
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -932,6 +1182,17 @@ export class PgRunStore implements RunStore {
       // The server is away: this owner's lease runs out and its runs become ownerless then.
     } finally {
       await this.pool.end().catch(() => undefined);
+      await this.beatPool?.end().catch(() => undefined);
     }
   }
+}
+
+/** An owner as a takeover note records it (as EventStore's ownerFacts). */
+function pgOwnerFacts(row: OwnerRecord): JsonObject {
+  return { replica: row.replica, pid: row.pid, host: row.host };
+}
+
+function describePgOwner(o: JsonObject): string {
+  const where = `pid ${String(o['pid'])}${typeof o['host'] === 'string' ? ` on ${o['host']}` : ''}`;
+  return typeof o['replica'] === 'string' ? `replica ${o['replica']} (${where})` : where;
 }

@@ -13,13 +13,15 @@ afterEach(async () => {
 const THRESHOLD = 16;
 
 describe.each([
-  { mode: 'list sweeps', deploys: THRESHOLD + 5 },
-  { mode: 'per-node GETs', deploys: 3 },
-])('engine: deploys waiting for active, watched by $mode', ({ deploys }) => {
+  // Long enough that more than the threshold wait at once even when a loaded machine spreads the
+  // starts of the 21 deploys over a second or more (at 300 ms they did not, and no sweep came).
+  { mode: 'list sweeps', deploys: THRESHOLD + 5, deployMs: 2500 },
+  { mode: 'per-node GETs', deploys: 3, deployMs: 300 },
+])('engine: deploys waiting for active, watched by $mode', ({ deploys, deployMs }) => {
   it.each(['name', 'uuid'] as const)('finishes every deploy whose node is given by %s', async (by) => {
     // The simulator's pre-enrolled nodes (node-0001, ...), deploys long enough that every run is
     // waiting at once, over several watcher ticks.
-    world = await makeWorld({ nodes: deploys, deployMs: 300 }, { listThreshold: THRESHOLD });
+    world = await makeWorld({ nodes: deploys, deployMs }, { listThreshold: THRESHOLD });
     const w = world;
     const nodes = w.sim.nodeIds().map((uuid) => (by === 'name' ? w.sim.node(uuid)!.name! : uuid));
     expect(nodes[0]).toBe(by === 'name' ? 'node-0001' : w.sim.nodeIds()[0]);

@@ -264,7 +264,8 @@ export class Engine {
       if ('client' in opts.ironic) client = opts.ironic.client;
       else {
         const connect = connectOptionsOf(opts.ironic);
-        // A replica names itself in Ironic's logs (and the simulator's request log).
+        // A replica names itself in its User-Agent: the simulator's request log shows it (the real
+        // Ironic's access log does not: it logs the client address).
         if (replica !== null && connect.userAgent === undefined)
           connect.userAgent = `ironledger (replica ${replica.id})`;
         client = await IronicClient.connect(connect);

@@ -398,8 +398,9 @@ class AlreadyTaken<T> extends Error {
 }
 
 /**
- * Sends a request Ironic must not get twice (a provision or power change). Before any resend
- * (its answer lost, or a 409 while the node was locked) the node is read: when `took` finds
+ * Sends a request Ironic must not get twice (a provision or power change). Once an answer was
+ * lost, every resend is preceded by a read of the node (a 409 or 503 alone says Ironic did not
+ * act, and the request goes again as it is): when `took` finds
  * Ironic already acted, that is the result and nothing is sent again; when the node holds
  * another instance, INSTANCE_CHANGED.
  */

@@ -38,6 +38,7 @@ import {
 } from './errors.js';
 import { BackgroundCheckpointer, type FileIdentity, type FileProblem } from './checkpointer.js';
 import { redact } from './redact.js';
+import { runRowOf, storedEventOf, type EventColumns, type RunColumns } from './rows.js';
 import { cachedStatement, openConnection } from './sqlite.js';
 import { checkReadable, migrate } from './schema.js';
 import {
@@ -45,7 +46,6 @@ import {
   EVENT_PAYLOAD_VERSION,
   RUN_STATUSES,
   type AppendRequest,
-  type EventKind,
   type JsonObject,
   type NewEvent,
   type NewRun,
@@ -160,40 +160,19 @@ export const MIN_RUN_ID_PREFIX = 6;
 const KINDS = new Set<string>(EVENT_KINDS);
 const FINISH_STATUSES = new Set<string>(RUN_STATUSES.filter((s) => s !== 'running'));
 
-interface RunRecord {
+interface RunRecord extends RunColumns {
   /** The run's number: what its events refer to. */
   no: number;
   /** owners.id of the process driving the run; null when nobody does. */
   owner: number | null;
   /** Claims of the run so far (1 when created, one more per claim or takeover); read only by a take. */
   epoch?: number;
-  id: string;
-  op: string;
-  instance_uuid: string | null;
-  node_uuid: string | null;
-  node_name: string | null;
-  machine: string;
-  machine_version: number;
-  status: RunStatus;
-  state: string | null;
-  /** The head of the run's stream: its last event's row (null only mid-creation), its seq and time. */
-  last_seq: number;
+  /** The head of the run's stream: its last event's row (null only mid-creation). */
   last_id: number | null;
-  created_at: string;
-  updated_at: string;
-  error: string | null;
 }
 
-interface EventRecord {
+interface EventRecord extends EventColumns {
   run_id: string;
-  seq: number;
-  at: string;
-  kind: EventKind;
-  type: string | null;
-  from_state: string | null;
-  to_state: string | null;
-  data: string;
-  v: number;
 }
 
 /** A run's last seq and update time are those of its head event (one row-id lookup). */
@@ -217,36 +196,11 @@ const STREAM = `
   SELECT @run AS run_id, seq, at, kind, type, from_state, to_state, data, v FROM chain ORDER BY seq`;
 
 function toRun(r: RunRecord, owner: RunOwner | null): RunRow {
-  return {
-    id: r.id,
-    op: r.op,
-    instanceUuid: r.instance_uuid,
-    nodeUuid: r.node_uuid,
-    nodeName: r.node_name,
-    machine: r.machine,
-    machineVersion: r.machine_version,
-    status: r.status,
-    state: r.state,
-    lastSeq: r.last_seq,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    error: r.error === null ? null : (JSON.parse(r.error) as JsonObject),
-    owner: r.status === 'running' ? owner : null,
-  };
+  return runRowOf(r, owner);
 }
 
 function toEvent(r: EventRecord): StoredEvent {
-  return {
-    runId: r.run_id,
-    seq: r.seq,
-    at: r.at,
-    kind: r.kind,
-    type: r.type,
-    from: r.from_state,
-    to: r.to_state,
-    data: JSON.parse(r.data) as JsonObject,
-    v: r.v,
-  };
+  return storedEventOf(r.run_id, r);
 }
 
 /** Creates the file owner-only before SQLite sees it; SQLite gives -wal/-shm the same mode. */

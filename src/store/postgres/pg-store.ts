@@ -52,28 +52,16 @@ import {
 } from '../types.js';
 import type { EventStore } from '../event-store.js';
 import { checkReadable, migrate, quoteIdent } from './schema.js';
+import { runRowOf, storedEventOf, type EventColumns, type RunColumns } from '../rows.js';
 import { toPgStoreError } from './errors.js';
 
 const KINDS = new Set<string>(EVENT_KINDS);
 const FINISH_STATUSES = new Set<string>(RUN_STATUSES.filter((s) => s !== 'running'));
 const MIN_RUN_ID_PREFIX = 6;
 
-interface RunRecord {
+interface RunRecord extends RunColumns {
   no: number;
   owner: number | null;
-  id: string;
-  op: string;
-  instance_uuid: string | null;
-  node_uuid: string | null;
-  node_name: string | null;
-  machine: string;
-  machine_version: number;
-  status: RunStatus;
-  state: string | null;
-  last_seq: number;
-  created_at: string;
-  updated_at: string;
-  error: string | null;
   /** Claims of the run so far (replica mode fences appends by it). */
   epoch: number;
 }
@@ -93,16 +81,7 @@ interface OwnerRecord {
   lease_expires_at: string | null;
 }
 
-interface EventRecord {
-  seq: number;
-  at: string;
-  kind: string;
-  type: string | null;
-  from_state: string | null;
-  to_state: string | null;
-  data: string;
-  v: number;
-}
+type EventRecord = EventColumns;
 
 const RUN_COLUMNS =
   'no, owner, id, op, instance_uuid, node_uuid, node_name, machine, machine_version, status, state, last_seq, created_at, updated_at, error, epoch';
@@ -410,22 +389,7 @@ export class PgRunStore implements RunStore {
   private toRows(records: RunRecord[], owners: Owners | null): RunRow[] {
     return records.map((r) => {
       const o = r.owner === null ? undefined : owners?.get(r.owner);
-      return {
-        id: r.id,
-        op: r.op,
-        instanceUuid: r.instance_uuid,
-        nodeUuid: r.node_uuid,
-        nodeName: r.node_name,
-        machine: r.machine,
-        machineVersion: r.machine_version,
-        status: r.status,
-        state: r.state,
-        lastSeq: r.last_seq,
-        createdAt: r.created_at,
-        updatedAt: r.updated_at,
-        error: r.error === null ? null : (JSON.parse(r.error) as JsonObject),
-        owner: r.status === 'running' && o?.live ? toOwner(o.row) : null,
-      };
+      return runRowOf(r, o?.live ? toOwner(o.row) : null);
     });
   }
 
@@ -752,17 +716,7 @@ export class PgRunStore implements RunStore {
            FROM runs r JOIN events e ON e.run_no = r.no WHERE r.id = $1 AND e.seq >= $2 ORDER BY e.seq`,
         [runId, fromSeq],
       );
-      return r.rows.map((e) => ({
-        runId,
-        seq: e.seq,
-        at: e.at,
-        kind: e.kind as StoredEvent['kind'],
-        type: e.type,
-        from: e.from_state,
-        to: e.to_state,
-        data: JSON.parse(e.data) as JsonObject,
-        v: e.v,
-      }));
+      return r.rows.map((e) => storedEventOf(runId, e));
     } catch (err) {
       throw this.err(err, runId);
     }

@@ -10,9 +10,7 @@
 // Before each checkpoint the worker also looks at the file itself. A file deleted, moved or
 // replaced under the writer would take every later append into an inode no one can open; a file
 // cut short would have its holes filled with zeros by the next checkpoint, which writes the pages
-// it holds at their offsets and hides the cut. Either is reported, and the worker stops. A cut
-// that lands while a checkpoint is writing is refilled by that very checkpoint, so the size looks
-// whole, with holes (unallocated pages) that no later checkpoint fills: reported too.
+// it holds at their offsets and hides the cut. Either is reported, and the worker stops.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
@@ -28,10 +26,6 @@ const { path, file } = workerData;
 let db = null;
 let checkpoint = null;
 let largest = file.size;
-/** Whether the file's allocated blocks covered its size at the first look (null before it). */
-let dense = null;
-/** Consecutive looks that found unallocated pages in it. */
-let holeLooks = 0;
 let lastError = null;
 function fileProblem() {
   let now;
@@ -43,17 +37,6 @@ function fileProblem() {
   if (now.ino !== file.ino || now.dev !== file.dev) return { problem: 'replaced' };
   if (now.size < largest) return { problem: 'truncated', from: largest, to: now.size };
   largest = now.size;
-  // A cut that a checkpoint running at that moment refilled leaves the size whole and a hole of
-  // unallocated pages where the cut-off ones were. On a file system that allocates what is
-  // written (the file was dense at the first look: not a compressing one), a hole that outlasts
-  // three checkpoints (two looks each) is that: a checkpoint writes pages in order and fills any
-  // gap it leaves.
-  if (dense === null) dense = now.blocks * 512 >= now.size;
-  const missing = now.size - now.blocks * 512;
-  if (dense && missing >= 4096) {
-    holeLooks += 1;
-    if (holeLooks >= 6) return { problem: 'refilled', size: now.size, missing };
-  } else holeLooks = 0;
   return null;
 }
 function reported(problem) {
@@ -96,11 +79,7 @@ export interface FileIdentity {
 }
 
 export type FileProblem =
-  | { problem: 'deleted' }
-  | { problem: 'replaced' }
-  | { problem: 'truncated'; from: number; to: number }
-  /** Cut while a checkpoint wrote it: as long as before, with `missing` bytes of holes. */
-  | { problem: 'refilled'; size: number; missing: number };
+  { problem: 'deleted' } | { problem: 'replaced' } | { problem: 'truncated'; from: number; to: number };
 
 export interface CheckpointerOptions {
   path: string;

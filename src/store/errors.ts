@@ -263,13 +263,6 @@ export class StoreCorruptError extends StoreError {
       `${path} was truncated from ${from} to ${to} bytes while this process was writing it; the events in the cut-off pages are lost (restore the file from a backup)`,
     );
   }
-
-  static refilled(path: string, size: number, missing: number): StoreCorruptError {
-    return new StoreCorruptError(
-      path,
-      `${path} was cut short and refilled while this process was writing it (still ${size} bytes, but ${missing} of them are holes: pages lost); the events in the lost pages are gone (restore the file from a backup)`,
-    );
-  }
 }
 
 /**

@@ -971,7 +971,6 @@ export class EventStore {
 
   private fileError(p: FileProblem): StoreError {
     if (p.problem === 'truncated') return StoreCorruptError.truncated(this.path, p.from, p.to);
-    if (p.problem === 'refilled') return StoreCorruptError.refilled(this.path, p.size, p.missing);
     return new StoreFileGoneError(this.path, p.problem);
   }
 

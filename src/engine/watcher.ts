@@ -3,7 +3,9 @@
 // request per run per tick would be the load. Few watched nodes: one GET each;
 // many: one paged `GET /v1/nodes?fields=...` sweep answers them all.
 //
-// Ticks keep a fixed cadence while anyone waits, as the seed's FixedIntervalLoopingCall does: the
+// A wait that begins while nobody waits gets its first look one interval later (the seed's loop
+// starts when it starts waiting); one that begins while others wait joins their next tick, so the
+// sweeps stay shared. Ticks keep a fixed cadence while anyone waits, as the seed's FixedIntervalLoopingCall does: the
 // next one is due an interval after the last one started, not after it ended, so a slow sweep does
 // not stretch every run's wait. A tick that comes due while the previous one's requests are still
 // out runs as soon as they end (never two at once, never more than one per interval). Its requests jump the client's connection queue:
@@ -65,6 +67,8 @@ const SWEEP_FIELDS: readonly NodeField[] = [...WATCH_FIELDS, 'name'];
 
 export class NodeWatcher {
   private readonly waiters = new Map<string, Waiter[]>();
+  /** Waits that are on (by their signal), also between two looks, when they are not in `waiters`. */
+  private readonly waits = new Set<AbortSignal>();
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
   /** A tick came due while the previous one was still out. */
@@ -84,7 +88,29 @@ export class NodeWatcher {
   observe(node: string, signal?: AbortSignal, onFailedAttempt?: (a: HttpAttempt) => void): Promise<Node> {
     if (this.closed) return Promise.reject(new Error('node watcher is closed'));
     return new Promise<Node>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, onFailedAttempt };
+      // A wait that begins while no other wait is on and no tick is out starts the cadence afresh,
+      // as the seed's looping call starts its timer when it starts waiting: the tick earlier waits
+      // left pending would otherwise look at a phase of theirs (issue 20: a destroy right after a
+      // deploy looked 1.3-1.6 s after its request). Waits that begin while others are on (waiting
+      // for a tick or between two looks) join their ticks. A wait is known by its signal.
+      const fresh = signal === undefined || !this.waits.has(signal);
+      if (fresh && this.waits.size === 0 && this.waiters.size === 0 && !this.ticking && this.timer) {
+        clearTimeout(this.timer);
+        this.timer = null;
+      }
+      if (signal && fresh && !signal.aborted) {
+        this.waits.add(signal);
+        signal.addEventListener('abort', () => this.waits.delete(signal), { once: true });
+      }
+      const waiter: Waiter = {
+        resolve,
+        reject: (err) => {
+          // A failed look ends its wait (observeNode ends with the error).
+          if (signal) this.waits.delete(signal);
+          reject(err);
+        },
+        onFailedAttempt,
+      };
       const list = this.waiters.get(node);
       if (list) list.push(waiter);
       else this.waiters.set(node, [waiter]);
@@ -127,6 +153,7 @@ export class NodeWatcher {
     const err = new Error('node watcher closed');
     for (const list of this.waiters.values()) for (const w of list) w.reject(err);
     this.waiters.clear();
+    this.waits.clear();
   }
 
   private schedule(): void {

@@ -206,6 +206,46 @@ describe.each(MODES)('NodeWatcher, $mode', ({ mode, listThreshold, polls }) => {
       watcher.close();
     });
 
+    // Issue 20: the tick left pending by waits that have all ended must not set the phase of the
+    // next one (a destroy right after a deploy looked 1.3-1.6 s after its request, then 2 s later).
+    it('gives a wait that begins while nobody waits its first look one interval later, not at the phase earlier waits left', async () => {
+      const { api, log } = slowIronic(10);
+      const watcher = watcherOn(api);
+      // Each wait is known by its signal, as an effect's: it aborts when the run leaves the state.
+      const done = new AbortController();
+      await Promise.all([watcher.observe(idents[0]!, done.signal), vi.advanceTimersByTimeAsync(1010)]);
+      done.abort();
+      // Nobody waits from 1010 on; the tick the cadence had planned for 2000 is still pending.
+      await vi.advanceTimersByTimeAsync(290);
+      let firstLook: number | null = null;
+      const next = watcher
+        .observe(idents[1]!, new AbortController().signal)
+        .then(() => (firstLook = Date.now()));
+      await vi.advanceTimersByTimeAsync(2100);
+      await next;
+      expect(tickStarts(log.calls)).toEqual([1000, 2300]);
+      expect(firstLook).toBe(2310);
+      expect(log.calls).toHaveLength(2);
+      watcher.close();
+    });
+
+    it('keeps the cadence of a wait that looks again only after its tick has ended (a run records each look first)', async () => {
+      const { api, log } = slowIronic(10);
+      const watcher = watcherOn(api);
+      const wait = new AbortController();
+      const again = (): void => {
+        watcher.observe(idents[0]!, wait.signal).then(
+          () => setTimeout(again, 50),
+          () => undefined,
+        );
+      };
+      again();
+      await vi.advanceTimersByTimeAsync(3500);
+      expect(tickStarts(log.calls)).toEqual([1000, 2000, 3000]);
+      wait.abort();
+      watcher.close();
+    });
+
     it('asks for its polls to jump the connection queue', async () => {
       const { api, log } = slowIronic(10);
       const watcher = watcherOn(api);
